@@ -208,7 +208,11 @@ public final class ClipTokenizer {
         return symbols.toArray(String[]::new);
     }
 
-    /** GPT-2's reversible map from bytes to printable characters. */
+    /** The symbol byte-level BPE uses for each byte value (GPT-2's reversible map to printable characters). */
+    public static String byteSymbol(int value) {
+        return BYTE_TO_UNICODE[value];
+    }
+
     private static String[] byteToUnicode() {
         String[] table = new String[256];
         boolean[] printable = new boolean[256];

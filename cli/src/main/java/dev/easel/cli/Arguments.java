@@ -1,0 +1,98 @@
+package dev.easel.cli;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Command-line options: {@code --name value}, {@code --flag}, and positional words; unknown options are errors. */
+final class Arguments {
+    private final Map<String, String> options = new HashMap<>();
+    private final Set<String> flags = new HashSet<>();
+    private final List<String> positional = new ArrayList<>();
+
+    Arguments(List<String> args, Set<String> valueOptions, Set<String> flagOptions) {
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (arg.startsWith("--")) {
+                String name = arg.substring(2);
+                String inlineValue = null;
+                int equals = name.indexOf('=');
+                if (equals >= 0) {
+                    inlineValue = name.substring(equals + 1);
+                    name = name.substring(0, equals);
+                }
+                if (flagOptions.contains(name) && inlineValue == null) {
+                    flags.add(name);
+                } else if (valueOptions.contains(name)) {
+                    String value = inlineValue;
+                    if (value == null) {
+                        if (i + 1 >= args.size()) {
+                            throw new UsageException("--" + name + " needs a value");
+                        }
+                        value = args.get(++i);
+                    }
+                    options.put(name, value);
+                } else {
+                    throw new UsageException("unknown option --" + name);
+                }
+            } else {
+                positional.add(arg);
+            }
+        }
+    }
+
+    boolean flag(String name) {
+        return flags.contains(name);
+    }
+
+    String value(String name) {
+        return options.get(name);
+    }
+
+    String value(String name, String fallback) {
+        return options.getOrDefault(name, fallback);
+    }
+
+    int intValue(String name, int fallback) {
+        String value = options.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a whole number, got '" + value + "'");
+        }
+    }
+
+    Long longValue(String name) {
+        String value = options.get(name);
+        if (value == null) {
+            return null;
+        }
+        try {
+            return Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a whole number, got '" + value + "'");
+        }
+    }
+
+    double doubleValue(String name, double fallback) {
+        String value = options.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return Double.parseDouble(value.strip());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a number, got '" + value + "'");
+        }
+    }
+
+    List<String> positional() {
+        return positional;
+    }
+}

@@ -1,0 +1,118 @@
+package dev.easel.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.OrtRuntime;
+import dev.easel.engine.model.RuntimeOptions;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.GenerationResult;
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.models.ModelGenerator;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * {@code easel bench engine}: times the engine per phase on the tiny model (512x512, 20 steps, guidance 7.5 by
+ * default) after one warm-up run, and prints the medians; the last stdout line is one JSON object.
+ */
+final class BenchCommand {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    BenchCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(List<String> args) throws Exception {
+        Arguments arguments = new Arguments(args,
+                Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler"), Set.of());
+        if (arguments.positional().size() != 1 || !arguments.positional().get(0).equals("engine")) {
+            throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
+                    + " [--steps N] [--guidance G] [--scheduler NAME]");
+        }
+        int runs = arguments.intValue("runs", 3);
+        if (runs < 1) {
+            throw new UsageException("--runs must be at least 1");
+        }
+        Path folder = arguments.value("model") != null
+                ? Path.of(arguments.value("model")) : EaselHome.generatedModel(ModelGenerator.Kind.TINY, err);
+        GenerationRequest request = GenerationRequest.builder("a photograph of an astronaut riding a horse")
+                .negativePrompt("blurry")
+                .size(arguments.intValue("width", 512), arguments.intValue("height", 512))
+                .steps(arguments.intValue("steps", 20))
+                .guidanceScale(arguments.doubleValue("guidance", 7.5))
+                .scheduler(arguments.value("scheduler", "euler"))
+                .seed(42L)
+                .build();
+        try (ModelFolder model = ModelFolder.load(folder, new OrtRuntime(RuntimeOptions.fromEnvironment()))) {
+            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+            err.println("warm-up run...");
+            pipeline.generate(request, step -> { }, () -> false);
+            List<GenerationResult.Timings> timings = new ArrayList<>();
+            for (int i = 0; i < runs; i++) {
+                GenerationResult.Timings t = pipeline.generate(request, step -> { }, () -> false).timings();
+                timings.add(t);
+                out.printf("run %d: total %.1f ms (text encoder %.1f, UNet loop %.1f, VAE decode %.1f), "
+                                + "inside ONNX Runtime %.1f ms%n",
+                        i + 1, t.totalMillis(), t.textEncoderMillis(), t.denoiseMillis(), t.vaeDecodeMillis(),
+                        t.onnxRunMillis());
+            }
+            ObjectNode summary = JSON.createObjectNode();
+            summary.put("benchmark", "engine");
+            summary.put("model", model.name());
+            summary.put("executionProvider", model.runtime().provider());
+            summary.put("width", request.width());
+            summary.put("height", request.height());
+            summary.put("steps", request.steps());
+            summary.put("guidanceScale", request.guidanceScale());
+            summary.put("scheduler", request.scheduler());
+            summary.put("runs", runs);
+            double total = median(timings, GenerationResult.Timings::totalMillis);
+            double onnx = median(timings, GenerationResult.Timings::onnxRunMillis);
+            summary.put("textEncoderMillis", round(median(timings, GenerationResult.Timings::textEncoderMillis)));
+            summary.put("unetLoopMillis", round(median(timings, GenerationResult.Timings::denoiseMillis)));
+            summary.put("unetStepMillis", round(median(timings, GenerationResult.Timings::denoiseMillis) / request.steps()));
+            summary.put("vaeDecodeMillis", round(median(timings, GenerationResult.Timings::vaeDecodeMillis)));
+            summary.put("totalMillis", round(total));
+            summary.put("onnxRunMillis", round(onnx));
+            summary.put("overheadRatio", Math.round(total / onnx * 10000) / 10000.0);
+            summary.put("peakRssMb", peakRssMegabytes());
+            out.println(JSON.writeValueAsString(summary));
+        }
+        return 0;
+    }
+
+    private static double median(List<GenerationResult.Timings> timings, ToDoubleFunction<GenerationResult.Timings> field) {
+        double[] values = timings.stream().mapToDouble(field).sorted().toArray();
+        int middle = values.length / 2;
+        return values.length % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+    }
+
+    private static double round(double millis) {
+        return Math.round(millis * 10) / 10.0;
+    }
+
+    /** The process's peak resident set (VmHWM) in MB, or -1 where /proc is not available. */
+    private static long peakRssMegabytes() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.isReadable(status)) {
+            return -1;
+        }
+        return Files.readAllLines(status).stream()
+                .filter(line -> line.startsWith("VmHWM:"))
+                .map(line -> Arrays.stream(line.split("\\s+")).filter(w -> w.matches("\\d+")).findFirst().orElse("0"))
+                .mapToLong(kb -> Long.parseLong(kb) / 1024)
+                .findFirst().orElse(-1);
+    }
+}

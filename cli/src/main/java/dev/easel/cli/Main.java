@@ -1,0 +1,50 @@
+package dev.easel.cli;
+
+import dev.easel.engine.model.ModelException;
+import dev.easel.engine.pipeline.InvalidRequestException;
+import java.io.PrintStream;
+import java.util.List;
+
+/** The {@code easel} command line. Errors print one line on stderr and exit non-zero. */
+public final class Main {
+    static final String USAGE = """
+            usage: easel <command> [options]
+              run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
+              tokenize [--model DIR] TEXT                 print the token ids fed to the text encoder
+              models make toy|tiny DIR [--timestep float32|int64] [--prediction epsilon|v_prediction]
+              bench engine [--model DIR] [--runs N]       measure the engine on the tiny model
+            run options: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
+              --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
+              --init-image PNG --strength S --out FILE.png --progress jsonl --preview-every N""";
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(List.of(args), System.out, System.err));
+    }
+
+    /** Runs a command and returns its exit code: 0 done, 1 failed, 2 bad usage or input. */
+    static int run(List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("help")) {
+            out.println(USAGE);
+            return args.isEmpty() ? 2 : 0;
+        }
+        List<String> rest = args.subList(1, args.size());
+        try {
+            return switch (args.get(0)) {
+                case "run" -> new RunCommand(out, err).run(rest);
+                case "tokenize" -> new TokenizeCommand(out, err).run(rest);
+                case "models" -> new ModelsCommand(out, err).run(rest);
+                case "bench" -> new BenchCommand(out, err).run(rest);
+                default -> throw new UsageException("unknown command '" + args.get(0) + "'; run 'easel help'");
+            };
+        } catch (UsageException | InvalidRequestException | ModelException | IllegalArgumentException e) {
+            err.println("easel: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("easel: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            return 1;
+        }
+    }
+}

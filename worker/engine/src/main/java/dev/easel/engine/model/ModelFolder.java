@@ -1,0 +1,197 @@
+package dev.easel.engine.model;
+
+import ai.onnxruntime.OrtException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.engine.image.LatentPreview;
+import dev.easel.engine.scheduler.SchedulerConfig;
+import dev.easel.engine.tokenizer.ClipTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A Stable Diffusion model in the diffusers ONNX layout, loaded once: {@code model_index.json},
+ * {@code text_encoder/model.onnx}, {@code unet/model.onnx} (weights may sit in an external data file beside it),
+ * {@code vae_decoder/model.onnx}, optionally {@code vae_encoder/model.onnx} (image-to-image), {@code tokenizer/} and
+ * {@code scheduler/scheduler_config.json}. Every check happens here, so a folder that loads can run any job.
+ */
+public final class ModelFolder implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final float DEFAULT_SCALING_FACTOR = 0.18215f;
+
+    private final Path folder;
+    private final String name;
+    private final ClipTokenizer tokenizer;
+    private final SchedulerConfig schedulerConfig;
+    private final float scalingFactor;
+    private final float[][] latentRgbFactors;
+    private final OrtRuntime runtime;
+    private final TextEncoder textEncoder;
+    private final Unet unet;
+    private final VaeDecoder vaeDecoder;
+    private final VaeEncoder vaeEncoder;
+
+    private ModelFolder(Path folder, OrtRuntime runtime) throws IOException, OrtException {
+        this.folder = folder;
+        this.name = folder.toAbsolutePath().normalize().getFileName().toString();
+        this.runtime = runtime;
+        requireFile("model_index.json", "the diffusers pipeline index");
+        Path schedulerFile = requireFile("scheduler/scheduler_config.json", "the scheduler configuration");
+        requireFile("tokenizer/vocab.json", "the CLIP vocabulary");
+        requireFile("tokenizer/merges.txt", "the CLIP BPE merges");
+        Path textEncoderFile = requireFile("text_encoder/model.onnx", "the CLIP text encoder");
+        Path unetFile = requireFile("unet/model.onnx", "the UNet");
+        Path vaeDecoderFile = requireFile("vae_decoder/model.onnx", "the VAE decoder");
+        try {
+            this.schedulerConfig = SchedulerConfig.read(schedulerFile);
+            this.tokenizer = ClipTokenizer.load(folder.resolve("tokenizer"));
+        } catch (IllegalArgumentException e) {
+            throw new ModelException(e.getMessage(), e);
+        }
+        JsonNode vaeConfig = readJson(folder.resolve("vae_decoder/config.json"));
+        this.scalingFactor = (float) vaeConfig.path("scaling_factor").asDouble(DEFAULT_SCALING_FACTOR);
+        this.latentRgbFactors = readFactors(vaeConfig.path("latent_rgb_factors"));
+        List<Component> opened = new ArrayList<>();
+        try {
+            this.textEncoder = new TextEncoder(open("text_encoder", textEncoderFile, opened));
+            this.unet = new Unet(open("unet", unetFile, opened));
+            this.vaeDecoder = new VaeDecoder(open("vae_decoder", vaeDecoderFile, opened));
+            Path vaeEncoderFile = folder.resolve("vae_encoder/model.onnx");
+            this.vaeEncoder = Files.isRegularFile(vaeEncoderFile)
+                    ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened)) : null;
+        } catch (RuntimeException | OrtException e) {
+            for (Component component : opened) {
+                component.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Loads and checks a model folder; problems surface as {@link ModelException} naming the file. */
+    public static ModelFolder load(Path folder, OrtRuntime runtime) {
+        if (!Files.isDirectory(folder)) {
+            throw new ModelException("model folder " + folder + " does not exist");
+        }
+        try {
+            return new ModelFolder(folder, runtime);
+        } catch (IOException e) {
+            throw new ModelException(folder + ": " + e.getMessage(), e);
+        } catch (OrtException e) {
+            throw new ModelException(folder + ": ONNX Runtime cannot load the model: " + e.getMessage(), e);
+        }
+    }
+
+    private Path requireFile(String relative, String what) {
+        Path file = folder.resolve(relative);
+        if (!Files.isRegularFile(file)) {
+            throw new ModelException("incomplete model folder: " + file + " is missing (expected " + what + ")");
+        }
+        return file;
+    }
+
+    private Component open(String component, Path file, List<Component> opened) throws OrtException {
+        try {
+            Component result = new Component(component, file, runtime.open(file));
+            opened.add(result);
+            return result;
+        } catch (OrtException e) {
+            throw new ModelException(file + ": ONNX Runtime cannot load it: " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonNode readJson(Path file) throws IOException {
+        return Files.isRegularFile(file) ? JSON.readTree(file.toFile()) : JSON.createObjectNode();
+    }
+
+    private static float[][] readFactors(JsonNode node) {
+        if (!node.isArray() || node.size() == 0) {
+            return LatentPreview.SD1_FACTORS;
+        }
+        float[][] factors = new float[node.size()][3];
+        for (int c = 0; c < node.size(); c++) {
+            for (int k = 0; k < 3; k++) {
+                factors[c][k] = (float) node.get(c).path(k).asDouble();
+            }
+        }
+        return factors;
+    }
+
+    public Path folder() {
+        return folder;
+    }
+
+    /** The model's name in image metadata: the folder name. */
+    public String name() {
+        return name;
+    }
+
+    public ClipTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public SchedulerConfig schedulerConfig() {
+        return schedulerConfig;
+    }
+
+    public float scalingFactor() {
+        return scalingFactor;
+    }
+
+    public float[][] latentRgbFactors() {
+        return latentRgbFactors;
+    }
+
+    public OrtRuntime runtime() {
+        return runtime;
+    }
+
+    public TextEncoder textEncoder() {
+        return textEncoder;
+    }
+
+    public Unet unet() {
+        return unet;
+    }
+
+    public VaeDecoder vaeDecoder() {
+        return vaeDecoder;
+    }
+
+    /** The VAE encoder, or a clear error when the folder has none (image-to-image needs it). */
+    public VaeEncoder vaeEncoder() {
+        if (vaeEncoder == null) {
+            throw new ModelException(folder.resolve("vae_encoder/model.onnx")
+                    + " is missing: image-to-image needs the VAE encoder");
+        }
+        return vaeEncoder;
+    }
+
+    /** Nanoseconds all sessions spent in OrtSession.run since the last reset. */
+    public long runNanos() {
+        long total = textEncoder.component().runNanos() + unet.component().runNanos()
+                + vaeDecoder.component().runNanos();
+        return vaeEncoder == null ? total : total + vaeEncoder.component().runNanos();
+    }
+
+    public void resetRunNanos() {
+        textEncoder.component().resetRunNanos();
+        unet.component().resetRunNanos();
+        vaeDecoder.component().resetRunNanos();
+        if (vaeEncoder != null) {
+            vaeEncoder.component().resetRunNanos();
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        textEncoder.component().close();
+        unet.component().close();
+        vaeDecoder.component().close();
+        if (vaeEncoder != null) {
+            vaeEncoder.component().close();
+        }
+    }
+}

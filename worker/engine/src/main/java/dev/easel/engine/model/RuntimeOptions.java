@@ -1,0 +1,48 @@
+package dev.easel.engine.model;
+
+import java.util.Locale;
+
+/**
+ * How ONNX Runtime runs the model. {@code device} is {@code auto} (CUDA when this build and the host have it, else
+ * CPU), {@code cuda} or {@code cpu}; thread counts of 0 let ONNX Runtime choose.
+ */
+public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads, int interOpThreads) {
+
+    public RuntimeOptions {
+        device = device == null ? "auto" : device.toLowerCase(Locale.ROOT);
+        if (!device.equals("auto") && !device.equals("cuda") && !device.equals("cpu")) {
+            throw new IllegalArgumentException("device '" + device + "' is not one of auto, cuda, cpu");
+        }
+        if (cudaDeviceId < 0) {
+            throw new IllegalArgumentException("CUDA device id must be 0 or more, got " + cudaDeviceId);
+        }
+        if (intraOpThreads < 0 || interOpThreads < 0) {
+            throw new IllegalArgumentException("thread counts must be 0 (automatic) or more");
+        }
+    }
+
+    public static RuntimeOptions defaults() {
+        return new RuntimeOptions("auto", 0, 0, 0);
+    }
+
+    /** Options from the environment: EASEL_DEVICE, EASEL_CUDA_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS. */
+    public static RuntimeOptions fromEnvironment() {
+        return new RuntimeOptions(
+                System.getenv().getOrDefault("EASEL_DEVICE", "auto"),
+                intFromEnv("EASEL_CUDA_DEVICE"),
+                intFromEnv("EASEL_INTRA_OP_THREADS"),
+                intFromEnv("EASEL_INTER_OP_THREADS"));
+    }
+
+    private static int intFromEnv(String name) {
+        String value = System.getenv(name);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a whole number, got '" + value + "'");
+        }
+    }
+}

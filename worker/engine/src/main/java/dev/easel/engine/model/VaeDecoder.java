@@ -1,0 +1,54 @@
+package dev.easel.engine.model;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.easel.engine.image.RgbImage;
+import java.util.Map;
+
+/** The VAE decoder: {@code latent_sample} [1, 4, h, w] in, the image [1, 3, 8h, 8w] in [-1, 1] out. */
+public final class VaeDecoder {
+    private final Component component;
+    private final Component.Port latent;
+
+    VaeDecoder(Component component) {
+        this.component = component;
+        this.latent = component.input("latent_sample");
+        component.requireOnlyInputs("latent_sample");
+        Tensors.requireFloat(latent, component.file().toString());
+    }
+
+    Component component() {
+        return component;
+    }
+
+    /** Decodes diffusion latents (divided by {@code scalingFactor} first) to 8-bit RGB. */
+    public RgbImage decode(OrtEnvironment environment, float[] latents, int latentHeight, int latentWidth,
+            float scalingFactor) throws OrtException {
+        try (TensorBuffer input = new TensorBuffer(environment, latent.type(), 1, 4, latentHeight, latentWidth);
+                OrtSession.Result result = run(input, latents, scalingFactor)) {
+            long[] shape = Tensors.shape(result.get(0));
+            if (shape.length != 4 || shape[1] != 3) {
+                throw new ModelException(component.file() + ": decoded image has shape "
+                        + java.util.Arrays.toString(shape) + "; expected [1, 3, height, width]");
+            }
+            int height = (int) shape[2];
+            int width = (int) shape[3];
+            float[] pixels = Tensors.readFloats(result.get(0), component.file() + " output");
+            int plane = height * width;
+            byte[] rgb = new byte[plane * 3];
+            for (int p = 0; p < plane; p++) {
+                for (int c = 0; c < 3; c++) {
+                    float unit = Math.max(0f, Math.min(1f, pixels[c * plane + p] / 2 + 0.5f));
+                    rgb[p * 3 + c] = (byte) Math.rint(unit * 255);
+                }
+            }
+            return new RgbImage(width, height, rgb);
+        }
+    }
+
+    private OrtSession.Result run(TensorBuffer input, float[] latents, float scalingFactor) throws OrtException {
+        input.put(latents, 0, 1f / scalingFactor);
+        return component.run(Map.of(latent.name(), input.tensor()));
+    }
+}

@@ -1,0 +1,53 @@
+package dev.easel.engine.model;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.easel.engine.image.RgbImage;
+import java.util.Map;
+
+/**
+ * The VAE encoder: {@code sample} [1, 3, H, W] in [-1, 1] in; either sampled latents [1, 4, h, w] (legacy diffusers
+ * export) or the distribution's parameters [1, 8, h, w] (optimum export: mean then log-variance) out. Easel takes the
+ * mean, so image-to-image is deterministic.
+ */
+public final class VaeEncoder {
+    private final Component component;
+    private final Component.Port image;
+
+    VaeEncoder(Component component) {
+        this.component = component;
+        this.image = component.input("sample");
+        component.requireOnlyInputs("sample");
+        Tensors.requireFloat(image, component.file().toString());
+    }
+
+    Component component() {
+        return component;
+    }
+
+    /** Unscaled latents [4 * h * w] of an image whose sides are multiples of 8. */
+    public float[] encode(OrtEnvironment environment, RgbImage picture) throws OrtException {
+        int plane = picture.width() * picture.height();
+        float[] pixels = new float[plane * 3];
+        byte[] rgb = picture.rgb();
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) {
+                pixels[c * plane + p] = (rgb[p * 3 + c] & 0xff) / 255f * 2f - 1f;
+            }
+        }
+        try (TensorBuffer input = new TensorBuffer(environment, image.type(), 1, 3, picture.height(), picture.width())) {
+            input.put(pixels, 0, 1f);
+            try (OrtSession.Result result = component.run(Map.of(image.name(), input.tensor()))) {
+                long[] shape = Tensors.shape(result.get(0));
+                if (shape.length != 4 || (shape[1] != 4 && shape[1] != 8)) {
+                    throw new ModelException(component.file() + ": encoder output has shape "
+                            + java.util.Arrays.toString(shape) + "; expected [1, 4 or 8, height/8, width/8]");
+                }
+                float[] values = Tensors.readFloats(result.get(0), component.file() + " output");
+                int latentPlane = (int) (shape[2] * shape[3]);
+                return java.util.Arrays.copyOf(values, 4 * latentPlane);
+            }
+        }
+    }
+}

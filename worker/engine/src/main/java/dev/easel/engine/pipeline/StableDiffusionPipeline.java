@@ -1,0 +1,200 @@
+package dev.easel.engine.pipeline;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import dev.easel.engine.image.LatentPreview;
+import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.TextEncoder;
+import dev.easel.engine.model.Unet;
+import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.scheduler.Scheduler;
+import dev.easel.engine.scheduler.Schedulers;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * Stable Diffusion text-to-image and image-to-image over a loaded {@link ModelFolder}: CLIP tokenizer and text encoder,
+ * then the UNet in a loop driven by a scheduler with classifier-free guidance (unconditional and conditional in one
+ * batched call), then the VAE decoder. The pipeline knows components only by their interfaces. One job runs at a time.
+ */
+public final class StableDiffusionPipeline {
+    private static final SecureRandom SEEDS = new SecureRandom();
+
+    private final ModelFolder model;
+    private final LatentPreview preview;
+
+    public StableDiffusionPipeline(ModelFolder model) {
+        this.model = model;
+        this.preview = new LatentPreview(model.latentRgbFactors());
+    }
+
+    public ModelFolder model() {
+        return model;
+    }
+
+    /** A fresh random seed in [0, 2^32), the range other Stable Diffusion tools use. */
+    public static long randomSeed() {
+        return SEEDS.nextLong() & 0xffffffffL;
+    }
+
+    /**
+     * Runs a job. {@code progress} hears every denoising step; {@code cancelled} is asked before each step and stops
+     * the job with {@link CancelledException}. Invalid requests fail with {@link InvalidRequestException} before any
+     * work is done.
+     */
+    public synchronized GenerationResult generate(GenerationRequest request, Consumer<StepProgress> progress,
+            BooleanSupplier cancelled) throws OrtException {
+        List<GenerationRequest.FieldError> errors = request.validate();
+        if (!errors.isEmpty()) {
+            throw new InvalidRequestException(errors);
+        }
+        String schedulerName = request.scheduler() != null
+                ? request.scheduler() : Schedulers.defaultFor(model.schedulerConfig());
+        Scheduler scheduler = createScheduler(request, schedulerName);
+        RgbImage initImage = request.isImageToImage() ? decodeInitImage(request) : null;
+        long seed = request.seed() != null ? request.seed() : randomSeed();
+
+        long jobStart = System.nanoTime();
+        model.resetRunNanos();
+        OrtEnvironment environment = model.runtime().environment();
+        int latentHeight = request.height() / 8;
+        int latentWidth = request.width() / 8;
+        boolean guided = request.guidanceScale() > 1.0;
+
+        long phaseStart = System.nanoTime();
+        TextEncoder.HiddenStates conditional = model.textEncoder().encode(environment,
+                model.tokenizer().encode(request.prompt()));
+        List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
+        if (guided) {
+            hidden.add(model.textEncoder().encode(environment, model.tokenizer().encode(request.negativePrompt())));
+        }
+        hidden.add(conditional);
+        float[] initLatents = initImage == null ? null : encodeInitImage(environment, initImage);
+        double textMillis = millisSince(phaseStart);
+
+        int startIndex = initImage == null ? 0 : startIndex(request, scheduler);
+        List<GenerationResult.GeneratedImage> images = new ArrayList<>();
+        double denoiseMillis = 0;
+        double decodeMillis = 0;
+        int plane = 4 * latentHeight * latentWidth;
+        float[] latents = new float[plane];
+        float[] guidedOutput = new float[plane];
+        float[][] predictions = new float[hidden.size()][plane];
+        try (Unet.Session unet = model.unet().open(environment, hidden.size(), latentHeight, latentWidth, hidden)) {
+            for (int index = 0; index < request.numImages(); index++) {
+                phaseStart = System.nanoTime();
+                long imageSeed = seed + index;
+                GaussianNoise noise = new GaussianNoise(imageSeed);
+                scheduler.setTimesteps(request.steps());
+                double[] timesteps = scheduler.timesteps();
+                double[] sigmas = scheduler.sigmas();
+                noise.fill(latents);
+                if (initLatents == null) {
+                    float scale = (float) scheduler.initNoiseSigma();
+                    for (int i = 0; i < plane; i++) {
+                        latents[i] *= scale;
+                    }
+                } else {
+                    float[] noised = initLatents.clone();
+                    scheduler.addNoise(noised, latents, startIndex);
+                    System.arraycopy(noised, 0, latents, 0, plane);
+                }
+                int total = timesteps.length - startIndex;
+                for (int k = startIndex; k < timesteps.length; k++) {
+                    if (cancelled.getAsBoolean()) {
+                        throw new CancelledException(k - startIndex);
+                    }
+                    unet.predict(latents, (float) scheduler.modelInputScale(k), timesteps[k], predictions);
+                    float[] output = predictions[predictions.length - 1];
+                    if (guided) {
+                        float guidance = (float) request.guidanceScale();
+                        float[] unconditional = predictions[0];
+                        for (int i = 0; i < plane; i++) {
+                            guidedOutput[i] = unconditional[i] + guidance * (output[i] - unconditional[i]);
+                        }
+                        output = guidedOutput;
+                    }
+                    scheduler.step(output, k, latents, noise);
+                    int step = k - startIndex + 1;
+                    byte[] previewPng = null;
+                    if (request.previewEvery() > 0 && (step % request.previewEvery() == 0 || step == total)) {
+                        previewPng = previewOf(scheduler, k, timesteps.length, latents, latentHeight, latentWidth);
+                    }
+                    progress.accept(new StepProgress(index, step, total, timesteps[k],
+                            sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng));
+                }
+                denoiseMillis += millisSince(phaseStart);
+
+                phaseStart = System.nanoTime();
+                RgbImage picture = model.vaeDecoder().decode(environment, latents, latentHeight, latentWidth,
+                        model.scalingFactor());
+                String infotext = Infotext.of(request, schedulerName, imageSeed, model.name());
+                images.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
+                        picture.toPng("parameters", infotext), infotext));
+                decodeMillis += millisSince(phaseStart);
+            }
+        }
+        GenerationResult.Timings timings = new GenerationResult.Timings(textMillis, denoiseMillis, decodeMillis,
+                millisSince(jobStart), model.runNanos() / 1e6);
+        return new GenerationResult(images, seed, schedulerName, model.runtime().provider(), timings);
+    }
+
+    private Scheduler createScheduler(GenerationRequest request, String name) {
+        Scheduler scheduler;
+        try {
+            scheduler = Schedulers.create(name, model.schedulerConfig(), request.karras(), request.timestepSpacing());
+        } catch (IllegalArgumentException e) {
+            String field = request.timestepSpacing() != null && e.getMessage().contains("spacing")
+                    ? "timestepSpacing" : "scheduler";
+            throw new InvalidRequestException(field, e.getMessage());
+        }
+        try {
+            scheduler.setTimesteps(request.steps());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("steps", e.getMessage());
+        }
+        return scheduler;
+    }
+
+    private static RgbImage decodeInitImage(GenerationRequest request) {
+        try {
+            return RgbImage.decode(request.initImage()).resized(request.width(), request.height());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("initImage", e.getMessage());
+        }
+    }
+
+    private float[] encodeInitImage(OrtEnvironment environment, RgbImage image) throws OrtException {
+        float[] latents = model.vaeEncoder().encode(environment, image);
+        for (int i = 0; i < latents.length; i++) {
+            latents[i] *= model.scalingFactor();
+        }
+        return latents;
+    }
+
+    /** Where image-to-image enters the schedule: diffusers' get_timesteps (steps x strength steps are run). */
+    private static int startIndex(GenerationRequest request, Scheduler scheduler) {
+        int steps = request.steps();
+        int initSteps = Math.min((int) (steps * request.strength()), steps);
+        int start = Math.max(steps - initSteps, 0);
+        return start * scheduler.order();
+    }
+
+    private byte[] previewOf(Scheduler scheduler, int k, int count, float[] latents, int height, int width) {
+        // Scaled to model-input space so that the preview's brightness does not swing with sigma.
+        float scale = k + 1 < count ? (float) scheduler.modelInputScale(k + 1) : 1f;
+        float[] scaled = new float[latents.length];
+        for (int i = 0; i < latents.length; i++) {
+            scaled[i] = latents[i] * scale;
+        }
+        return preview.render(scaled, height, width).toPng(null, null);
+    }
+
+    private static double millisSince(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e6;
+    }
+}
