@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * Writes complete model folders in the diffusers ONNX layout: {@code toy} (analytic, prompt-controlled) or
@@ -50,12 +49,20 @@ public final class ModelGenerator {
     private ModelGenerator() {
     }
 
-    /** Writes the folder (created if needed; existing model files are replaced) and returns it. */
+    /**
+     * Writes the folder (created if needed; existing model files are replaced) and returns it, with the real CLIP
+     * tokenizer from ../shared when it is there.
+     */
     public static Path write(Spec spec, Path folder) throws IOException {
+        return write(spec, folder, SharedData.file("clip-tokenizer/vocab.json").map(Path::getParent).orElse(null));
+    }
+
+    /** Writes the folder with the CLIP tokenizer files from {@code clipTokenizer}, or a small vocabulary when null. */
+    public static Path write(Spec spec, Path folder, Path clipTokenizer) throws IOException {
         Files.createDirectories(folder);
         SchedulerConfig scheduler = SchedulerConfig.stableDiffusion15()
                 .with("prediction_type", spec.vPrediction() ? "v_prediction" : "epsilon");
-        Map<String, Integer> vocabulary = writeTokenizer(folder.resolve("tokenizer"));
+        Map<String, Integer> vocabulary = writeTokenizer(folder.resolve("tokenizer"), clipTokenizer);
         Files.createDirectories(folder.resolve("scheduler"));
         Files.createDirectories(folder.resolve("vae_decoder"));
         JSON.writeValue(folder.resolve("scheduler/scheduler_config.json").toFile(), scheduler.asMap());
@@ -101,11 +108,10 @@ public final class ModelGenerator {
     }
 
     /** Writes tokenizer/ and returns its vocabulary. */
-    private static Map<String, Integer> writeTokenizer(Path folder) throws IOException {
+    private static Map<String, Integer> writeTokenizer(Path folder, Path clipTokenizer) throws IOException {
         Files.createDirectories(folder);
-        Optional<Path> real = SharedData.file("clip-tokenizer/vocab.json");
-        if (real.isPresent()) {
-            Path source = real.get().getParent();
+        if (clipTokenizer != null) {
+            Path source = clipTokenizer;
             Files.copy(source.resolve("vocab.json"), folder.resolve("vocab.json"), StandardCopyOption.REPLACE_EXISTING);
             Files.copy(source.resolve("merges.txt"), folder.resolve("merges.txt"), StandardCopyOption.REPLACE_EXISTING);
         } else {

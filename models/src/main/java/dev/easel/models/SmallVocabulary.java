@@ -3,14 +3,12 @@ package dev.easel.models;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A small CLIP-format BPE vocabulary for machines without the real one: every byte symbol (alone and word-final),
- * merges that make each given word a single token, and the two special tokens. Any text still tokenizes, byte by
+ * the two special tokens, and merges that make each given word a single token. Any text still tokenizes, byte by
  * byte where no merge applies.
  */
 public final class SmallVocabulary {
@@ -24,24 +22,27 @@ public final class SmallVocabulary {
         for (int b = 0; b < 256; b++) {
             vocabulary.put(ClipTokenizer.byteSymbol(b) + "</w>", vocabulary.size());
         }
-        Set<String> seen = new LinkedHashSet<>();
-        for (String word : words) {
-            // Left to right: ((w o) r) d</w>: each merge joins the prefix built so far with the next symbol.
-            String prefix = String.valueOf(word.charAt(0));
-            for (int i = 1; i < word.length(); i++) {
-                String next = word.charAt(i) + (i == word.length() - 1 ? "</w>" : "");
-                String merge = prefix + " " + next;
-                prefix = prefix + next;
-                if (seen.add(merge)) {
-                    merges.add(merge);
-                    vocabulary.putIfAbsent(prefix, vocabulary.size());
-                }
-            }
-        }
         vocabulary.put("<|startoftext|>", vocabulary.size());
         vocabulary.put("<|endoftext|>", vocabulary.size());
+        // Add merges until BPE turns each word into one token. A new merge ranks last, so it only applies where no
+        // earlier merge does: words already whole stay whole.
+        for (String word : words) {
+            List<String> pieces = pieces(word);
+            while (pieces.size() > 1) {
+                merges.add(pieces.get(0) + " " + pieces.get(1));
+                vocabulary.putIfAbsent(pieces.get(0) + pieces.get(1), vocabulary.size());
+                pieces = pieces(word);
+            }
+        }
     }
 
+    private List<String> pieces(String word) {
+        ClipTokenizer tokenizer = new ClipTokenizer(vocabulary, merges, "<|startoftext|>", "<|endoftext|>",
+                "<|endoftext|>", 77);
+        Map<Integer, String> byId = new java.util.HashMap<>();
+        vocabulary.forEach((token, id) -> byId.put(id, token));
+        return tokenizer.bpeIds(word).stream().map(byId::get).toList();
+    }
     public Map<String, Integer> vocabulary() {
         return vocabulary;
     }

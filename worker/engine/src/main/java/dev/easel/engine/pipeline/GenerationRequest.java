@@ -46,6 +46,12 @@ public record GenerationRequest(
                 timestepSpacing, newSeed, numImages, initImage, strength, previewEvery);
     }
 
+    /** A copy asking for {@code count} images. */
+    public GenerationRequest withNumImages(int count) {
+        return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
+                timestepSpacing, seed, count, initImage, strength, previewEvery);
+    }
+
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
     public List<FieldError> validate() {
         List<FieldError> errors = new ArrayList<>();
