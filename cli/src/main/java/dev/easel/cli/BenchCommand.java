@@ -41,7 +41,7 @@ final class BenchCommand {
             throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
                     + " [--steps N] [--guidance G] [--scheduler NAME]");
         }
-        int runs = arguments.intValue("runs", 3);
+        int runs = arguments.intValue("runs", 5);
         if (runs < 1) {
             throw new UsageException("--runs must be at least 1");
         }
