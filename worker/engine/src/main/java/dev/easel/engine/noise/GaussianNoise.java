@@ -1,7 +1,8 @@
 package dev.easel.engine.noise;
 
 /**
- * Easel's noise generator, specified so that any implementation in any language reproduces it bit for bit:
+ * Easel's noise generator, specified so that other implementations can reproduce it (StrictMath is fdlibm; a C or
+ * Python libm gives the same float32 values in practice):
  * <ol>
  *   <li>SplitMix64 on a 64-bit state initialised to the seed: {@code state += 0x9E3779B97F4A7C15}, then
  *       {@code z = state; z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >>> 27)) * 0x94D049BB133111EB;
