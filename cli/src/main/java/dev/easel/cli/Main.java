@@ -11,7 +11,7 @@ public final class Main {
             usage: easel <command> [options]
               run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
               tokenize [--model DIR] TEXT                 print the token ids fed to the text encoder
-              models make toy|tiny DIR [--timestep float32|int64] [--prediction epsilon|v_prediction]
+              models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction]
               bench engine [--model DIR] [--runs N]       measure the engine on the tiny model
             run options: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N

@@ -22,14 +22,15 @@ final class ModelsCommand {
         Arguments arguments = new Arguments(args, Set.of("timestep", "prediction"), Set.of());
         List<String> words = arguments.positional();
         if (words.size() != 3 || !words.get(0).equals("make")) {
-            throw new UsageException("usage: easel models make toy|tiny DIR [--timestep float32|int64]"
+            throw new UsageException("usage: easel models make toy|tiny DIR [--timestep float32|int64|float16]"
                     + " [--prediction epsilon|v_prediction]");
         }
         ModelGenerator.Kind kind = ModelGenerator.Kind.parse(words.get(1));
         TimestepInput timestep = switch (arguments.value("timestep", "float32").toLowerCase(Locale.ROOT)) {
             case "float32" -> TimestepInput.FLOAT32;
             case "int64" -> TimestepInput.INT64;
-            default -> throw new UsageException("--timestep must be float32 or int64");
+            case "float16" -> TimestepInput.FLOAT16;
+            default -> throw new UsageException("--timestep must be float32, int64 or float16");
         };
         String prediction = arguments.value("prediction", "epsilon");
         if (!prediction.equals("epsilon") && !prediction.equals("v_prediction")) {

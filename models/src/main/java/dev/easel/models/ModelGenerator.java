@@ -75,11 +75,14 @@ public final class ModelGenerator {
                 ToyModel toy = new ToyModel(vocabulary, scheduler);
                 toy.writeTextEncoder(folder.resolve("text_encoder/model.onnx"), spec.timestepInput());
                 toy.writeUnet(folder.resolve("unet/model.onnx"), spec.timestepInput(), spec.vPrediction());
-                toy.writeVaeDecoder(folder.resolve("vae_decoder/model.onnx"));
-                toy.writeVaeEncoder(folder.resolve("vae_encoder/model.onnx"));
+                toy.writeVaeDecoder(folder.resolve("vae_decoder/model.onnx"), spec.timestepInput());
+                toy.writeVaeEncoder(folder.resolve("vae_encoder/model.onnx"), spec.timestepInput());
                 vaeConfig.set("latent_rgb_factors", JSON.valueToTree(ToyModel.latentRgbFactors()));
             }
             case TINY -> {
+                if (spec.timestepInput().halfPrecision()) {
+                    throw new IllegalArgumentException("the float16 variant is offered for the toy model only");
+                }
                 TinyModel tiny = new TinyModel(vocabulary.values().stream().mapToInt(Integer::intValue).max().orElse(0) + 1);
                 tiny.writeTextEncoder(folder.resolve("text_encoder/model.onnx"), spec.timestepInput());
                 tiny.writeUnet(folder.resolve("unet/model.onnx"), spec.timestepInput());

@@ -263,9 +263,10 @@ class ToyModelPipelineTest {
     }
 
     @Test
-    void variantsWithInt64TimestepsAndVPredictionLandOnTheTarget(@TempDir Path scratch) throws Exception {
+    void variantsWithInt64OrFloat16TensorsAndVPredictionLandOnTheTarget(@TempDir Path scratch) throws Exception {
         for (ModelGenerator.Spec spec : List.of(
                 new ModelGenerator.Spec(ModelGenerator.Kind.TOY, TimestepInput.INT64, false),
+                new ModelGenerator.Spec(ModelGenerator.Kind.TOY, TimestepInput.FLOAT16, false),
                 new ModelGenerator.Spec(ModelGenerator.Kind.TOY, TimestepInput.FLOAT32, true))) {
             Path variant = ModelGenerator.write(spec, scratch.resolve(spec.timestepInput() + "-" + spec.vPrediction()));
             try (ModelFolder other = ModelFolder.load(variant, new OrtRuntime(RuntimeOptions.defaults()))) {

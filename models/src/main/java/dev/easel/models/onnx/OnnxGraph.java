@@ -19,6 +19,7 @@ public final class OnnxGraph {
     public static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT_VALUE;
     public static final int INT32 = OnnxMl.TensorProto.DataType.INT32_VALUE;
     public static final int INT64 = OnnxMl.TensorProto.DataType.INT64_VALUE;
+    public static final int FLOAT16 = OnnxMl.TensorProto.DataType.FLOAT16_VALUE;
     private static final int OPSET = 17;
 
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();

@@ -214,6 +214,7 @@ public final class ToyModel {
     public void writeTextEncoder(Path file, TimestepInput variant) throws IOException {
         OnnxGraph g = new OnnxGraph("toy_text_encoder");
         int idsType = variant == TimestepInput.INT64 ? OnnxGraph.INT64 : OnnxGraph.INT32;
+        int floatType = variant.halfPrecision() ? OnnxGraph.FLOAT16 : OnnxGraph.FLOAT;
         g.input("input_ids", idsType, "batch", "sequence");
         float[] table = new float[vocabularySize * FEATURES];
         rows.forEach((id, row) -> System.arraycopy(row, 0, table, id * FEATURES, FEATURES));
@@ -228,21 +229,27 @@ public final class ToyModel {
                 g.mul(g.slice(embedded, 2, FG, BG), first),
                 g.mul(g.slice(embedded, 2, BG, SHAPES), second),
                 g.slice(embedded, 2, SHAPES, FEATURES));
-        g.output(hidden, "last_hidden_state", OnnxGraph.FLOAT, "batch", "sequence", (long) FEATURES);
+        g.output(g.cast(hidden, floatType), "last_hidden_state", floatType, "batch", "sequence", (long) FEATURES);
         g.write(file, "easel-toy", null, 0);
     }
 
     public void writeUnet(Path file, TimestepInput variant, boolean vPrediction) throws IOException {
         OnnxGraph g = new OnnxGraph("toy_unet");
-        g.input("sample", OnnxGraph.FLOAT, "batch", 4L, "height", "width");
-        g.input("timestep", variant == TimestepInput.INT64 ? OnnxGraph.INT64 : OnnxGraph.FLOAT, "batch");
-        g.input("encoder_hidden_states", OnnxGraph.FLOAT, "batch", "sequence", (long) FEATURES);
+        int floatType = variant.halfPrecision() ? OnnxGraph.FLOAT16 : OnnxGraph.FLOAT;
+        g.input("sample", floatType, "batch", 4L, "height", "width");
+        g.input("timestep", switch (variant) {
+            case FLOAT32 -> OnnxGraph.FLOAT;
+            case INT64 -> OnnxGraph.INT64;
+            case FLOAT16 -> OnnxGraph.FLOAT16;
+        }, "batch");
+        g.input("encoder_hidden_states", floatType, "batch", "sequence", (long) FEATURES);
+        String sample = g.cast("sample", OnnxGraph.FLOAT);
 
-        String pooled = g.op("ReduceSum", List.of("encoder_hidden_states", g.longs(1)),
+        String pooled = g.op("ReduceSum", List.of(g.cast("encoder_hidden_states", OnnxGraph.FLOAT), g.longs(1)),
                 Attribute.integer("keepdims", 0));
         String foreground = colourOrDefault(g, pooled, FG, FG_PRESENT, DEFAULT_FOREGROUND);
         String background = colourOrDefault(g, pooled, BG, BG_PRESENT, DEFAULT_BACKGROUND);
-        String mask = mask(g, pooled);
+        String mask = mask(g, pooled, sample);
         String target = g.add(background, g.mul(g.sub(foreground, background), mask));
 
         // sigma(t) by linear interpolation of log sigma: the exact inverse of how schedulers map sigmas to timesteps.
@@ -256,9 +263,9 @@ public final class ToyModel {
         String sigma = g.op("Exp", g.add(lowLog, g.mul(g.sub(highLog, lowLog), fraction)));
         String signal = g.reshape(g.op("Reciprocal", g.op("Sqrt", g.add(g.mul(sigma, sigma), g.scalar(1)))), -1, 1, 1, 1);
         String noiseLevel = g.mul(g.reshape(sigma, -1, 1, 1, 1), signal);
-        String epsilon = g.div(g.sub("sample", g.mul(signal, target)), noiseLevel);
+        String epsilon = g.div(g.sub(sample, g.mul(signal, target)), noiseLevel);
         String output = vPrediction ? g.sub(g.mul(signal, epsilon), g.mul(noiseLevel, target)) : epsilon;
-        g.output(output, "out_sample", OnnxGraph.FLOAT, "batch", 4L, "height", "width");
+        g.output(g.cast(output, floatType), "out_sample", floatType, "batch", 4L, "height", "width");
         g.write(file, "easel-toy", "model.onnx_data", 1024);
     }
 
@@ -270,8 +277,8 @@ public final class ToyModel {
         return g.reshape(result, -1, 4, 1, 1);
     }
 
-    private static String mask(OnnxGraph g, String pooled) {
-        String shape = g.op("Shape", "sample");
+    private static String mask(OnnxGraph g, String pooled, String sample) {
+        String shape = g.op("Shape", sample);
         String height = g.op("Gather", List.of(shape, g.longScalar(2)));
         String width = g.op("Gather", List.of(shape, g.longScalar(3)));
         String heightF = g.cast(height, OnnxGraph.FLOAT);
@@ -309,32 +316,34 @@ public final class ToyModel {
         return g.reshape(g.op("Min", List.of(g.slice(pooled, 1, index, index + 1), one)), -1, 1, 1, 1);
     }
 
-    public void writeVaeDecoder(Path file) throws IOException {
+    public void writeVaeDecoder(Path file, TimestepInput variant) throws IOException {
         OnnxGraph g = new OnnxGraph("toy_vae_decoder");
-        g.input("latent_sample", OnnxGraph.FLOAT, "batch", 4L, "latent_height", "latent_width");
+        int floatType = variant.halfPrecision() ? OnnxGraph.FLOAT16 : OnnxGraph.FLOAT;
+        g.input("latent_sample", floatType, "batch", 4L, "latent_height", "latent_width");
         float[] weights = new float[3 * 4];
         for (int c = 0; c < 3; c++) {
             weights[c * 4 + c] = VAE_SCALING_FACTOR / LATENT_RANGE;
         }
-        String rgb = g.op("Conv", List.of("latent_sample", g.floats(weights, 3, 4, 1, 1)));
+        String rgb = g.op("Conv", List.of(g.cast("latent_sample", OnnxGraph.FLOAT), g.floats(weights, 3, 4, 1, 1)));
         String upscaled = g.op("Resize", List.of(rgb, "", g.floats(new float[] {1, 1, 8, 8}, 4)),
                 Attribute.string("mode", "nearest"),
                 Attribute.string("coordinate_transformation_mode", "asymmetric"),
                 Attribute.string("nearest_mode", "floor"));
-        g.output(upscaled, "sample", OnnxGraph.FLOAT, "batch", 3L, "height", "width");
+        g.output(g.cast(upscaled, floatType), "sample", floatType, "batch", 3L, "height", "width");
         g.write(file, "easel-toy", null, 0);
     }
 
-    public void writeVaeEncoder(Path file) throws IOException {
+    public void writeVaeEncoder(Path file, TimestepInput variant) throws IOException {
         OnnxGraph g = new OnnxGraph("toy_vae_encoder");
-        g.input("sample", OnnxGraph.FLOAT, "batch", 3L, "height", "width");
-        String pooled = g.op("AveragePool", "sample", Attribute.ints("kernel_shape", 8, 8),
+        int floatType = variant.halfPrecision() ? OnnxGraph.FLOAT16 : OnnxGraph.FLOAT;
+        g.input("sample", floatType, "batch", 3L, "height", "width");
+        String pooled = g.op("AveragePool", g.cast("sample", OnnxGraph.FLOAT), Attribute.ints("kernel_shape", 8, 8),
                 Attribute.ints("strides", 8, 8));
         float gain = LATENT_RANGE / VAE_SCALING_FACTOR;
         float third = gain / 3;
         float[] weights = {gain, 0, 0, 0, gain, 0, 0, 0, gain, third, third, third};
         String latent = g.op("Conv", List.of(pooled, g.floats(weights, 4, 3, 1, 1)));
-        g.output(latent, "latent_sample", OnnxGraph.FLOAT, "batch", 4L, "latent_height", "latent_width");
+        g.output(g.cast(latent, floatType), "latent_sample", floatType, "batch", 4L, "latent_height", "latent_width");
         g.write(file, "easel-toy", null, 0);
     }
 }
