@@ -3,6 +3,7 @@ package dev.easel.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.contracts.FieldError;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
@@ -72,7 +73,7 @@ final class RunCommand {
             throw new UsageException("--strength needs --init-image");
         }
         GenerationRequest request = builder.build();
-        List<GenerationRequest.FieldError> errors = request.validate();
+        List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }

@@ -1,12 +1,14 @@
 package dev.easel.engine.pipeline;
 
-import java.util.ArrayList;
+import dev.easel.contracts.FieldError;
+import dev.easel.contracts.RequestLimits;
 import java.util.List;
 
 /**
  * One generation job. Absent optional fields are null: {@code scheduler} (the model's own), {@code timestepSpacing}
  * (the scheduler's default), {@code seed} (a random one, reported back), {@code initImage} (text-to-image).
- * {@link #validate} lists every field that is out of bounds; the CLI and the service share these limits.
+ * {@link #validate} lists every field that is out of bounds, with the limits the service uses too
+ * ({@link RequestLimits}).
  */
 public record GenerationRequest(
         String prompt,
@@ -23,13 +25,6 @@ public record GenerationRequest(
         byte[] initImage,
         double strength,
         int previewEvery) {
-
-    public static final int MAX_PROMPT_CHARS = 4000;
-    public static final int MIN_SIDE = 64;
-    public static final int MAX_SIDE = 2048;
-    public static final int MAX_STEPS = 150;
-    public static final double MAX_GUIDANCE = 50;
-    public static final int MAX_IMAGES = 16;
 
     /** A text-to-image request with Easel's defaults: 512x512, 20 steps, guidance 7.5, one image. */
     public static Builder builder(String prompt) {
@@ -54,54 +49,8 @@ public record GenerationRequest(
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
     public List<FieldError> validate() {
-        List<FieldError> errors = new ArrayList<>();
-        if (prompt == null) {
-            errors.add(new FieldError("prompt", "is required"));
-        } else if (prompt.length() > MAX_PROMPT_CHARS) {
-            errors.add(new FieldError("prompt", "has " + prompt.length() + " characters; at most " + MAX_PROMPT_CHARS));
-        }
-        if (negativePrompt != null && negativePrompt.length() > MAX_PROMPT_CHARS) {
-            errors.add(new FieldError("negativePrompt", "has " + negativePrompt.length() + " characters; at most "
-                    + MAX_PROMPT_CHARS));
-        }
-        side("width", width, errors);
-        side("height", height, errors);
-        if (steps < 1 || steps > MAX_STEPS) {
-            errors.add(new FieldError("steps", "is " + steps + "; must be between 1 and " + MAX_STEPS));
-        }
-        if (!(guidanceScale >= 0 && guidanceScale <= MAX_GUIDANCE)) {
-            errors.add(new FieldError("guidanceScale", "is " + guidanceScale + "; must be between 0 and " + MAX_GUIDANCE));
-        }
-        if (numImages < 1 || numImages > MAX_IMAGES) {
-            errors.add(new FieldError("numImages", "is " + numImages + "; must be between 1 and " + MAX_IMAGES));
-        }
-        if (initImage != null) {
-            if (!(strength > 0 && strength <= 1)) {
-                errors.add(new FieldError("strength", "is " + strength + "; must be in (0, 1]"));
-            } else if ((int) (steps * strength) < 1) {
-                errors.add(new FieldError("strength", "is " + strength + "; with " + steps
-                        + " steps it leaves no denoising step (steps x strength must be at least 1)"));
-            }
-        }
-        if (previewEvery < 0) {
-            errors.add(new FieldError("previewEvery", "is " + previewEvery + "; must be 0 (no previews) or more"));
-        }
-        return errors;
-    }
-
-    private static void side(String field, int value, List<FieldError> errors) {
-        if (value < MIN_SIDE || value > MAX_SIDE || value % 8 != 0) {
-            errors.add(new FieldError(field, "is " + value + "; must be a multiple of 8 between " + MIN_SIDE + " and "
-                    + MAX_SIDE));
-        }
-    }
-
-    /** A field that breaks a limit. */
-    public record FieldError(String field, String message) {
-        @Override
-        public String toString() {
-            return field + " " + message;
-        }
+        return RequestLimits.check(prompt, negativePrompt, width, height, steps, guidanceScale, numImages,
+                initImage != null, strength, previewEvery);
     }
 
     /** Builds requests; every setter has Easel's default when not called. */

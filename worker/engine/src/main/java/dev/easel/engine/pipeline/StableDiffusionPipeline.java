@@ -2,6 +2,7 @@ package dev.easel.engine.pipeline;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import dev.easel.contracts.FieldError;
 import dev.easel.engine.image.LatentPreview;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.model.ModelFolder;
@@ -48,7 +49,7 @@ public final class StableDiffusionPipeline {
      */
     public synchronized GenerationResult generate(GenerationRequest request, Consumer<StepProgress> progress,
             BooleanSupplier cancelled) throws OrtException {
-        List<GenerationRequest.FieldError> errors = request.validate();
+        List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }

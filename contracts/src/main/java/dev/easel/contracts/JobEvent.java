@@ -1,0 +1,112 @@
+package dev.easel.contracts;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.util.List;
+
+/**
+ * An event on {@code easel.events} (key: job id). The JSON carries {@code "type"}: queued, started, progress,
+ * completed, failed or cancelled; the last three end the job.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+    @JsonSubTypes.Type(value = JobEvent.Queued.class, name = "queued"),
+    @JsonSubTypes.Type(value = JobEvent.Started.class, name = "started"),
+    @JsonSubTypes.Type(value = JobEvent.Progress.class, name = "progress"),
+    @JsonSubTypes.Type(value = JobEvent.Completed.class, name = "completed"),
+    @JsonSubTypes.Type(value = JobEvent.Failed.class, name = "failed"),
+    @JsonSubTypes.Type(value = JobEvent.Cancelled.class, name = "cancelled")})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public sealed interface JobEvent {
+    int SCHEMA_VERSION = 1;
+
+    int schemaVersion();
+
+    String jobId();
+
+    long atMillis();
+
+    /** The SSE event name and the JSON {@code type}. */
+    @JsonIgnore
+    default String type() {
+        return switch (this) {
+            case Queued q -> "queued";
+            case Started s -> "started";
+            case Progress p -> "progress";
+            case Completed c -> "completed";
+            case Failed f -> "failed";
+            case Cancelled c -> "cancelled";
+        };
+    }
+
+    @JsonIgnore
+    default boolean isTerminal() {
+        return this instanceof Completed || this instanceof Failed || this instanceof Cancelled;
+    }
+
+    /** Accepted and on the queue; {@code seed} is the request's seed (drawn by the gateway when absent). */
+    record Queued(int schemaVersion, String jobId, long atMillis, long seed, int totalSteps) implements JobEvent {
+        public Queued(String jobId, long atMillis, long seed, int totalSteps) {
+            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps);
+        }
+    }
+
+    /** A worker took the job. */
+    record Started(int schemaVersion, String jobId, long atMillis, String workerId, String executionProvider,
+            int totalSteps) implements JobEvent {
+        public Started(String jobId, long atMillis, String workerId, String executionProvider, int totalSteps) {
+            this(SCHEMA_VERSION, jobId, atMillis, workerId, executionProvider, totalSteps);
+        }
+    }
+
+    /**
+     * One denoising step of image {@code imageIndex}: step of total (1-based), the scheduler's timestep and sigma (null
+     * when the scheduler has none), time since start and the estimated time to the end of the job, and a base64 PNG
+     * preview of the latents when previews were asked for.
+     */
+    record Progress(int schemaVersion, String jobId, long atMillis, int imageIndex, int step, int total,
+            double timestep, Double sigma, long elapsedMillis, long etaMillis, String preview) implements JobEvent {
+        public Progress(String jobId, long atMillis, int imageIndex, int step, int total, double timestep, Double sigma,
+                long elapsedMillis, long etaMillis, String preview) {
+            this(SCHEMA_VERSION, jobId, atMillis, imageIndex, step, total, timestep, sigma, elapsedMillis, etaMillis,
+                    preview);
+        }
+    }
+
+    /** Done: the images are stored; URLs are filled in by the gateway when it serves them. */
+    record Completed(int schemaVersion, String jobId, long atMillis, List<Image> images, Timings timings)
+            implements JobEvent {
+        public Completed(String jobId, long atMillis, List<Image> images, Timings timings) {
+            this(SCHEMA_VERSION, jobId, atMillis, images, timings);
+        }
+    }
+
+    /** The job failed; {@code retryable} says whether submitting it again may succeed. */
+    record Failed(int schemaVersion, String jobId, long atMillis, String code, String message, boolean retryable)
+            implements JobEvent {
+        public Failed(String jobId, long atMillis, String code, String message, boolean retryable) {
+            this(SCHEMA_VERSION, jobId, atMillis, code, message, retryable);
+        }
+    }
+
+    /** The job was cancelled before it finished. */
+    record Cancelled(int schemaVersion, String jobId, long atMillis, String reason) implements JobEvent {
+        public Cancelled(String jobId, long atMillis, String reason) {
+            this(SCHEMA_VERSION, jobId, atMillis, reason);
+        }
+    }
+
+    /** One stored image: object key in the bucket, size, seed; {@code url} is set by the gateway (presigned). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Image(int index, String bucket, String objectKey, String url, int width, int height, long seed) {
+        public Image withUrl(String newUrl) {
+            return new Image(index, bucket, objectKey, newUrl, width, height, seed);
+        }
+    }
+
+    /** Where the time went: waiting in the queue, inside the engine, uploading, and end to end. */
+    record Timings(long queueMillis, long engineMillis, long uploadMillis, long totalMillis) {
+    }
+}

@@ -1,0 +1,75 @@
+package dev.easel.contracts;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/**
+ * What a client submits: the fields and limits of {@code easel run}. Absent fields take the defaults
+ * ({@link #withDefaults}); {@code initImage} is a base64 PNG or JPEG for image-to-image; {@code model} names a model
+ * the workers serve (absent: their default).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobRequest(
+        String prompt,
+        String negativePrompt,
+        Integer width,
+        Integer height,
+        Integer steps,
+        Double guidanceScale,
+        String scheduler,
+        Boolean karras,
+        String timestepSpacing,
+        Long seed,
+        Integer numImages,
+        String model,
+        String initImage,
+        Double strength,
+        Boolean preview,
+        Integer previewEvery) {
+
+    public static final int DEFAULT_SIDE = 512;
+    public static final int DEFAULT_STEPS = 20;
+    public static final double DEFAULT_GUIDANCE = 7.5;
+    public static final double DEFAULT_STRENGTH = 0.8;
+
+    /** A copy with every absent field at its default (the seed stays absent: the gateway draws it). */
+    public JobRequest withDefaults() {
+        boolean previews = Boolean.TRUE.equals(preview);
+        return new JobRequest(prompt, negativePrompt == null ? "" : negativePrompt,
+                width == null ? DEFAULT_SIDE : width, height == null ? DEFAULT_SIDE : height,
+                steps == null ? DEFAULT_STEPS : steps, guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale,
+                scheduler, karras != null && karras, timestepSpacing, seed, numImages == null ? 1 : numImages, model,
+                initImage, strength == null ? DEFAULT_STRENGTH : strength, previews,
+                previews ? (previewEvery == null ? 1 : previewEvery) : 0);
+    }
+
+    public JobRequest withSeed(long newSeed) {
+        return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
+                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery);
+    }
+
+    /** Every field out of bounds, the request taken with its defaults. */
+    public List<FieldError> validate() {
+        JobRequest r = withDefaults();
+        List<FieldError> errors = new ArrayList<>();
+        byte[] image = null;
+        if (r.initImage() != null) {
+            try {
+                image = Base64.getDecoder().decode(r.initImage());
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("initImage", "is not valid base64"));
+            }
+            if (image != null && image.length == 0) {
+                errors.add(new FieldError("initImage", "is empty"));
+            }
+        }
+        if (r.preview() && r.previewEvery() < 1) {
+            errors.add(new FieldError("previewEvery", "is " + r.previewEvery() + "; must be at least 1"));
+        }
+        errors.addAll(0, RequestLimits.check(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(),
+                r.guidanceScale(), r.numImages(), r.initImage() != null, r.strength(), r.previewEvery()));
+        return errors;
+    }
+}

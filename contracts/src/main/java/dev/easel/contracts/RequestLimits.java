@@ -1,0 +1,65 @@
+package dev.easel.contracts;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** The limits every generation request obeys, in the CLI and in the service alike. */
+public final class RequestLimits {
+    public static final int MAX_PROMPT_CHARS = 4000;
+    public static final int MIN_SIDE = 64;
+    public static final int MAX_SIDE = 2048;
+    public static final int MAX_STEPS = 150;
+    public static final double MAX_GUIDANCE = 50;
+    public static final int MAX_IMAGES = 16;
+
+    private RequestLimits() {
+    }
+
+    /**
+     * Every field out of bounds. {@code hasInitImage} turns on the strength checks; {@code previewEvery} 0 means no
+     * previews.
+     */
+    public static List<FieldError> check(String prompt, String negativePrompt, int width, int height, int steps,
+            double guidanceScale, int numImages, boolean hasInitImage, double strength, int previewEvery) {
+        List<FieldError> errors = new ArrayList<>();
+        if (prompt == null) {
+            errors.add(new FieldError("prompt", "is required"));
+        } else if (prompt.length() > MAX_PROMPT_CHARS) {
+            errors.add(new FieldError("prompt", "has " + prompt.length() + " characters; at most " + MAX_PROMPT_CHARS));
+        }
+        if (negativePrompt != null && negativePrompt.length() > MAX_PROMPT_CHARS) {
+            errors.add(new FieldError("negativePrompt", "has " + negativePrompt.length() + " characters; at most "
+                    + MAX_PROMPT_CHARS));
+        }
+        side("width", width, errors);
+        side("height", height, errors);
+        if (steps < 1 || steps > MAX_STEPS) {
+            errors.add(new FieldError("steps", "is " + steps + "; must be between 1 and " + MAX_STEPS));
+        }
+        if (!(guidanceScale >= 0 && guidanceScale <= MAX_GUIDANCE)) {
+            errors.add(new FieldError("guidanceScale", "is " + guidanceScale + "; must be between 0 and " + MAX_GUIDANCE));
+        }
+        if (numImages < 1 || numImages > MAX_IMAGES) {
+            errors.add(new FieldError("numImages", "is " + numImages + "; must be between 1 and " + MAX_IMAGES));
+        }
+        if (hasInitImage) {
+            if (!(strength > 0 && strength <= 1)) {
+                errors.add(new FieldError("strength", "is " + strength + "; must be in (0, 1]"));
+            } else if ((int) (steps * strength) < 1) {
+                errors.add(new FieldError("strength", "is " + strength + "; with " + steps
+                        + " steps it leaves no denoising step (steps x strength must be at least 1)"));
+            }
+        }
+        if (previewEvery < 0) {
+            errors.add(new FieldError("previewEvery", "is " + previewEvery + "; must be 0 (no previews) or more"));
+        }
+        return errors;
+    }
+
+    private static void side(String field, int value, List<FieldError> errors) {
+        if (value < MIN_SIDE || value > MAX_SIDE || value % 8 != 0) {
+            errors.add(new FieldError(field, "is " + value + "; must be a multiple of 8 between " + MIN_SIDE + " and "
+                    + MAX_SIDE));
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package dev.easel.contracts;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import java.io.InputStream;
+import java.lang.reflect.RecordComponent;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The JSON Schemas for non-Java clients describe exactly what the records write and read. */
+class ContractsTest {
+    private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
+            builder -> builder.schemaMappers(m -> m.mapPrefix("https://easel.dev/schemas/", "classpath:schemas/")));
+
+    private static JsonSchema schema(String name) {
+        return FACTORY.getSchema(SchemaLocation.of("https://easel.dev/schemas/" + name));
+    }
+
+    private static Set<ValidationMessage> validate(String schema, Object value) {
+        return schema(schema).validate(Json.MAPPER.valueToTree(value));
+    }
+
+    private static JsonNode schemaJson(String name) throws Exception {
+        try (InputStream in = ContractsTest.class.getResourceAsStream("/schemas/" + name)) {
+            return Json.MAPPER.readTree(in);
+        }
+    }
+
+    static final JobRequest FULL_REQUEST = new JobRequest("a red circle", "blue", 512, 768, 30, 7.5, "dpmpp_2m", true,
+            "trailing", 42L, 2, "toy", "iVBORw0KGgo=", 0.6, true, 2);
+
+    static final List<JobEvent> EVENTS = List.of(
+            new JobEvent.Queued("j1", 1L, 42L, 20),
+            new JobEvent.Started("j1", 2L, "worker-1", "CPUExecutionProvider", 20),
+            new JobEvent.Progress("j1", 3L, 0, 1, 20, 999.0, 14.6, 12L, 240L, "iVBORw0KGgo="),
+            new JobEvent.Progress("j1", 3L, 0, 2, 20, 951.0, null, 20L, 200L, null),
+            new JobEvent.Completed("j1", 4L, List.of(new JobEvent.Image(0, "easel", "j1/0.png", null, 512, 512, 42L)),
+                    new JobEvent.Timings(5L, 100L, 7L, 120L)),
+            new JobEvent.Failed("j1", 5L, "model_error", "unet missing", false),
+            new JobEvent.Cancelled("j1", 6L, "cancelled by the client"));
+
+    @Test
+    void messagesValidateAgainstTheirSchemas() {
+        assertEquals(Set.of(), validate("job-request.schema.json", FULL_REQUEST));
+        assertEquals(Set.of(), validate("job-request.schema.json", new JobRequest("only a prompt", null, null, null,
+                null, null, null, null, null, null, null, null, null, null, null, null)));
+        assertEquals(Set.of(), validate("job-message.schema.json", JobMessage.of("j1", 1L, FULL_REQUEST)));
+        assertEquals(Set.of(), validate("control-message.schema.json", ControlMessage.cancel("j1", 3L)));
+        for (JobEvent event : EVENTS) {
+            assertEquals(Set.of(), validate("job-event.schema.json", event), event.type());
+        }
+    }
+
+    @Test
+    void schemasRejectWhatTheRecordsWouldNotAccept() {
+        JobRequest badWidth = new JobRequest("x", null, 100, null, null, null, null, null, null, null, null, null,
+                null, null, null, null);
+        assertFalse(validate("job-request.schema.json", badWidth).isEmpty());
+        assertFalse(badWidth.validate().isEmpty());
+        JsonNode missingStep = Json.MAPPER.valueToTree(EVENTS.get(2));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) missingStep).remove("step");
+        assertFalse(schema("job-event.schema.json").validate(missingStep).isEmpty());
+        JsonNode unknownType = Json.MAPPER.valueToTree(EVENTS.get(0));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) unknownType).put("type", "exploded");
+        assertFalse(schema("job-event.schema.json").validate(unknownType).isEmpty());
+    }
+
+    @Test
+    void schemasNameEveryRecordField() throws Exception {
+        assertEquals(componentNames(JobRequest.class), propertyNames(schemaJson("job-request.schema.json")));
+        assertEquals(componentNames(JobMessage.class), propertyNames(schemaJson("job-message.schema.json")));
+        assertEquals(componentNames(ControlMessage.class), propertyNames(schemaJson("control-message.schema.json")));
+        JsonNode events = schemaJson("job-event.schema.json");
+        Set<String> common = propertyNames(events);
+        for (JsonNode branch : events.path("oneOf")) {
+            String type = branch.path("properties").path("type").path("const").asText();
+            Class<?> record = EVENTS.stream().filter(e -> e.type().equals(type)).findFirst().orElseThrow().getClass();
+            Set<String> named = new HashSet<>(common);
+            named.addAll(propertyNames(branch));
+            Set<String> components = componentNames(record);
+            components.add("type");
+            assertEquals(components, named, "schema branch for " + type);
+        }
+    }
+
+    @Test
+    void eventsRoundTripThroughJson() {
+        for (JobEvent event : EVENTS) {
+            JobEvent back = Json.read(Json.write(event), JobEvent.class);
+            assertEquals(event, back);
+            assertTrue(Json.write(event).contains("\"type\":\"" + event.type() + "\""));
+        }
+        assertEquals(FULL_REQUEST, Json.read(Json.write(FULL_REQUEST), JobRequest.class));
+    }
+
+    @Test
+    void requestValidationNamesTheFields() {
+        JobRequest bad = new JobRequest(null, null, 63, 4096, 0, 99.0, null, null, null, null, 0, null, "%%%", 2.0,
+                null, null);
+        Set<String> fields = new HashSet<>();
+        bad.validate().forEach(error -> fields.add(error.field()));
+        assertEquals(Set.of("prompt", "width", "height", "steps", "guidanceScale", "numImages", "strength",
+                "initImage"), fields);
+        assertTrue(FULL_REQUEST.validate().isEmpty());
+    }
+
+    private static Set<String> componentNames(Class<?> record) {
+        Set<String> names = new HashSet<>();
+        for (RecordComponent component : record.getRecordComponents()) {
+            names.add(component.getName());
+        }
+        return names;
+    }
+
+    private static Set<String> propertyNames(JsonNode schema) {
+        Set<String> names = new HashSet<>();
+        Iterator<String> fields = schema.path("properties").fieldNames();
+        fields.forEachRemaining(names::add);
+        return names;
+    }
+}
