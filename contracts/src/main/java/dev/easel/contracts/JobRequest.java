@@ -68,6 +68,7 @@ public record JobRequest(
         if (r.preview() && r.previewEvery() < 1) {
             errors.add(new FieldError("previewEvery", "is " + r.previewEvery() + "; must be at least 1"));
         }
+        errors.addAll(RequestLimits.checkScheduler(r.scheduler(), r.karras(), r.timestepSpacing()));
         errors.addAll(0, RequestLimits.check(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(),
                 r.guidanceScale(), r.numImages(), r.initImage() != null, r.strength(), r.previewEvery()));
         return errors;

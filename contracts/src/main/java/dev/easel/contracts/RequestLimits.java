@@ -11,6 +11,12 @@ public final class RequestLimits {
     public static final int MAX_STEPS = 150;
     public static final double MAX_GUIDANCE = 50;
     public static final int MAX_IMAGES = 16;
+    /** The schedulers Easel offers, by the names requests use. */
+    public static final List<String> SCHEDULERS =
+            List.of("ddim", "pndm", "euler", "euler_a", "lms", "heun", "dpmpp_2m", "unipc", "lcm");
+    /** The schedulers with Karras sigmas (where diffusers offers them). */
+    public static final List<String> KARRAS_SCHEDULERS = List.of("euler", "lms", "heun", "dpmpp_2m", "unipc");
+    public static final List<String> TIMESTEP_SPACINGS = List.of("linspace", "leading", "trailing");
 
     private RequestLimits() {
     }
@@ -52,6 +58,23 @@ public final class RequestLimits {
         }
         if (previewEvery < 0) {
             errors.add(new FieldError("previewEvery", "is " + previewEvery + "; must be 0 (no previews) or more"));
+        }
+        return errors;
+    }
+
+    /** The scheduler choice: a known name, Karras only where offered, a known spacing. */
+    public static List<FieldError> checkScheduler(String scheduler, boolean karras, String timestepSpacing) {
+        List<FieldError> errors = new ArrayList<>();
+        if (scheduler != null && !SCHEDULERS.contains(scheduler)) {
+            errors.add(new FieldError("scheduler", "'" + scheduler + "' is unknown; choose one of "
+                    + String.join(", ", SCHEDULERS)));
+        } else if (karras && scheduler != null && !KARRAS_SCHEDULERS.contains(scheduler)) {
+            errors.add(new FieldError("karras", "scheduler " + scheduler + " has no Karras sigmas; use karras with one of "
+                    + String.join(", ", KARRAS_SCHEDULERS)));
+        }
+        if (timestepSpacing != null && !TIMESTEP_SPACINGS.contains(timestepSpacing)) {
+            errors.add(new FieldError("timestepSpacing", "'" + timestepSpacing + "' is not one of "
+                    + String.join(", ", TIMESTEP_SPACINGS)));
         }
         return errors;
     }

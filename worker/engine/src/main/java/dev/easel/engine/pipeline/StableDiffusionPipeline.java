@@ -144,6 +144,21 @@ public final class StableDiffusionPipeline {
         return new GenerationResult(images, seed, schedulerName, model.runtime().provider(), timings);
     }
 
+    /**
+     * How many denoising steps (model evaluations) each image of {@code request} takes: what progress reports as
+     * {@code total}. Invalid requests fail as {@link #generate} would.
+     */
+    public int stepsPerImage(GenerationRequest request) {
+        List<FieldError> errors = request.validate();
+        if (!errors.isEmpty()) {
+            throw new InvalidRequestException(errors);
+        }
+        String name = request.scheduler() != null ? request.scheduler() : Schedulers.defaultFor(model.schedulerConfig());
+        Scheduler scheduler = createScheduler(request, name);
+        int start = request.isImageToImage() ? startIndex(request, scheduler) : 0;
+        return scheduler.timesteps().length - start;
+    }
+
     private Scheduler createScheduler(GenerationRequest request, String name) {
         Scheduler scheduler;
         try {

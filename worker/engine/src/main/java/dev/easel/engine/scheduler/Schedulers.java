@@ -1,5 +1,6 @@
 package dev.easel.engine.scheduler;
 
+import dev.easel.contracts.RequestLimits;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -18,11 +19,10 @@ public final class Schedulers {
             "lcm", LcmScheduler::new);
 
     /** The names in the order the README lists them. */
-    public static final List<String> NAMES =
-            List.of("ddim", "pndm", "euler", "euler_a", "lms", "heun", "dpmpp_2m", "unipc", "lcm");
+    public static final List<String> NAMES = RequestLimits.SCHEDULERS;
 
     /** Names of the schedulers with Karras sigmas (where diffusers offers them). */
-    public static final List<String> KARRAS_CAPABLE = List.of("euler", "lms", "heun", "dpmpp_2m", "unipc");
+    public static final List<String> KARRAS_CAPABLE = RequestLimits.KARRAS_SCHEDULERS;
 
     private static final Map<String, String> BY_CLASS_NAME = Map.of(
             "DDIMScheduler", "ddim",

@@ -1,0 +1,118 @@
+package dev.easel.gateway;
+
+import dev.easel.contracts.JobEvent;
+import dev.easel.contracts.JobRequest;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
+import java.net.URI;
+
+/** The jobs API: submit, follow (SSE), inspect, cancel, fetch images. */
+@Path("/v1/jobs")
+public class JobResource {
+    @Inject
+    JobService service;
+
+    @Inject
+    JobStore store;
+
+    @Inject
+    ImageLinks links;
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces(MediaType.APPLICATION_JSON)
+    public Uni<Response> submit(JobRequest request) {
+        return service.submit(request).map(view -> Response.accepted(view)
+                .location(URI.create(view.links().get("self"))).build());
+    }
+
+    @GET
+    @Path("{id}")
+    @Produces(MediaType.APPLICATION_JSON)
+    public JobView get(@PathParam("id") String id) {
+        return service.view(store.require(id));
+    }
+
+    @DELETE
+    @Path("{id}")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Uni<Response> cancel(@PathParam("id") String id) {
+        JobState state = store.require(id);
+        if (state.isTerminal()) {
+            return Uni.createFrom().item(Problem.response(409, "Job already finished",
+                    "job " + id + " is " + state.status() + "; only queued or running jobs can be cancelled", null));
+        }
+        return service.cancel(id).map(view -> Response.accepted(view).build());
+    }
+
+    /**
+     * The job's events as Server-Sent Events: event name = type, id = the event's offset in the events topic. With
+     * {@code Last-Event-ID} only the events after it are sent. The stream ends after the terminal event; a finished
+     * job's stream replays its history and ends.
+     */
+    @GET
+    @Path("{id}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    public Multi<OutboundSseEvent> events(@PathParam("id") String id, @HeaderParam("Last-Event-ID") String lastEventId,
+            @Context Sse sse) {
+        JobState state = store.require(id);
+        long after = parseEventId(lastEventId);
+        return Multi.createFrom().emitter(emitter -> {
+            JobState.Subscriber subscriber = new JobState.Subscriber() {
+                @Override
+                public void event(JobState.StoredEvent stored) {
+                    emitter.emit(sse.newEventBuilder().name(stored.event().type()).id(Long.toString(stored.id()))
+                            .mediaType(MediaType.TEXT_PLAIN_TYPE).data(stored.json()).build());
+                }
+
+                @Override
+                public void completed() {
+                    emitter.complete();
+                }
+            };
+            emitter.onTermination(() -> state.unsubscribe(subscriber));
+            state.subscribe(after, subscriber);
+        });
+    }
+
+    @GET
+    @Path("{id}/images/{index}")
+    public Response image(@PathParam("id") String id, @PathParam("index") int index) {
+        JobState state = store.require(id);
+        if (!(state.terminal() instanceof JobEvent.Completed completed)) {
+            return Problem.response(409, "No images yet", "job " + id + " is " + state.status()
+                    + "; images exist once it completed", null);
+        }
+        return completed.images().stream().filter(image -> image.index() == index).findFirst()
+                .map(image -> Response.status(302).location(URI.create(links.url(image.bucket(), image.objectKey())))
+                        .build())
+                .orElseGet(() -> Problem.response(404, "No such image", "job " + id + " has "
+                        + completed.images().size() + " image(s), numbered from 0", null));
+    }
+
+    private static long parseEventId(String lastEventId) {
+        if (lastEventId == null || lastEventId.isBlank()) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(lastEventId.strip());
+        } catch (NumberFormatException e) {
+            throw new InvalidJobException(java.util.List.of(new dev.easel.contracts.FieldError("Last-Event-ID",
+                    "must be an event id from this stream, got '" + lastEventId + "'")));
+        }
+    }
+}

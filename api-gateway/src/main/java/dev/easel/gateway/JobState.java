@@ -1,0 +1,126 @@
+package dev.easel.gateway;
+
+import dev.easel.contracts.JobEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * What the gateway knows of one job, folded from its events in topic order. After a terminal event nothing changes:
+ * a worker's late progress or a second cancellation is ignored. Subscribers get the history after a given event id,
+ * then live events, without gaps or repeats.
+ */
+public final class JobState {
+    /** An event as it sits in the events topic: its offset there is its SSE id. */
+    public record StoredEvent(long id, JobEvent event, String json) {
+    }
+
+    /** Receives events; {@code completed} runs after the terminal one. */
+    public interface Subscriber {
+        void event(StoredEvent event);
+
+        void completed();
+    }
+
+    private final String id;
+    private final List<StoredEvent> history = new ArrayList<>();
+    private final List<Subscriber> subscribers = new ArrayList<>();
+    private JobEvent.Queued queued;
+    private JobEvent.Started started;
+    private JobEvent.Progress progress;
+    private JobEvent terminal;
+    private long updatedAtMillis;
+
+    JobState(String id) {
+        this.id = id;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    /** Takes the gateway's own queued event before it comes back from Kafka, so the job is visible at once. */
+    synchronized void submitted(JobEvent.Queued event) {
+        if (queued == null) {
+            queued = event;
+            updatedAtMillis = event.atMillis();
+        }
+    }
+
+    synchronized void apply(StoredEvent stored) {
+        if (terminal != null || history.stream().anyMatch(e -> e.id() == stored.id())) {
+            return;
+        }
+        history.add(stored);
+        JobEvent event = stored.event();
+        updatedAtMillis = event.atMillis();
+        switch (event) {
+            case JobEvent.Queued q -> queued = q;
+            case JobEvent.Started s -> started = s;
+            case JobEvent.Progress p -> progress = p;
+            default -> terminal = event;
+        }
+        for (Subscriber subscriber : List.copyOf(subscribers)) {
+            subscriber.event(stored);
+            if (terminal != null) {
+                subscriber.completed();
+            }
+        }
+        if (terminal != null) {
+            subscribers.clear();
+        }
+    }
+
+    /** Replays the events after {@code afterId} (-1: all), then follows live ones until the terminal event. */
+    synchronized void subscribe(long afterId, Subscriber subscriber) {
+        for (StoredEvent stored : history) {
+            if (stored.id() > afterId) {
+                subscriber.event(stored);
+            }
+        }
+        if (terminal != null) {
+            subscriber.completed();
+        } else {
+            subscribers.add(subscriber);
+        }
+    }
+
+    synchronized void unsubscribe(Subscriber subscriber) {
+        subscribers.remove(subscriber);
+    }
+
+    public synchronized String status() {
+        if (terminal != null) {
+            return terminal.type();
+        }
+        return started != null ? "running" : "queued";
+    }
+
+    public synchronized boolean isTerminal() {
+        return terminal != null;
+    }
+
+    public synchronized JobEvent.Queued queued() {
+        return queued;
+    }
+
+    public synchronized JobEvent.Started started() {
+        return started;
+    }
+
+    public synchronized JobEvent.Progress progress() {
+        return progress;
+    }
+
+    public synchronized JobEvent terminal() {
+        return terminal;
+    }
+
+    public synchronized long updatedAtMillis() {
+        return updatedAtMillis;
+    }
+
+    synchronized long queuedAtMillis() {
+        return queued == null ? Long.MAX_VALUE : queued.atMillis();
+    }
+}

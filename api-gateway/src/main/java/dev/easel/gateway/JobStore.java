@@ -1,0 +1,68 @@
+package dev.easel.gateway;
+
+import dev.easel.contracts.JobEvent;
+import dev.easel.contracts.Json;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+/**
+ * All jobs' state, rebuilt by reading {@code easel.events} from the beginning: a restarted gateway, or a second one,
+ * arrives at the same state as any other without a database.
+ */
+@ApplicationScoped
+public class JobStore {
+    private static final Logger LOG = Logger.getLogger(JobStore.class);
+
+    private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
+    private final Map<Integer, Long> positions = new ConcurrentHashMap<>();
+
+    @Incoming("events-in")
+    public void onEvent(ConsumerRecord<String, String> record) {
+        positions.merge(record.partition(), record.offset() + 1, Math::max);
+        JobEvent event;
+        try {
+            event = Json.read(record.value(), JobEvent.class);
+        } catch (IllegalArgumentException e) {
+            LOG.warnf("ignoring unreadable event at %d/%d: %s", record.partition(), record.offset(), e.getMessage());
+            return;
+        }
+        state(event.jobId()).apply(new JobState.StoredEvent(record.offset(), event, record.value()));
+    }
+
+    /** The next offset to read per partition of the events topic (how far the replay got). */
+    public Map<Integer, Long> positions() {
+        return Map.copyOf(positions);
+    }
+
+    void submitted(JobEvent.Queued queued) {
+        state(queued.jobId()).submitted(queued);
+    }
+
+    private JobState state(String jobId) {
+        return jobs.computeIfAbsent(jobId, JobState::new);
+    }
+
+    public JobState require(String jobId) {
+        JobState state = jobs.get(jobId);
+        if (state == null) {
+            throw new JobNotFoundException(jobId);
+        }
+        return state;
+    }
+
+    /** 1 for the next job to start, counting the jobs still queued that were submitted earlier. */
+    public int queuePosition(JobState job) {
+        long at = job.queuedAtMillis();
+        int ahead = 0;
+        for (JobState other : jobs.values()) {
+            if (other != job && other.status().equals("queued") && other.queuedAtMillis() < at) {
+                ahead++;
+            }
+        }
+        return ahead + 1;
+    }
+}

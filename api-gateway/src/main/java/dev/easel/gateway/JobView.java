@@ -1,0 +1,44 @@
+package dev.easel.gateway;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.easel.contracts.JobEvent;
+import java.util.List;
+import java.util.Map;
+
+/** A job as {@code GET /v1/jobs/{id}} shows it. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobView(
+        String id,
+        String status,
+        Long seed,
+        Integer queuePosition,
+        Progress progress,
+        String workerId,
+        String executionProvider,
+        List<Image> images,
+        Error error,
+        String cancelReason,
+        Long submittedAtMillis,
+        long updatedAtMillis,
+        Map<String, String> links) {
+
+    /** The last reported step. */
+    public record Progress(int imageIndex, int step, int total, double timestep, Double sigma, long elapsedMillis,
+            long etaMillis) {
+        static Progress of(JobEvent.Progress p) {
+            return p == null ? null : new Progress(p.imageIndex(), p.step(), p.total(), p.timestep(), p.sigma(),
+                    p.elapsedMillis(), p.etaMillis());
+        }
+    }
+
+    /** A stored image with a presigned URL and the gateway link that redirects to it. */
+    public record Image(int index, String url, String link, String objectKey, int width, int height, long seed) {
+    }
+
+    public record Error(String code, String message, boolean retryable) {
+    }
+
+    static Map<String, String> links(String id) {
+        return Map.of("self", "/v1/jobs/" + id, "events", "/v1/jobs/" + id + "/events");
+    }
+}

@@ -1,0 +1,60 @@
+package dev.easel.gateway;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import dev.easel.contracts.FieldError;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import java.util.List;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Every error leaves the gateway as application/problem+json. */
+public class ProblemMappers {
+
+    @ServerExceptionMapper
+    public Response invalid(InvalidJobException e) {
+        return Problem.response(400, "Invalid job request", e.getMessage(), e.errors());
+    }
+
+    @ServerExceptionMapper
+    public Response notFound(JobNotFoundException e) {
+        return Problem.response(404, "Job not found", e.getMessage(), null);
+    }
+
+    // Quarkus maps the Jackson exceptions it knows to plain JSON; these more specific mappers take precedence.
+    @ServerExceptionMapper
+    public Response mismatched(MismatchedInputException e) {
+        return unreadable(e);
+    }
+
+    @ServerExceptionMapper
+    public Response malformed(JsonParseException e) {
+        return unreadable(e);
+    }
+
+    @ServerExceptionMapper
+    public Response unreadable(JsonProcessingException e) {
+        String field = null;
+        if (e instanceof MismatchedInputException mismatch && !mismatch.getPath().isEmpty()) {
+            field = mismatch.getPath().get(mismatch.getPath().size() - 1).getFieldName();
+        }
+        String detail = e instanceof InvalidFormatException format
+                ? "value " + format.getValue() + " has the wrong type" : e.getOriginalMessage();
+        List<FieldError> errors = field == null ? null : List.of(new FieldError(field, "has the wrong type"));
+        return Problem.response(400, "Unreadable JSON body", detail, errors);
+    }
+
+    @ServerExceptionMapper
+    public Response unavailable(KafkaUnavailableException e) {
+        return Problem.response(503, "Job queue unavailable", e.getMessage(), null);
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        return Problem.response(status, Response.Status.fromStatusCode(status) == null ? "Error"
+                : Response.Status.fromStatusCode(status).getReasonPhrase(), e.getMessage(), null);
+    }
+}

@@ -1,0 +1,158 @@
+package dev.easel.gateway;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItems;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.easel.contracts.ControlMessage;
+import dev.easel.contracts.JobEvent;
+import dev.easel.contracts.JobMessage;
+import dev.easel.contracts.Json;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.response.Response;
+import io.smallrye.reactive.messaging.memory.InMemoryConnector;
+import io.smallrye.reactive.messaging.memory.InMemorySink;
+import io.smallrye.reactive.messaging.memory.InMemorySource;
+import jakarta.enterprise.inject.Any;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The gateway with SmallRye's in-memory connector in place of Kafka: validation, publishing, state, SSE replay. */
+@QuarkusTest
+class JobResourceTest {
+    private static final AtomicLong OFFSETS = new AtomicLong();
+
+    @Inject
+    @Any
+    InMemoryConnector connector;
+
+    private InMemorySink<String> jobs;
+    private InMemorySink<String> events;
+    private InMemorySink<String> control;
+    private InMemorySource<ConsumerRecord<String, String>> eventLog;
+
+    @BeforeEach
+    void clear() {
+        jobs = connector.sink("jobs-out");
+        events = connector.sink("events-out");
+        control = connector.sink("control-out");
+        eventLog = connector.source("events-in");
+        jobs.clear();
+        events.clear();
+        control.clear();
+    }
+
+    /** Feeds what the events topic would deliver back to the gateway. */
+    private void deliver(JobEvent event) {
+        eventLog.send(new ConsumerRecord<>("easel.events", 0, OFFSETS.incrementAndGet(), event.jobId(),
+                Json.write(event)));
+    }
+
+    private String submit(String body) {
+        return given().contentType("application/json").body(body).when().post("/v1/jobs").then().statusCode(202)
+                .header("Location", containsString("/v1/jobs/")).body("status", equalTo("queued"))
+                .extract().path("id");
+    }
+
+    @Test
+    void acceptedJobsArePublishedWithTheirQueuedEventAndSeed() {
+        String id = submit("{\"prompt\":\"a red circle\",\"steps\":8,\"seed\":77}");
+        assertEquals(1, jobs.received().size());
+        JobMessage job = Json.read(jobs.received().get(0).getPayload(), JobMessage.class);
+        assertEquals(id, job.jobId());
+        assertEquals(77L, job.request().seed());
+        assertEquals(512, job.request().width());
+        JobEvent queued = Json.read(events.received().get(0).getPayload(), JobEvent.class);
+        assertTrue(queued instanceof JobEvent.Queued q && q.seed() == 77L);
+        given().when().get("/v1/jobs/" + id).then().statusCode(200).body("status", equalTo("queued"))
+                .body("seed", equalTo(77)).body("queuePosition", notNullValue())
+                .body("links.events", equalTo("/v1/jobs/" + id + "/events"));
+    }
+
+    @Test
+    void aRandomSeedIsDrawnAndReportedWhenAbsent() {
+        Response response = given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs");
+        response.then().statusCode(202).body("seed", notNullValue());
+        JobMessage job = Json.read(jobs.received().get(0).getPayload(), JobMessage.class);
+        assertEquals(((Number) response.path("seed")).longValue(), job.request().seed());
+    }
+
+    @Test
+    void invalidFieldsGiveProblemsAndPublishNothing() {
+        given().contentType("application/json")
+                .body("{\"prompt\":\"x\",\"width\":100,\"steps\":0,\"scheduler\":\"turbo\",\"strength\":3,"
+                        + "\"initImage\":\"AAAA\"}")
+                .when().post("/v1/jobs").then().statusCode(400).contentType("application/problem+json")
+                .body("status", equalTo(400))
+                .body("errors.field", hasItems("width", "steps", "scheduler", "strength"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"width\":\"wide\"}")
+                .when().post("/v1/jobs").then().statusCode(400).contentType("application/problem+json")
+                .body("errors[0].field", equalTo("width"));
+        given().contentType("application/json").body("{\"prompt\": ").when().post("/v1/jobs").then().statusCode(400)
+                .contentType("application/problem+json");
+        given().contentType("application/json").body("{\"negativePrompt\":\"x\"}").when().post("/v1/jobs").then()
+                .statusCode(400).body("errors[0].field", equalTo("prompt"));
+        assertEquals(0, jobs.received().size());
+        assertEquals(0, events.received().size());
+    }
+
+    @Test
+    void unknownJobsAreNotFoundProblems() {
+        given().when().get("/v1/jobs/nope").then().statusCode(404).contentType("application/problem+json")
+                .body("detail", containsString("nope"));
+        given().when().delete("/v1/jobs/nope").then().statusCode(404);
+    }
+
+    @Test
+    void stateFollowsTheEventsAndTheStreamReplaysAndResumes() {
+        String id = submit("{\"prompt\":\"x\",\"steps\":2}");
+        deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
+        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2));
+        deliver(new JobEvent.Progress(id, 3L, 0, 1, 2, 999.0, 14.6, 5L, 5L, null));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("running"))
+                .body("progress.step", equalTo(1)).body("workerId", equalTo("w1"));
+        deliver(new JobEvent.Progress(id, 4L, 0, 2, 2, 500.0, 1.0, 9L, 0L, null));
+        deliver(new JobEvent.Completed(id, 5L, List.of(new JobEvent.Image(0, "easel-images", id + "/0.png", null, 64, 64, 1L)),
+                new JobEvent.Timings(1, 2, 3, 4)));
+        deliver(new JobEvent.Progress(id, 6L, 0, 2, 2, 500.0, 1.0, 9L, 0L, null)); // after the end: ignored
+
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("completed"))
+                .body("images[0].url", containsString(id + "/0.png"));
+        String stream = given().when().get("/v1/jobs/" + id + "/events").then().statusCode(200)
+                .contentType(containsString("text/event-stream")).extract().asString();
+        List<String> names = stream.lines().filter(l -> l.startsWith("event:")).map(l -> l.substring(6).strip()).toList();
+        assertEquals(List.of("queued", "started", "progress", "progress", "completed"), names);
+        List<String> ids = stream.lines().filter(l -> l.startsWith("id:")).map(l -> l.substring(3).strip()).toList();
+        assertEquals(5, ids.size());
+
+        String resumed = given().header("Last-Event-ID", ids.get(2)).when().get("/v1/jobs/" + id + "/events")
+                .then().statusCode(200).extract().asString();
+        assertEquals(List.of("progress", "completed"), resumed.lines().filter(l -> l.startsWith("event:"))
+                .map(l -> l.substring(6).strip()).toList());
+        given().redirects().follow(false).when().get("/v1/jobs/" + id + "/images/0").then().statusCode(302)
+                .header("Location", containsString(id + "/0.png"));
+        given().when().get("/v1/jobs/" + id + "/images/3").then().statusCode(404);
+        given().when().delete("/v1/jobs/" + id).then().statusCode(409).contentType("application/problem+json");
+    }
+
+    @Test
+    void cancellingAQueuedJobPublishesTheCancellationAndTheCancelledEvent() {
+        String id = submit("{\"prompt\":\"x\"}");
+        events.clear();
+        given().when().delete("/v1/jobs/" + id).then().statusCode(202);
+        assertEquals(ControlMessage.CANCEL, Json.read(control.received().get(0).getPayload(), ControlMessage.class).type());
+        JobEvent cancelled = Json.read(events.received().get(0).getPayload(), JobEvent.class);
+        assertTrue(cancelled instanceof JobEvent.Cancelled);
+        deliver(cancelled);
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("cancelled"))
+                .body("cancelReason", containsString("queued"));
+    }
+}

@@ -1,0 +1,63 @@
+package dev.easel.worker;
+
+import dev.easel.contracts.JobEvent;
+import dev.easel.contracts.Json;
+import dev.easel.contracts.Topics;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Publishes job events (key: job id) and dead letters; acks from all in-sync replicas, idempotent. */
+final class EventPublisher implements AutoCloseable {
+    private final KafkaProducer<String, byte[]> producer;
+
+    EventPublisher(WorkerConfig config) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, "easel-worker-" + config.workerId());
+        this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /** Sends without waiting (progress events: order is kept per job, losing one on a crash is harmless). */
+    void publish(JobEvent event) {
+        producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event)));
+    }
+
+    /** Sends and waits until the broker has it: terminal events, before the job's offset is committed. */
+    void publishDurably(JobEvent event) throws InterruptedException {
+        await(producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event))));
+    }
+
+    /** Copies a job the worker could not process to the dead-letter topic with the reason in headers. */
+    void deadLetter(ConsumerRecord<String, byte[]> job, String reason) throws InterruptedException {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTER, job.key(), job.value());
+        record.headers().add("easel.error", reason.getBytes(StandardCharsets.UTF_8));
+        record.headers().add("easel.source", (job.topic() + "/" + job.partition() + "/" + job.offset())
+                .getBytes(StandardCharsets.UTF_8));
+        await(producer.send(record));
+    }
+
+    private static void await(java.util.concurrent.Future<?> send) throws InterruptedException {
+        try {
+            send.get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("Kafka did not acknowledge the event: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+    }
+}
