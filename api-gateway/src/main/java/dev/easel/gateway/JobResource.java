@@ -76,7 +76,7 @@ public class JobResource {
                 @Override
                 public void event(JobState.StoredEvent stored) {
                     emitter.emit(sse.newEventBuilder().name(stored.event().type()).id(Long.toString(stored.id()))
-                            .mediaType(MediaType.TEXT_PLAIN_TYPE).data(stored.json()).build());
+                            .data(stored.json()).build());
                 }
 
                 @Override
