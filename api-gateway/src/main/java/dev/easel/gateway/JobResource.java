@@ -37,7 +37,7 @@ public class JobResource {
     @Produces(MediaType.APPLICATION_JSON)
     public Uni<Response> submit(JobRequest request) {
         return service.submit(request).map(view -> Response.accepted(view)
-                .location(URI.create(view.links().get("self"))).build());
+                .location(URI.create(view.links().self())).build());
     }
 
     @GET

@@ -119,6 +119,6 @@ public class JobService {
                 terminal == null ? JobView.Progress.of(state.progress()) : null,
                 started == null ? null : started.workerId(), started == null ? null : started.executionProvider(),
                 images, error, cancelReason, queued == null ? null : queued.atMillis(), state.updatedAtMillis(),
-                JobView.links(state.id()));
+                JobView.Links.of(state.id()));
     }
 }

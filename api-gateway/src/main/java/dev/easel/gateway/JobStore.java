@@ -6,7 +6,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
 /**
@@ -20,7 +19,7 @@ public class JobStore {
     private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
     private final Map<Integer, Long> positions = new ConcurrentHashMap<>();
 
-    @Incoming("events-in")
+    /** Folds one record of the events topic into its job's state. */
     public void onEvent(ConsumerRecord<String, String> record) {
         positions.merge(record.partition(), record.offset() + 1, Math::max);
         JobEvent event;

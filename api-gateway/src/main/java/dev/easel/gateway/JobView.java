@@ -3,7 +3,6 @@ package dev.easel.gateway;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.easel.contracts.JobEvent;
 import java.util.List;
-import java.util.Map;
 
 /** A job as {@code GET /v1/jobs/{id}} shows it. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -20,7 +19,7 @@ public record JobView(
         String cancelReason,
         Long submittedAtMillis,
         long updatedAtMillis,
-        Map<String, String> links) {
+        Links links) {
 
     /** The last reported step. */
     public record Progress(int imageIndex, int step, int total, double timestep, Double sigma, long elapsedMillis,
@@ -38,7 +37,10 @@ public record JobView(
     public record Error(String code, String message, boolean retryable) {
     }
 
-    static Map<String, String> links(String id) {
-        return Map.of("self", "/v1/jobs/" + id, "events", "/v1/jobs/" + id + "/events");
+    /** Where to find the job and its event stream. */
+    public record Links(String self, String events) {
+        static Links of(String id) {
+            return new Links("/v1/jobs/" + id, "/v1/jobs/" + id + "/events");
+        }
     }
 }

@@ -16,7 +16,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
 import io.smallrye.reactive.messaging.memory.InMemorySink;
-import io.smallrye.reactive.messaging.memory.InMemorySource;
 import jakarta.enterprise.inject.Any;
 import jakarta.inject.Inject;
 import java.util.List;
@@ -37,14 +36,14 @@ class JobResourceTest {
     private InMemorySink<String> jobs;
     private InMemorySink<String> events;
     private InMemorySink<String> control;
-    private InMemorySource<ConsumerRecord<String, String>> eventLog;
+    @Inject
+    JobStore store;
 
     @BeforeEach
     void clear() {
         jobs = connector.sink("jobs-out");
         events = connector.sink("events-out");
         control = connector.sink("control-out");
-        eventLog = connector.source("events-in");
         jobs.clear();
         events.clear();
         control.clear();
@@ -52,7 +51,7 @@ class JobResourceTest {
 
     /** Feeds what the events topic would deliver back to the gateway. */
     private void deliver(JobEvent event) {
-        eventLog.send(new ConsumerRecord<>("easel.events", 0, OFFSETS.incrementAndGet(), event.jobId(),
+        store.onEvent(new ConsumerRecord<>("easel.events", 0, OFFSETS.incrementAndGet(), event.jobId(),
                 Json.write(event)));
     }
 

@@ -2,6 +2,7 @@ package dev.easel.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.contracts.JobRequest;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
@@ -35,11 +36,15 @@ final class BenchCommand {
     }
 
     int run(List<String> args) throws Exception {
+        if (!args.isEmpty() && args.get(0).equals("e2e")) {
+            return endToEnd(args.subList(1, args.size()));
+        }
         Arguments arguments = new Arguments(args,
                 Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler"), Set.of());
         if (arguments.positional().size() != 1 || !arguments.positional().get(0).equals("engine")) {
             throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
-                    + " [--steps N] [--guidance G] [--scheduler NAME]");
+                    + " [--steps N] [--guidance G] [--scheduler NAME] | easel bench e2e [--jobs N] [--concurrency C]"
+                    + " [--rate R] [--rate-seconds S] [--steps N] [--size PX]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {
@@ -90,6 +95,34 @@ final class BenchCommand {
             summary.put("peakRssMb", peakRssMegabytes());
             out.println(JSON.writeValueAsString(summary));
         }
+        return 0;
+    }
+
+    /** The service benchmark on the local stack (started with its saved settings when not running). */
+    private int endToEnd(List<String> args) throws Exception {
+        Arguments arguments = new Arguments(args,
+                Set.of("jobs", "concurrency", "rate", "rate-seconds", "steps", "size", "server"), Set.of());
+        String server = arguments.value("server");
+        if (server == null) {
+            server = new StackCommand(err, err).up(new Arguments(List.of(), StackCommand.UP_OPTIONS, Set.of()))
+                    .gatewayUrl();
+        }
+        int size = arguments.intValue("size", 64);
+        JobRequest request = new JobRequest("a red circle on a blue background", "", size, size,
+                arguments.intValue("steps", 10), 7.5, "euler", false, null, 7L, 1, null, null, null, false, null);
+        ObjectNode summary = new BenchE2e(out).run(server, arguments.intValue("jobs", 40),
+                arguments.intValue("concurrency", 4), arguments.intValue("rate", 200),
+                arguments.intValue("rate-seconds", 3), request);
+        out.printf("submit p50 %.1f ms, p99 %.1f ms; end to end p50 %.1f ms, p99 %.1f ms; engine p50 %.1f ms;"
+                        + " overhead p50 %.1f ms, p99 %.1f ms; %.1f jobs/s%n",
+                summary.path("submitP50Ms").asDouble(), summary.path("submitP99Ms").asDouble(),
+                summary.path("endToEndP50Ms").asDouble(), summary.path("endToEndP99Ms").asDouble(),
+                summary.path("engineP50Ms").asDouble(), summary.path("overheadP50Ms").asDouble(),
+                summary.path("overheadP99Ms").asDouble(), summary.path("throughputJobsPerSecond").asDouble());
+        out.printf("at %d requests/s: submit p50 %.1f ms, p99 %.1f ms over %d requests%n",
+                summary.path("rateRequestsPerSecond").asInt(), summary.path("rateSubmitP50Ms").asDouble(),
+                summary.path("rateSubmitP99Ms").asDouble(), summary.path("rateSubmitted").asInt());
+        out.println(JSON.writeValueAsString(summary));
         return 0;
     }
 

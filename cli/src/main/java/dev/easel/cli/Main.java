@@ -9,13 +9,18 @@ import java.util.List;
 public final class Main {
     static final String USAGE = """
             usage: easel <command> [options]
+              demo "PROMPT" [options]                     start the local stack if needed, then generate
+              up [--port 8080] [--model DIR] [--devices N]  start Kafka, the S3 server, a worker and the gateway
+              down | status                               stop the local stack / report its services
+              generate "PROMPT" [options] [--server URL]  submit to a gateway, follow progress, download the images
               run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
               tokenize [--model DIR] TEXT                 print the token ids fed to the text encoder
               models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction]
               bench engine [--model DIR] [--runs N]       measure the engine on the tiny model
-            run options: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
+              bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
+            options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
-              --init-image PNG --strength S --out FILE.png --progress jsonl --preview-every N""";
+              --init-image PNG --strength S --out FILE.png --preview-every N; run also --progress jsonl""";
 
     private Main() {
     }
@@ -37,6 +42,11 @@ public final class Main {
                 case "tokenize" -> new TokenizeCommand(out, err).run(rest);
                 case "models" -> new ModelsCommand(out, err).run(rest);
                 case "bench" -> new BenchCommand(out, err).run(rest);
+                case "up" -> new StackCommand(out, err).up(rest);
+                case "down" -> new StackCommand(out, err).down(rest);
+                case "status" -> new StackCommand(out, err).status(rest);
+                case "generate" -> new GenerateCommand(out, err).run(rest, false);
+                case "demo" -> new GenerateCommand(out, err).run(rest, true);
                 default -> throw new UsageException("unknown command '" + args.get(0) + "'; run 'easel help'");
             };
         } catch (UsageException | InvalidRequestException | ModelException | IllegalArgumentException e) {

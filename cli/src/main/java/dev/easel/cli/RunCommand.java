@@ -24,10 +24,7 @@ import java.util.Set;
 /** {@code easel run}: one generation on the local engine, images written as PNG files. */
 final class RunCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final Set<String> OPTIONS = Set.of("model", "prompt", "negative-prompt", "steps", "guidance", "scheduler",
-            "timestep-spacing", "seed", "width", "height", "num-images", "init-image", "strength", "out", "progress",
-            "preview-every");
-    static final Set<String> FLAGS = Set.of("karras");
+    private static final Set<String> OPTIONS = union(RequestOptions.OPTIONS, Set.of("model", "prompt", "out", "progress"));
 
     private final PrintStream out;
     private final PrintStream err;
@@ -38,7 +35,7 @@ final class RunCommand {
     }
 
     int run(List<String> args) throws Exception {
-        Arguments arguments = new Arguments(args, OPTIONS, FLAGS);
+        Arguments arguments = new Arguments(args, OPTIONS, RequestOptions.FLAGS);
         if (!arguments.positional().isEmpty()) {
             throw new UsageException("unexpected argument '" + arguments.positional().get(0)
                     + "'; pass the prompt with --prompt \"...\"");
@@ -51,36 +48,12 @@ final class RunCommand {
         if (progressFormat != null && !progressFormat.equals("jsonl")) {
             throw new UsageException("--progress supports only jsonl, got '" + progressFormat + "'");
         }
-        GenerationRequest.Builder builder = GenerationRequest.builder(prompt)
-                .negativePrompt(arguments.value("negative-prompt", ""))
-                .size(arguments.intValue("width", 512), arguments.intValue("height", 512))
-                .steps(arguments.intValue("steps", 20))
-                .guidanceScale(arguments.doubleValue("guidance", 7.5))
-                .scheduler(arguments.value("scheduler"))
-                .karras(arguments.flag("karras"))
-                .timestepSpacing(arguments.value("timestep-spacing"))
-                .seed(arguments.longValue("seed"))
-                .numImages(arguments.intValue("num-images", 1))
-                .previewEvery(arguments.intValue("preview-every", 0));
-        String initImage = arguments.value("init-image");
-        if (initImage != null) {
-            Path initPath = Path.of(initImage);
-            if (!Files.isReadable(initPath)) {
-                throw new InvalidRequestException("initImage", "file " + initPath + " cannot be read");
-            }
-            builder.initImage(Files.readAllBytes(initPath), arguments.doubleValue("strength", 0.8));
-        } else if (arguments.value("strength") != null) {
-            throw new UsageException("--strength needs --init-image");
-        }
-        GenerationRequest request = builder.build();
+        GenerationRequest request = GenerationRequest.from(RequestOptions.parse(arguments, prompt));
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
-        Path output = Path.of(arguments.value("out", "easel.png"));
-        if (!output.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
-            throw new UsageException("--out must name a .png file, got '" + output + "'");
-        }
+        Path output = RequestOptions.outputOption(arguments);
         boolean jsonl = progressFormat != null;
         Path modelFolder = modelFolder(arguments.value("model"), err);
         try (ModelFolder model = ModelFolder.load(modelFolder, new OrtRuntime(RuntimeOptions.fromEnvironment()))) {
@@ -125,14 +98,17 @@ final class RunCommand {
         }
     }
 
+    static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return all;
+    }
+
     private static List<Path> write(GenerationResult result, Path output) throws IOException {
         List<Path> written = new ArrayList<>();
-        Path parent = output.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        String name = output.getFileName().toString();
-        String stem = name.substring(0, name.length() - 4);
+        Files.createDirectories(output.toAbsolutePath().getParent());
         for (GenerationResult.GeneratedImage image : result.images()) {
-            Path path = result.images().size() == 1 ? output : output.resolveSibling(stem + "-" + (image.index() + 1) + ".png");
+            Path path = RequestOptions.outputFor(output, image.index(), result.images().size());
             Files.write(path, image.png());
             written.add(path);
         }

@@ -7,11 +7,10 @@ import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -29,12 +28,12 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /**
  * Consumes {@code easel.jobs} in the workers' consumer group and runs at most one job per device.
  *
- * <p>A generation may take longer than {@code max.poll.interval.ms}, so jobs never run on the polling thread: a
- * taken job's partition is paused (all partitions when every device is busy) and the thread keeps polling, which keeps
- * the member in the group without fetching more. When the job's terminal event is durable the thread commits the
- * offset after it and resumes the partition. One job in flight per partition keeps commits in order; the cooperative
- * assignor moves only the partitions that must move, and a partition being revoked first has its job finished and
- * committed, so a rebalance does not deliver a job twice.
+ * <p>A generation may take longer than {@code max.poll.interval.ms}, so jobs never run on the polling thread: when
+ * every device is busy all partitions are paused and the thread keeps polling, which keeps the member in the group
+ * without fetching more. A job's offset counts as done once its terminal event is durable; per partition the thread
+ * commits up to the oldest job still running, so jobs of one partition may run side by side and finish in any order.
+ * The cooperative assignor moves only the partitions that must move, and a partition being revoked first has its
+ * jobs finished and committed, so a rebalance does not deliver a job twice.
  */
 final class JobConsumer implements Runnable, AutoCloseable {
     private static final System.Logger LOG = System.getLogger(JobConsumer.class.getName());
@@ -47,7 +46,10 @@ final class JobConsumer implements Runnable, AutoCloseable {
     private final List<StableDiffusionPipeline> devices;
     private final List<ExecutorService> executors;
     private final Deque<Integer> idleDevices = new ArrayDeque<>();
-    private final Map<TopicPartition, Long> inFlight = new HashMap<>();
+    /** Offsets taken and not yet done, per partition. */
+    private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
+    /** The highest offset taken per partition. */
+    private final Map<TopicPartition, Long> lastTaken = new HashMap<>();
     private final LinkedBlockingQueue<Done> done = new LinkedBlockingQueue<>();
     private volatile boolean running = true;
     private volatile boolean polling;
@@ -75,7 +77,7 @@ final class JobConsumer implements Runnable, AutoCloseable {
         }
     }
 
-    /** True once the consumer has joined and is polling. */
+    /** True once the consumer has joined and while it is polling. */
     boolean isPolling() {
         return polling;
     }
@@ -86,20 +88,27 @@ final class JobConsumer implements Runnable, AutoCloseable {
         try {
             while (running) {
                 commitFinished(0);
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-                    take(record);
+                try {
+                    for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                        take(record);
+                    }
+                } catch (org.apache.kafka.common.errors.WakeupException e) {
+                    // a job finished (or close() was called): commit it now rather than when the poll times out
                 }
                 polling = true;
             }
             // Shutting down: let running jobs finish and commit them, so they are not generated twice.
-            while (!inFlight.isEmpty()) {
+            while (inFlight.values().stream().anyMatch(offsets -> !offsets.isEmpty())) {
                 commitFinished(1000);
             }
-        } catch (org.apache.kafka.common.errors.WakeupException e) {
-            // close() during poll
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            if (running) {
+                LOG.log(System.Logger.Level.ERROR, "the job consumer stopped", e);
+            }
         } finally {
+            polling = false;
             consumer.close();
         }
     }
@@ -107,8 +116,8 @@ final class JobConsumer implements Runnable, AutoCloseable {
     private void take(ConsumerRecord<String, byte[]> record) {
         TopicPartition partition = new TopicPartition(record.topic(), record.partition());
         int device = idleDevices.removeFirst();
-        inFlight.put(partition, record.offset());
-        consumer.pause(List.of(partition));
+        inFlight.computeIfAbsent(partition, p -> new TreeSet<>()).add(record.offset());
+        lastTaken.put(partition, record.offset());
         if (idleDevices.isEmpty()) {
             consumer.pause(consumer.assignment());
         }
@@ -120,35 +129,58 @@ final class JobConsumer implements Runnable, AutoCloseable {
                 LOG.log(System.Logger.Level.ERROR, "job at " + partition + "@" + record.offset()
                         + " not acknowledged: " + e.getMessage(), e);
                 done.add(new Done(partition, -1, device));
+                consumer.wakeup();
                 return;
             }
             done.add(new Done(partition, record.offset(), device));
+            consumer.wakeup();
         });
     }
 
-    /** Commits finished jobs (waiting up to {@code waitMillis} for one) and resumes their partitions. */
+    /** Commits finished jobs (waiting up to {@code waitMillis} for one) and resumes fetching when a device is free. */
     private void commitFinished(long waitMillis) throws InterruptedException {
         Done first = waitMillis > 0 ? done.poll(waitMillis, TimeUnit.MILLISECONDS) : done.poll();
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (Done finished = first; finished != null; finished = done.poll()) {
-            inFlight.remove(finished.partition());
             idleDevices.add(finished.device());
-            boolean assigned = consumer.assignment().contains(finished.partition());
-            if (finished.offset() >= 0 && assigned) {
-                consumer.commitSync(Map.of(finished.partition(), new OffsetAndMetadata(finished.offset() + 1)));
-            } else if (finished.offset() < 0 && assigned) {
-                consumer.seek(finished.partition(), inFlightRetryOffset(finished));
+            TopicPartition partition = finished.partition();
+            TreeSet<Long> offsets = inFlight.getOrDefault(partition, new TreeSet<>());
+            boolean assigned = consumer.assignment().contains(partition);
+            if (finished.offset() < 0) {
+                // Not acknowledged: read the partition again from the oldest unfinished job (at least once).
+                long retry = offsets.isEmpty() ? lastTaken.getOrDefault(partition, 0L) : offsets.first();
+                offsets.clear();
+                if (assigned) {
+                    consumer.seek(partition, retry);
+                }
+                continue;
+            }
+            offsets.remove(finished.offset());
+            long committable = offsets.isEmpty() ? lastTaken.get(partition) + 1 : offsets.first();
+            if (assigned) {
+                commits.put(partition, new OffsetAndMetadata(committable));
             }
         }
-        if (first != null) {
-            Set<TopicPartition> resumable = new HashSet<>(consumer.assignment());
-            resumable.removeAll(inFlight.keySet());
-            consumer.resume(resumable);
+        if (!commits.isEmpty()) {
+            commit(commits);
+        }
+        if (first != null && !idleDevices.isEmpty()) {
+            consumer.resume(consumer.assignment());
         }
     }
 
-    private long inFlightRetryOffset(Done failed) {
-        OffsetAndMetadata committed = consumer.committed(Set.of(failed.partition())).get(failed.partition());
-        return committed == null ? 0 : committed.offset();
+    /** commitSync, repeated when a job finishing meanwhile woke the consumer up (the wakeup is spent by then). */
+    private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        while (true) {
+            try {
+                consumer.commitSync(offsets);
+                return;
+            } catch (org.apache.kafka.common.errors.WakeupException e) {
+                if (!running) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {
@@ -156,7 +188,7 @@ final class JobConsumer implements Runnable, AutoCloseable {
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             // Finish and commit the jobs of partitions that move, so the next owner does not run them again.
             try {
-                while (partitions.stream().anyMatch(inFlight::containsKey)) {
+                while (partitions.stream().anyMatch(p -> !inFlight.getOrDefault(p, new TreeSet<>()).isEmpty())) {
                     commitFinished(500);
                 }
             } catch (InterruptedException e) {
@@ -174,7 +206,10 @@ final class JobConsumer implements Runnable, AutoCloseable {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             LOG.log(System.Logger.Level.WARNING, "partitions lost without a clean handover: " + partitions);
-            partitions.forEach(inFlight::remove);
+            partitions.forEach(p -> {
+                inFlight.remove(p);
+                lastTaken.remove(p);
+            });
         }
     }
 

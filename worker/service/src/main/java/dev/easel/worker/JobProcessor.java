@@ -2,7 +2,6 @@ package dev.easel.worker;
 
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
-import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.Json;
 import dev.easel.engine.model.ModelException;
 import dev.easel.engine.pipeline.CancelledException;
@@ -62,7 +61,7 @@ final class JobProcessor {
                 throw new InvalidRequestException("model", "'" + model + "' is not served here; this worker serves '"
                         + pipeline.model().name() + "'");
             }
-            GenerationRequest request = toEngineRequest(job.request());
+            GenerationRequest request = GenerationRequest.from(job.request());
             int steps = pipeline.stepsPerImage(request);
             events.publish(new JobEvent.Started(jobId, startedAt, config.workerId(),
                     pipeline.model().runtime().provider(), steps));
@@ -109,30 +108,6 @@ final class JobProcessor {
         String preview = step.previewPng() == null ? null : Base64.getEncoder().encodeToString(step.previewPng());
         events.publish(new JobEvent.Progress(jobId, now(), step.imageIndex(), step.step(), step.total(),
                 step.timestep(), step.hasSigma() ? step.sigma() : null, step.elapsedMillis(), eta, preview));
-    }
-
-    /** The engine request for a job; field names and defaults are the CLI's. */
-    static GenerationRequest toEngineRequest(JobRequest submitted) {
-        JobRequest r = submitted.withDefaults();
-        GenerationRequest.Builder builder = GenerationRequest.builder(r.prompt())
-                .negativePrompt(r.negativePrompt())
-                .size(r.width(), r.height())
-                .steps(r.steps())
-                .guidanceScale(r.guidanceScale())
-                .scheduler(r.scheduler())
-                .karras(r.karras())
-                .timestepSpacing(r.timestepSpacing())
-                .seed(r.seed())
-                .numImages(r.numImages())
-                .previewEvery(r.previewEvery());
-        if (r.initImage() != null) {
-            try {
-                builder.initImage(Base64.getDecoder().decode(r.initImage()), r.strength());
-            } catch (IllegalArgumentException e) {
-                throw new InvalidRequestException("initImage", "is not valid base64");
-            }
-        }
-        return builder.build();
     }
 
     private static long now() {

@@ -51,7 +51,9 @@ public final class WorkerMain {
         cancellations.start();
         consumer[0] = new JobConsumer(config, new JobProcessor(config, events, images, cancellations), devices);
         Thread polling = new Thread(consumer[0], "easel-jobs");
+        boolean[] stopping = {false};
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping[0] = true;
             consumer[0].close();
             try {
                 polling.join(60_000);
@@ -64,5 +66,10 @@ public final class WorkerMain {
         }));
         polling.start();
         polling.join();
+        if (!stopping[0]) {
+            // The consumer died: exit so that the supervisor (./easel up, Kubernetes) sees it and restarts the worker.
+            LOG.log(System.Logger.Level.ERROR, "job consumer ended unexpectedly; exiting");
+            System.exit(1);
+        }
     }
 }

@@ -1,7 +1,9 @@
 package dev.easel.engine.pipeline;
 
 import dev.easel.contracts.FieldError;
+import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.RequestLimits;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -33,6 +35,33 @@ public record GenerationRequest(
 
     public boolean isImageToImage() {
         return initImage != null;
+    }
+
+    /**
+     * The engine request for a service or CLI job: the same fields, the same defaults ({@link JobRequest#withDefaults}).
+     * The init image arrives base64-encoded.
+     */
+    public static GenerationRequest from(JobRequest job) {
+        JobRequest r = job.withDefaults();
+        Builder builder = builder(r.prompt())
+                .negativePrompt(r.negativePrompt())
+                .size(r.width(), r.height())
+                .steps(r.steps())
+                .guidanceScale(r.guidanceScale())
+                .scheduler(r.scheduler())
+                .karras(r.karras())
+                .timestepSpacing(r.timestepSpacing())
+                .seed(r.seed())
+                .numImages(r.numImages())
+                .previewEvery(r.previewEvery());
+        if (r.initImage() != null) {
+            try {
+                builder.initImage(Base64.getDecoder().decode(r.initImage()), r.strength());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException("initImage", "is not valid base64");
+            }
+        }
+        return builder.build();
     }
 
     /** A copy with {@code seed} set. */

@@ -1,0 +1,187 @@
+package dev.easel.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * {@code easel bench e2e}: the service on the local stack with the toy model. A closed loop of {@code concurrency}
+ * clients runs {@code jobs} jobs (submit, follow SSE to completed) and reports submit latency, end-to-end latency,
+ * the worker's engine time and the system overhead (end-to-end minus engine time); then an open loop submits at a
+ * fixed request rate and reports submit latency. The last stdout line is one JSON object.
+ */
+final class BenchE2e {
+    private final PrintStream out;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    BenchE2e(PrintStream out) {
+        this.out = out;
+    }
+
+    private record JobTiming(double submitMillis, double endToEndMillis, double engineMillis) {
+        double overheadMillis() {
+            return endToEndMillis - engineMillis;
+        }
+    }
+
+    ObjectNode run(String server, int jobs, int concurrency, int rate, int rateSeconds, JobRequest request)
+            throws Exception {
+        for (int i = 0; i < 2; i++) {
+            runJob(server, request);
+        }
+        AtomicInteger remaining = new AtomicInteger(jobs);
+        ConcurrentLinkedQueue<JobTiming> timings = new ConcurrentLinkedQueue<>();
+        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+        long start = System.nanoTime();
+        List<Future<?>> running = new ArrayList<>();
+        for (int c = 0; c < concurrency; c++) {
+            running.add(clients.submit(() -> {
+                while (remaining.getAndDecrement() > 0) {
+                    timings.add(runJob(server, request));
+                }
+                return null;
+            }));
+        }
+        for (Future<?> client : running) {
+            client.get();
+        }
+        double wallSeconds = (System.nanoTime() - start) / 1e9;
+        clients.shutdown();
+
+        List<Double> rateSubmits = submitAtRate(server, rate, rateSeconds, request.withSeed(1));
+        List<Double> submit = timings.stream().map(JobTiming::submitMillis).sorted().toList();
+        List<Double> endToEnd = timings.stream().map(JobTiming::endToEndMillis).sorted().toList();
+        List<Double> engine = timings.stream().map(JobTiming::engineMillis).sorted().toList();
+        List<Double> overhead = timings.stream().map(JobTiming::overheadMillis).sorted().toList();
+        ObjectNode summary = Json.MAPPER.createObjectNode();
+        summary.put("benchmark", "e2e");
+        summary.put("jobs", jobs);
+        summary.put("concurrency", concurrency);
+        summary.put("steps", request.steps());
+        summary.put("size", request.width() + "x" + request.height());
+        summary.put("submitP50Ms", round(percentile(submit, 50)));
+        summary.put("submitP99Ms", round(percentile(submit, 99)));
+        summary.put("endToEndP50Ms", round(percentile(endToEnd, 50)));
+        summary.put("endToEndP99Ms", round(percentile(endToEnd, 99)));
+        summary.put("engineP50Ms", round(percentile(engine, 50)));
+        summary.put("overheadP50Ms", round(percentile(overhead, 50)));
+        summary.put("overheadP99Ms", round(percentile(overhead, 99)));
+        summary.put("throughputJobsPerSecond", round(jobs / wallSeconds));
+        summary.put("rateRequestsPerSecond", rate);
+        summary.put("rateSubmitted", rateSubmits.size());
+        summary.put("rateSubmitP50Ms", round(percentile(rateSubmits, 50)));
+        summary.put("rateSubmitP99Ms", round(percentile(rateSubmits, 99)));
+        return summary;
+    }
+
+    private JobTiming runJob(String server, JobRequest request) throws Exception {
+        long t0 = System.nanoTime();
+        String id = submit(server, request);
+        double submitted = (System.nanoTime() - t0) / 1e6;
+        JsonNode completed = awaitCompleted(server, id);
+        double endToEnd = (System.nanoTime() - t0) / 1e6;
+        return new JobTiming(submitted, endToEnd, completed.path("timings").path("engineMillis").asDouble());
+    }
+
+    private String submit(String server, JobRequest request) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(request)))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 202) {
+            throw new IOException("submit failed: HTTP " + response.statusCode() + " " + response.body());
+        }
+        return Json.MAPPER.readTree(response.body()).path("id").asText();
+    }
+
+    private JsonNode awaitCompleted(String server, String id) throws IOException, InterruptedException {
+        HttpResponse<Stream<String>> response = http.send(HttpRequest.newBuilder(
+                URI.create(server + "/v1/jobs/" + id + "/events")).GET().build(), HttpResponse.BodyHandlers.ofLines());
+        String event = null;
+        try (Stream<String> lines = response.body()) {
+            Iterator<String> it = lines.iterator();
+            while (it.hasNext()) {
+                String line = it.next();
+                if (line.startsWith("event:")) {
+                    event = line.substring(6).strip();
+                } else if (line.startsWith("data:") && event != null && !event.equals("progress")) {
+                    if (event.equals("completed")) {
+                        return Json.MAPPER.readTree(line.substring(5).strip());
+                    }
+                    if (event.equals("failed") || event.equals("cancelled")) {
+                        throw new IOException("job " + id + " ended " + event + ": " + line);
+                    }
+                }
+            }
+        }
+        throw new IOException("the event stream of job " + id + " ended without completion");
+    }
+
+    /** Submits at a fixed rate for {@code seconds}; returns each submit's latency. Waits for the jobs to drain. */
+    private List<Double> submitAtRate(String server, int rate, int seconds, JobRequest request) throws Exception {
+        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        List<String> ids = Collections.synchronizedList(new ArrayList<>());
+        if (rate <= 0 || seconds <= 0) {
+            return latencies;
+        }
+        ScheduledExecutorService timer = Executors.newScheduledThreadPool(1);
+        ExecutorService senders = Executors.newFixedThreadPool(32);
+        long periodNanos = 1_000_000_000L / rate;
+        int total = rate * seconds;
+        AtomicInteger sent = new AtomicInteger();
+        timer.scheduleAtFixedRate(() -> {
+            if (sent.getAndIncrement() >= total) {
+                return;
+            }
+            senders.submit(() -> {
+                long t0 = System.nanoTime();
+                ids.add(submit(server, request));
+                latencies.add((System.nanoTime() - t0) / 1e6);
+                return null;
+            });
+        }, 0, periodNanos, TimeUnit.NANOSECONDS);
+        while (sent.get() < total) {
+            Thread.sleep(50);
+        }
+        timer.shutdown();
+        senders.shutdown();
+        senders.awaitTermination(60, TimeUnit.SECONDS);
+        if (!ids.isEmpty()) {
+            awaitCompleted(server, ids.get(ids.size() - 1));
+        }
+        List<Double> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        return sorted;
+    }
+
+    private static double percentile(List<Double> sorted, int percent) {
+        if (sorted.isEmpty()) {
+            return Double.NaN;
+        }
+        int index = (int) Math.ceil(percent / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 10) / 10.0;
+    }
+}

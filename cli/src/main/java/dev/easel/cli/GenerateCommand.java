@@ -1,0 +1,181 @@
+package dev.easel.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import dev.easel.deploy.StackSettings;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * {@code easel generate "prompt"}: submits a job to a gateway, follows its events with a progress bar (resuming with
+ * Last-Event-ID if the stream drops), downloads the images and prints their paths. {@code easel demo} starts the local
+ * stack first when it is not running.
+ */
+final class GenerateCommand {
+    private static final Set<String> OPTIONS = RunCommand.union(RequestOptions.OPTIONS, Set.of("server", "out"));
+    private static final int BAR_WIDTH = 24;
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NORMAL).build();
+
+    GenerateCommand(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(List<String> args, boolean demo) throws Exception {
+        Arguments arguments = new Arguments(args, demo ? RunCommand.union(OPTIONS, StackCommand.UP_OPTIONS) : OPTIONS,
+                RequestOptions.FLAGS);
+        if (arguments.positional().size() != 1) {
+            throw new UsageException((demo ? "demo" : "generate") + " takes one prompt (quote it), e.g. easel "
+                    + (demo ? "demo" : "generate") + " \"a red circle on a blue background\"");
+        }
+        JobRequest request = RequestOptions.parse(arguments, arguments.positional().get(0));
+        Path output = RequestOptions.outputOption(arguments);
+        String server;
+        if (demo) {
+            server = new StackCommand(err, err).up(arguments).gatewayUrl();
+        } else {
+            server = arguments.value("server", StackSettings.load(EaselHome.folder()).gatewayUrl());
+        }
+        server = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
+
+        JsonNode accepted = submit(server, request);
+        String id = accepted.path("id").asText();
+        err.println("job " + id + " queued (seed " + accepted.path("seed").asText() + ")");
+        JsonNode completed = follow(server, id);
+        List<Path> written = new ArrayList<>();
+        JsonNode images = completed.path("images");
+        Files.createDirectories(output.toAbsolutePath().getParent());
+        for (JsonNode image : images) {
+            int index = image.path("index").asInt();
+            Path path = RequestOptions.outputFor(output, index, images.size());
+            HttpResponse<Path> response = http.send(HttpRequest.newBuilder(
+                    URI.create(server + "/v1/jobs/" + id + "/images/" + index)).GET().build(),
+                    HttpResponse.BodyHandlers.ofFile(path));
+            if (response.statusCode() != 200) {
+                Files.deleteIfExists(path);
+                throw new IOException("image " + index + " of job " + id + " could not be downloaded (HTTP "
+                        + response.statusCode() + ")");
+            }
+            written.add(path);
+        }
+        for (Path path : written) {
+            out.println(path);
+        }
+        return 0;
+    }
+
+    private JsonNode submit(String server, JobRequest request) throws Exception {
+        HttpResponse<String> response;
+        try {
+            response = http.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs"))
+                    .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+                    .POST(HttpRequest.BodyPublishers.ofString(Json.write(request))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (ConnectException e) {
+            throw new IOException("cannot reach the gateway at " + server + "; start the local stack with ./easel up");
+        }
+        if (response.statusCode() != 202) {
+            throw problem(response);
+        }
+        return Json.MAPPER.readTree(response.body());
+    }
+
+    private static RuntimeException problem(HttpResponse<String> response) {
+        String message = "the gateway answered HTTP " + response.statusCode();
+        try {
+            JsonNode problem = Json.MAPPER.readTree(response.body());
+            List<String> fields = new ArrayList<>();
+            problem.path("errors").forEach(e -> fields.add(e.path("field").asText() + " " + e.path("message").asText()));
+            message = fields.isEmpty() ? problem.path("detail").asText(message) : String.join("; ", fields);
+        } catch (IOException | RuntimeException e) {
+            // not a problem document: keep the status line
+        }
+        return response.statusCode() < 500 ? new UsageException(message) : new IllegalStateException(message);
+    }
+
+    /** Follows the job's SSE stream to its terminal event; returns the completed event's data. */
+    private JsonNode follow(String server, String id) throws Exception {
+        String lastEventId = null;
+        for (int attempt = 0; attempt < 6; attempt++) {
+            HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(server + "/v1/jobs/" + id + "/events"))
+                    .header("Accept", "text/event-stream").GET();
+            if (lastEventId != null) {
+                builder.header("Last-Event-ID", lastEventId);
+            }
+            HttpResponse<Stream<String>> response;
+            try {
+                response = http.send(builder.build(), HttpResponse.BodyHandlers.ofLines());
+            } catch (IOException e) {
+                Thread.sleep(500);
+                continue;
+            }
+            String event = null;
+            StringBuilder data = new StringBuilder();
+            try (Stream<String> lines = response.body()) {
+                Iterator<String> it = lines.iterator();
+                while (it.hasNext()) {
+                    String line = it.next();
+                    if (line.startsWith("id:")) {
+                        lastEventId = line.substring(3).strip();
+                    } else if (line.startsWith("event:")) {
+                        event = line.substring(6).strip();
+                    } else if (line.startsWith("data:")) {
+                        data.append(line.substring(5).strip());
+                    } else if (line.isEmpty() && event != null) {
+                        JsonNode json = Json.MAPPER.readTree(data.toString());
+                        switch (event) {
+                            case "progress" -> bar(json);
+                            case "completed" -> {
+                                err.println();
+                                return json;
+                            }
+                            case "failed" -> {
+                                err.println();
+                                throw new IllegalStateException("job " + id + " failed (" + json.path("code").asText()
+                                        + "): " + json.path("message").asText());
+                            }
+                            case "cancelled" -> {
+                                err.println();
+                                throw new IllegalStateException("job " + id + " was cancelled: "
+                                        + json.path("reason").asText());
+                            }
+                            default -> err.print("\r" + event + "...");
+                        }
+                        event = null;
+                        data.setLength(0);
+                    }
+                }
+            } catch (IOException e) {
+                // the stream dropped: resume after the last event seen
+            }
+        }
+        throw new IOException("lost the event stream of job " + id + "; see GET " + server + "/v1/jobs/" + id);
+    }
+
+    private void bar(JsonNode progress) {
+        int step = progress.path("step").asInt();
+        int total = Math.max(1, progress.path("total").asInt());
+        int filled = BAR_WIDTH * step / total;
+        err.printf("\r[%s%s] image %d step %d/%d  ETA %.1fs ", "#".repeat(filled), "-".repeat(BAR_WIDTH - filled),
+                progress.path("imageIndex").asInt() + 1, step, total, progress.path("etaMillis").asLong() / 1000.0);
+        err.flush();
+    }
+}

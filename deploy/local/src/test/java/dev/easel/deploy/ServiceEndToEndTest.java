@@ -1,0 +1,314 @@
+package dev.easel.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import dev.easel.contracts.Topics;
+import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.OrtRuntime;
+import dev.easel.engine.model.RuntimeOptions;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.scheduler.Scheduler;
+import dev.easel.engine.scheduler.Schedulers;
+import dev.easel.models.ModelGenerator;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The service end to end on real components: a Kafka broker (KRaft), s3proxy, a worker process running the toy model
+ * on ONNX Runtime, and gateway processes, all started the way {@code ./easel up} starts them.
+ */
+class ServiceEndToEndTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NORMAL).build();
+    private static final Duration START = Duration.ofSeconds(180);
+
+    private static LocalStack stack;
+    private static Path modelDir;
+    private static String kafka;
+    private static String s3;
+    private static String gateway;
+    private static final List<ServiceProcess> SERVICES = new ArrayList<>();
+    private static final List<String> JOBS = new ArrayList<>();
+
+    @BeforeAll
+    static void startStack() throws Exception {
+        Path root = Path.of(System.getProperty("easel.root", "../.."));
+        Path home = Path.of("target/e2e-home").toAbsolutePath();
+        stack = new LocalStack(root, home);
+        modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
+        int kafkaPort = LocalStack.freePort();
+        int s3Port = LocalStack.freePort();
+        kafka = "127.0.0.1:" + kafkaPort;
+        s3 = "http://127.0.0.1:" + s3Port;
+        start(stack.kafka(kafkaPort, LocalStack.freePort()));
+        start(stack.s3(s3Port));
+        // Every step reported, and a poll interval far shorter than the slow job below.
+        start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, modelDir, LocalStack.freePort(),
+                Map.of("EASEL_PROGRESS_MAX_PER_SECOND", "0", "EASEL_MAX_POLL_INTERVAL_MS", "2000"))));
+        ServiceProcess first = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3));
+        gateway = first.address();
+    }
+
+    private static ServiceProcess start(ServiceProcess service) throws Exception {
+        SERVICES.add(service);
+        service.start(START);
+        return service;
+    }
+
+    @AfterAll
+    static void stopStack() throws Exception {
+        for (int i = SERVICES.size() - 1; i >= 0; i--) {
+            SERVICES.get(i).stop(Duration.ofSeconds(20));
+        }
+    }
+
+    record Event(String id, String name, JsonNode data) {
+    }
+
+    private static JobRequest request(String prompt, int size, int steps, String scheduler, long seed) {
+        return new JobRequest(prompt, "", size, size, steps, 7.5, scheduler, false, null, seed, 1, null, null, null,
+                false, null);
+    }
+
+    private static String submit(String server, JobRequest request) throws Exception {
+        HttpResponse<String> response = post(server, Json.write(request));
+        assertEquals(202, response.statusCode(), response.body());
+        String id = Json.MAPPER.readTree(response.body()).path("id").asText();
+        JOBS.add(id);
+        return id;
+    }
+
+    private static HttpResponse<String> post(String server, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs")).header("Content-Type",
+                "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode get(String server, String path) throws Exception {
+        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(server + path)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), path + ": " + response.body());
+        return Json.MAPPER.readTree(response.body());
+    }
+
+    /** Reads SSE events until the stream ends or {@code limit} events arrived. */
+    private static List<Event> events(String server, String id, String lastEventId, int limit) throws Exception {
+        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(server + "/v1/jobs/" + id + "/events"))
+                .timeout(Duration.ofSeconds(120)).GET();
+        if (lastEventId != null) {
+            builder.header("Last-Event-ID", lastEventId);
+        }
+        HttpResponse<Stream<String>> response = HTTP.send(builder.build(), HttpResponse.BodyHandlers.ofLines());
+        assertEquals(200, response.statusCode());
+        List<Event> events = new ArrayList<>();
+        String eventId = null;
+        String name = null;
+        try (Stream<String> lines = response.body()) {
+            Iterator<String> it = lines.iterator();
+            while (it.hasNext() && events.size() < limit) {
+                String line = it.next();
+                if (line.startsWith("id:")) {
+                    eventId = line.substring(3).strip();
+                } else if (line.startsWith("event:")) {
+                    name = line.substring(6).strip();
+                } else if (line.startsWith("data:")) {
+                    events.add(new Event(eventId, name, Json.MAPPER.readTree(line.substring(5).strip())));
+                }
+            }
+        }
+        return events;
+    }
+
+    private static List<String> names(List<Event> events) {
+        return events.stream().map(Event::name).toList();
+    }
+
+    @Test
+    void progressEveryStepAndTheSameImageAsTheOfflineEngine() throws Exception {
+        JobRequest request = request("a red circle on the left on a blue background", 64, 12, "euler", 5L);
+        String id = submit(gateway, request);
+        List<Event> events = events(gateway, id, null, 100);
+        List<String> expected = new ArrayList<>(List.of("queued", "started"));
+        for (int i = 0; i < 12; i++) {
+            expected.add("progress");
+        }
+        expected.add("completed");
+        assertEquals(expected, names(events));
+
+        try (ModelFolder model = ModelFolder.load(modelDir, new OrtRuntime(RuntimeOptions.defaults()))) {
+            Scheduler scheduler = Schedulers.create("euler", model.schedulerConfig(), false, null);
+            scheduler.setTimesteps(12);
+            for (int i = 0; i < 12; i++) {
+                JsonNode progress = events.get(2 + i).data();
+                assertEquals(i + 1, progress.path("step").asInt());
+                assertEquals(scheduler.timesteps()[i], progress.path("timestep").asDouble(), "timestep of step " + (i + 1));
+                assertEquals(scheduler.sigmas()[i], progress.path("sigma").asDouble(), 1e-6);
+            }
+            byte[] offline = new StableDiffusionPipeline(model).generate(GenerationRequest.from(request), s -> { },
+                    () -> false).images().get(0).png();
+            byte[] served = HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/jobs/" + id + "/images/0"))
+                    .GET().build(), HttpResponse.BodyHandlers.ofByteArray()).body();
+            assertArrayEquals(offline, served, "the stored PNG equals the offline engine's for the same request");
+        }
+        JsonNode status = get(gateway, "/v1/jobs/" + id);
+        assertEquals("completed", status.path("status").asText());
+        assertEquals("e2e-worker", status.path("workerId").asText());
+        assertTrue(status.path("images").get(0).path("url").asText().startsWith(s3 + "/"));
+    }
+
+    @Test
+    void lastEventIdReplaysExactlyWhatWasMissed() throws Exception {
+        String id = submit(gateway, request("green square", 64, 8, "ddim", 3L));
+        List<Event> firstThree = events(gateway, id, null, 3);
+        assertEquals(3, firstThree.size());
+        List<Event> rest = events(gateway, id, firstThree.get(2).id(), 100);
+        List<Event> all = events(gateway, id, null, 100);
+        List<String> joined = new ArrayList<>();
+        firstThree.forEach(e -> joined.add(e.id()));
+        rest.forEach(e -> joined.add(e.id()));
+        assertEquals(all.stream().map(Event::id).toList(), joined);
+        assertEquals("completed", all.get(all.size() - 1).name());
+    }
+
+    @Test
+    void cancellingAQueuedAndARunningJob() throws Exception {
+        String running = submit(gateway, request("yellow stripes", 2048, 150, "euler", 1L));
+        List<Event> beginning = events(gateway, running, null, 3);
+        assertEquals(List.of("queued", "started", "progress"), names(beginning));
+        String queued = submit(gateway, request("pink circle", 64, 5, "euler", 2L));
+        assertEquals("queued", get(gateway, "/v1/jobs/" + queued).path("status").asText());
+
+        assertEquals(202, delete(queued));
+        assertEquals(List.of("queued", "cancelled"), names(events(gateway, queued, null, 10)));
+        assertEquals(202, delete(running));
+        List<Event> runningEvents = events(gateway, running, null, 1000);
+        assertEquals("cancelled", runningEvents.get(runningEvents.size() - 1).name());
+        assertFalse(names(runningEvents).contains("completed"));
+        assertTrue(runningEvents.size() < 150, "stopped before the end: " + runningEvents.size() + " events");
+
+        // The worker reaches the cancelled job after the running one stopped; it must not start it.
+        String after = submit(gateway, request("white", 64, 2, "euler", 4L));
+        assertEquals("completed", names(events(gateway, after, null, 100)).getLast());
+        assertFalse(names(events(gateway, queued, null, 10)).contains("started"), "a cancelled queued job never starts");
+        assertEquals(409, delete(after), "a finished job cannot be cancelled");
+    }
+
+    private static int delete(String id) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/jobs/" + id)).DELETE().build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    @Test
+    void aJobLongerThanThePollIntervalIsDeliveredOnce() throws Exception {
+        // The worker's max.poll.interval.ms is 2 s; this job runs for several seconds.
+        String id = submit(gateway, request("a red circle", 2048, 40, "euler", 9L));
+        List<Event> events = events(gateway, id, null, 1000);
+        JsonNode completed = events.getLast().data();
+        assertEquals("completed", events.getLast().name());
+        assertTrue(completed.path("timings").path("engineMillis").asLong() > 2000,
+                "the job must outlast the poll interval: " + completed.path("timings"));
+        assertEquals(1, names(events).stream().filter("started"::equals).count(), "started once");
+        assertEquals(1, names(events).stream().filter("completed"::equals).count(), "completed once");
+        String next = submit(gateway, request("blue", 64, 2, "euler", 1L));
+        assertEquals("completed", names(events(gateway, next, null, 100)).getLast(), "the worker is still consuming");
+    }
+
+    @Test
+    void everyInvalidFieldIsAProblemAndPublishesNothing() throws Exception {
+        Map<String, Long> before = endOffsets();
+        Map<String, String> invalid = Map.of(
+                "width", "{\"prompt\":\"x\",\"width\":100}",
+                "height", "{\"prompt\":\"x\",\"height\":4096}",
+                "steps", "{\"prompt\":\"x\",\"steps\":0}",
+                "guidanceScale", "{\"prompt\":\"x\",\"guidanceScale\":-1}",
+                "numImages", "{\"prompt\":\"x\",\"numImages\":99}",
+                "scheduler", "{\"prompt\":\"x\",\"scheduler\":\"turbo\"}",
+                "karras", "{\"prompt\":\"x\",\"scheduler\":\"ddim\",\"karras\":true}",
+                "strength", "{\"prompt\":\"x\",\"initImage\":\"iVBORw0KGgo=\",\"strength\":0}",
+                "prompt", "{\"negativePrompt\":\"x\"}",
+                "timestepSpacing", "{\"prompt\":\"x\",\"timestepSpacing\":\"sideways\"}");
+        for (Map.Entry<String, String> entry : invalid.entrySet()) {
+            HttpResponse<String> response = post(gateway, entry.getValue());
+            assertEquals(400, response.statusCode(), entry.getKey());
+            assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"));
+            JsonNode problem = Json.MAPPER.readTree(response.body());
+            assertEquals(entry.getKey(), problem.path("errors").get(0).path("field").asText(), response.body());
+        }
+        assertEquals(before, endOffsets(), "nothing was published for invalid requests");
+    }
+
+    private static Map<String, Long> endOffsets() {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+        try (KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+            Map<String, Long> totals = new java.util.TreeMap<>();
+            for (String topic : List.of(Topics.JOBS, Topics.EVENTS)) {
+                List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                        .map(p -> new TopicPartition(topic, p.partition())).toList();
+                totals.put(topic, consumer.endOffsets(partitions).values().stream().mapToLong(Long::longValue).sum());
+            }
+            return totals;
+        }
+    }
+
+    @Test
+    void stateIsTheSameOnASecondGatewayAndAfterARestart() throws Exception {
+        String done = submit(gateway, request("black square on a white background", 64, 4, "unipc", 8L));
+        events(gateway, done, null, 100);
+        List<String> jobs = List.copyOf(JOBS);
+        Map<String, String> before = new java.util.HashMap<>();
+        for (String id : jobs) {
+            before.put(id, comparable(get(gateway, "/v1/jobs/" + id)));
+        }
+        ServiceProcess second = start(stack.gateway("e2e-gateway-2", LocalStack.freePort(), kafka, s3));
+        for (String id : jobs) {
+            assertEquals(before.get(id), comparable(get(second.address(), "/v1/jobs/" + id)), "job " + id + " on gateway 2");
+        }
+        ServiceProcess first = SERVICES.stream().filter(s -> s.name().equals("e2e-gateway")).findFirst().orElseThrow();
+        first.stop(Duration.ofSeconds(20));
+        first.start(START);
+        for (String id : jobs) {
+            assertEquals(before.get(id), comparable(get(gateway, "/v1/jobs/" + id)), "job " + id + " after a restart");
+        }
+        assertEquals(names(events(second.address(), done, null, 100)), names(events(gateway, done, null, 100)));
+    }
+
+    /** A job's status without what legitimately differs between answers (presigned URL signatures, queue time). */
+    private static String comparable(JsonNode status) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode copy = status.deepCopy();
+        copy.remove("queuePosition");
+        if (copy.has("images")) {
+            for (JsonNode image : copy.path("images")) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) image).remove("url");
+            }
+        }
+        return Json.MAPPER.writeValueAsString(copy);
+    }
+}
