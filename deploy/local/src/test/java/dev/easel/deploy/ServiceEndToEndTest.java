@@ -70,7 +70,7 @@ class ServiceEndToEndTest {
         start(stack.s3(s3Port));
         // Every step reported, and a poll interval far shorter than the slow job below.
         start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, modelDir, LocalStack.freePort(),
-                Map.of("EASEL_PROGRESS_MAX_PER_SECOND", "0", "EASEL_MAX_POLL_INTERVAL_MS", "2000"))));
+                Map.of("EASEL_PROGRESS_MAX_PER_SECOND", "0", "EASEL_MAX_POLL_INTERVAL_MS", "1000"))));
         ServiceProcess first = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3));
         gateway = first.address();
     }
@@ -184,7 +184,9 @@ class ServiceEndToEndTest {
 
     @Test
     void lastEventIdReplaysExactlyWhatWasMissed() throws Exception {
-        String id = submit(gateway, request("green square", 64, 8, "ddim", 3L));
+        JobRequest withPreviews = new JobRequest("green square", "", 64, 64, 8, 7.5, "ddim", false, null, 3L, 1, null,
+                null, null, true, 4);
+        String id = submit(gateway, withPreviews);
         List<Event> firstThree = events(gateway, id, null, 3);
         assertEquals(3, firstThree.size());
         List<Event> rest = events(gateway, id, firstThree.get(2).id(), 100);
@@ -194,6 +196,9 @@ class ServiceEndToEndTest {
         rest.forEach(e -> joined.add(e.id()));
         assertEquals(all.stream().map(Event::id).toList(), joined);
         assertEquals("completed", all.get(all.size() - 1).name());
+        List<Event> progress = all.stream().filter(e -> e.name().equals("progress")).toList();
+        assertEquals(List.of(false, false, false, true, false, false, false, true),
+                progress.stream().map(e -> e.data().has("preview")).toList(), "a preview every 4 steps");
     }
 
     @Test
@@ -226,8 +231,8 @@ class ServiceEndToEndTest {
 
     @Test
     void aJobLongerThanThePollIntervalIsDeliveredOnce() throws Exception {
-        // The worker's max.poll.interval.ms is 2 s; this job runs for several seconds.
-        String id = submit(gateway, request("a red circle", 2048, 40, "euler", 9L));
+        // The worker's max.poll.interval.ms is 1 s; this job runs for several seconds.
+        String id = submit(gateway, request("a red circle", 2048, 150, "euler", 9L));
         List<Event> events = events(gateway, id, null, 1000);
         JsonNode completed = events.getLast().data();
         assertEquals("completed", events.getLast().name());
