@@ -30,6 +30,7 @@ public final class JobState {
     private JobEvent.Progress progress;
     private JobEvent terminal;
     private long updatedAtMillis;
+    private long lastEventId = -1;
 
     JobState(String id) {
         this.id = id;
@@ -48,9 +49,11 @@ public final class JobState {
     }
 
     synchronized void apply(StoredEvent stored) {
-        if (terminal != null || history.stream().anyMatch(e -> e.id() == stored.id())) {
+        // One job's events share a partition, so their offsets only grow; an older one is a repeat.
+        if (terminal != null || stored.id() <= lastEventId) {
             return;
         }
+        lastEventId = stored.id();
         history.add(stored);
         JobEvent event = stored.event();
         updatedAtMillis = event.atMillis();
