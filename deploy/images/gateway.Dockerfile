@@ -1,0 +1,10 @@
+# The API gateway image. Build the project first (./mvnw install -DskipTests), then from the repository root:
+#   docker build -f deploy/images/gateway.Dockerfile -t easel-gateway .
+FROM eclipse-temurin:21-jre
+WORKDIR /app
+COPY api-gateway/target/quarkus-app/ /app/
+ENV QUARKUS_HTTP_HOST=0.0.0.0 \
+    QUARKUS_HTTP_PORT=8080
+EXPOSE 8080
+USER 1000
+ENTRYPOINT ["java", "-Xmx512m", "-jar", "/app/quarkus-run.jar"]
