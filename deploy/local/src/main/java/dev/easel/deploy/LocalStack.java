@@ -34,10 +34,6 @@ public final class LocalStack {
         this.java = ProcessHandle.current().info().command().orElse("java");
     }
 
-    public Path home() {
-        return home;
-    }
-
     /** A free TCP port on the loopback interface. */
     public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
@@ -145,7 +141,7 @@ public final class LocalStack {
         };
         return new ServiceProcess("s3", "http://127.0.0.1:" + port,
                 List.of(java, "-Xmx256m", "-jar", jar.toString(), "--properties", config.toString()), Map.of(), root,
-                home, () -> Probes.httpStatusBelow("http://127.0.0.1:" + port + "/", 600), () -> prepare.run());
+                home, () -> Probes.httpStatusBelow("http://127.0.0.1:" + port + "/", 600), prepare);
     }
 
     /** Settings of one worker process. */

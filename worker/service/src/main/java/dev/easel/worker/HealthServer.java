@@ -29,10 +29,6 @@ final class HealthServer implements AutoCloseable {
         server.start();
     }
 
-    int port() {
-        return server.getAddress().getPort();
-    }
-
     private static void answer(HttpExchange exchange, int code, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");

@@ -72,10 +72,6 @@ public final class Component implements AutoCloseable {
         return ElementType.of(((TensorInfo) info.getInfo()).type);
     }
 
-    public String firstOutputName() {
-        return outputNames.get(0);
-    }
-
     public Path file() {
         return file;
     }

@@ -17,7 +17,6 @@ public final class OrtRuntime {
     private final OrtEnvironment environment = OrtEnvironment.getEnvironment();
     private final RuntimeOptions options;
     private final String provider;
-    private final String cpuReason;
 
     public OrtRuntime(RuntimeOptions options) {
         this.options = options;
@@ -38,7 +37,6 @@ public final class OrtRuntime {
             reason = "device cpu was requested";
         }
         this.provider = cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider";
-        this.cpuReason = reason;
         if (!cuda && !options.device().equals("cpu")) {
             LOG.log(System.Logger.Level.INFO, "Running on CPU: " + reason);
         }
@@ -51,11 +49,6 @@ public final class OrtRuntime {
     /** The execution provider the sessions use: CUDAExecutionProvider or CPUExecutionProvider. */
     public String provider() {
         return provider;
-    }
-
-    /** Why the sessions run on the CPU, or null when they run on CUDA. */
-    public String cpuReason() {
-        return cpuReason;
     }
 
     public OrtSession open(Path modelFile) throws OrtException {

@@ -14,7 +14,6 @@ import java.nio.ByteOrder;
 public final class TensorBuffer implements AutoCloseable {
     private final ByteBuffer bytes;
     private final boolean half;
-    private final long[] shape;
     private final OnnxTensor tensor;
 
     public TensorBuffer(OrtEnvironment environment, ElementType type, long... shape) throws OrtException {
@@ -26,7 +25,6 @@ public final class TensorBuffer implements AutoCloseable {
             count *= dim;
         }
         this.half = type == ElementType.FLOAT16;
-        this.shape = shape.clone();
         this.bytes = ByteBuffer.allocateDirect(Math.toIntExact(count * (half ? 2 : 4))).order(ByteOrder.nativeOrder());
         this.tensor = half
                 ? OnnxTensor.createTensor(environment, bytes, shape, OnnxJavaType.FLOAT16)
@@ -35,10 +33,6 @@ public final class TensorBuffer implements AutoCloseable {
 
     public OnnxTensor tensor() {
         return tensor;
-    }
-
-    public long[] shape() {
-        return shape.clone();
     }
 
     /** Writes {@code values} starting at element {@code offset}, each multiplied by {@code scale}. */

@@ -62,10 +62,6 @@ public final class SchedulerConfig {
         return new SchedulerConfig(copy);
     }
 
-    public boolean has(String key) {
-        return values.containsKey(key);
-    }
-
     public int intValue(String key, int defaultValue) {
         Object value = values.get(key);
         if (value == null) {

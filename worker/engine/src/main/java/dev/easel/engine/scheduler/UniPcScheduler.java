@@ -12,6 +12,7 @@ final class UniPcScheduler extends MultistepScheduler {
     private final boolean bh1;
     private final Set<Integer> disabledCorrector = new HashSet<>();
     private float[] lastSample;
+    private float[] scratchBuffer;
     private boolean hasLastSample;
     private int thisOrder;
 
@@ -74,8 +75,6 @@ final class UniPcScheduler extends MultistepScheduler {
             lowerOrderCount++;
         }
     }
-
-    private float[] scratchBuffer;
 
     private float[] scratch(int length) {
         if (scratchBuffer == null || scratchBuffer.length != length) {
