@@ -54,8 +54,10 @@ public final class LocalStack {
                 Files.createDirectories(dir);
                 Files.writeString(config, kafkaConfig(dir.resolve("data"), port, controllerPort));
                 if (!Files.isRegularFile(dir.resolve("data/meta.properties"))) {
-                    run(List.of(java, "-cp", classPath, "kafka.tools.StorageTool", "format", "-t", clusterId(dir),
-                            "-c", config.toString(), "-g"), dir.resolve("format.log"));
+                    // --cluster-id=ID: a base64 id may start with '-' and would otherwise read as an option.
+                    run(List.of(java, "-cp", classPath, "kafka.tools.StorageTool", "format",
+                            "--cluster-id=" + clusterId(dir), "--config=" + config, "--ignore-formatted"),
+                            dir.resolve("format.log"));
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -47,6 +47,9 @@ class ServiceEndToEndTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NORMAL).build();
     private static final Duration START = Duration.ofSeconds(180);
+    /** Every step reported, and a poll interval far shorter than the slow job below. */
+    private static final Map<String, String> WORKER_ENVIRONMENT =
+            Map.of("EASEL_PROGRESS_MAX_PER_SECOND", "0", "EASEL_MAX_POLL_INTERVAL_MS", "3000");
 
     private static LocalStack stack;
     private static Path modelDir;
@@ -60,6 +63,7 @@ class ServiceEndToEndTest {
     static void startStack() throws Exception {
         Path root = Path.of(System.getProperty("easel.root", "../.."));
         Path home = Path.of("target/e2e-home").toAbsolutePath();
+        deleteRecursively(home); // a fresh broker, bucket and model every run
         stack = new LocalStack(root, home);
         modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
         int kafkaPort = LocalStack.freePort();
@@ -68,11 +72,21 @@ class ServiceEndToEndTest {
         s3 = "http://127.0.0.1:" + s3Port;
         start(stack.kafka(kafkaPort, LocalStack.freePort()));
         start(stack.s3(s3Port));
-        // Every step reported, and a poll interval far shorter than the slow job below.
         start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, modelDir, LocalStack.freePort(),
-                Map.of("EASEL_PROGRESS_MAX_PER_SECOND", "0", "EASEL_MAX_POLL_INTERVAL_MS", "1000"))));
+                WORKER_ENVIRONMENT)));
         ServiceProcess first = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3));
         gateway = first.address();
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
@@ -117,8 +131,18 @@ class ServiceEndToEndTest {
         return Json.MAPPER.readTree(response.body());
     }
 
-    /** Reads SSE events until the stream ends or {@code limit} events arrived. */
+    /** Reads SSE events until the stream ends or {@code limit} events arrived; fails after two minutes. */
     private static List<Event> events(String server, String id, String lastEventId, int limit) throws Exception {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return readEvents(server, id, lastEventId, limit);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }).get(120, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private static List<Event> readEvents(String server, String id, String lastEventId, int limit) throws Exception {
         HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(server + "/v1/jobs/" + id + "/events"))
                 .timeout(Duration.ofSeconds(120)).GET();
         if (lastEventId != null) {
@@ -178,7 +202,7 @@ class ServiceEndToEndTest {
         }
         JsonNode status = get(gateway, "/v1/jobs/" + id);
         assertEquals("completed", status.path("status").asText());
-        assertEquals("e2e-worker", status.path("workerId").asText());
+        assertTrue(status.path("workerId").asText().startsWith("e2e-worker"), status.toString());
         assertTrue(status.path("images").get(0).path("url").asText().startsWith(s3 + "/"));
     }
 
@@ -238,17 +262,38 @@ class ServiceEndToEndTest {
 
     @Test
     void aJobLongerThanThePollIntervalIsDeliveredOnce() throws Exception {
-        // The worker's max.poll.interval.ms is 1 s; this job runs for several seconds.
-        String id = submit(gateway, request("a red circle", 2048, 150, "euler", 9L));
+        // The worker's max.poll.interval.ms is 3 s; this job runs for several times that.
+        JobRequest slow = new JobRequest("a red circle", "", 2048, 2048, 150, 7.5, "euler", false, null, 9L, 4, null,
+                null, null, false, null);
+        String id = submit(gateway, slow);
         List<Event> events = events(gateway, id, null, 1000);
         JsonNode completed = events.getLast().data();
         assertEquals("completed", events.getLast().name());
-        assertTrue(completed.path("timings").path("engineMillis").asLong() > 2000,
+        assertTrue(completed.path("timings").path("engineMillis").asLong() > 3000,
                 "the job must outlast the poll interval: " + completed.path("timings"));
         assertEquals(1, names(events).stream().filter("started"::equals).count(), "started once");
         assertEquals(1, names(events).stream().filter("completed"::equals).count(), "completed once");
         String next = submit(gateway, request("blue", 64, 2, "euler", 1L));
         assertEquals("completed", names(events(gateway, next, null, 100)).getLast(), "the worker is still consuming");
+    }
+
+    /** Waits until {@code count} members of the workers' group own partitions of the jobs topic. */
+    private static void awaitMembersWithPartitions(int count) throws Exception {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", kafka);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (true) {
+                var group = admin.describeConsumerGroups(List.of("easel-workers")).all().get().get("easel-workers");
+                long owners = group.members().stream()
+                        .filter(m -> !m.assignment().topicPartitions().isEmpty()).count();
+                if (owners >= count) {
+                    return;
+                }
+                assertTrue(System.nanoTime() < deadline, "the group never had " + count + " members with partitions");
+                Thread.sleep(200);
+            }
+        }
     }
 
     /** The types of every event on the events topic for one job, in topic order. */
@@ -283,6 +328,38 @@ class ServiceEndToEndTest {
             }
         }
         return records;
+    }
+
+    @Test
+    void aSecondWorkerSharesTheQueueAndNoJobRunsTwice() throws Exception {
+        // A worker joining the group triggers a rebalance while jobs are queued and running. (A running job must
+        // finish within max.poll.interval.ms, the rebalance timeout, which is 3 s here.)
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(submit(gateway, request("orange square", 512, 60, "euler", 20L + i)));
+        }
+        ServiceProcess second = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker-2", kafka, s3, modelDir,
+                LocalStack.freePort(), WORKER_ENVIRONMENT)));
+        try {
+            awaitMembersWithPartitions(2);
+            for (int i = 0; i < 10; i++) {
+                ids.add(submit(gateway, request("orange square", 512, 60, "euler", 30L + i)));
+            }
+            java.util.Set<String> workers = new java.util.HashSet<>();
+            for (String id : ids) {
+                assertEquals("completed", names(events(gateway, id, null, 1000)).getLast(), "job " + id);
+                workers.add(get(gateway, "/v1/jobs/" + id).path("workerId").asText());
+            }
+            assertEquals(java.util.Set.of("e2e-worker", "e2e-worker-2"), workers, "both workers took jobs");
+            for (String id : ids) {
+                assertEquals(1, rawEventTypes(id).stream().filter("started"::equals).count(),
+                        "job " + id + " started once");
+            }
+        } finally {
+            second.stop(Duration.ofSeconds(60));
+        }
+        String after = submit(gateway, request("orange", 64, 2, "euler", 1L));
+        assertEquals("completed", names(events(gateway, after, null, 100)).getLast(), "the first worker carries on alone");
     }
 
     @Test

@@ -50,6 +50,8 @@ final class JobConsumer implements Runnable, AutoCloseable {
     private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
     /** The highest offset taken per partition. */
     private final Map<TopicPartition, Long> lastTaken = new HashMap<>();
+    /** Offsets to commit; kept when a rebalance is under way and retried after the next poll. */
+    private final Map<TopicPartition, OffsetAndMetadata> pendingCommits = new HashMap<>();
     private final LinkedBlockingQueue<Done> done = new LinkedBlockingQueue<>();
     private volatile boolean running = true;
     private volatile boolean polling;
@@ -88,6 +90,7 @@ final class JobConsumer implements Runnable, AutoCloseable {
         try {
             while (running) {
                 commitFinished(0);
+                commitPending();
                 try {
                     for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(100))) {
                         take(record);
@@ -140,7 +143,6 @@ final class JobConsumer implements Runnable, AutoCloseable {
     /** Commits finished jobs (waiting up to {@code waitMillis} for one) and resumes fetching when a device is free. */
     private void commitFinished(long waitMillis) throws InterruptedException {
         Done first = waitMillis > 0 ? done.poll(waitMillis, TimeUnit.MILLISECONDS) : done.poll();
-        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
         for (Done finished = first; finished != null; finished = done.poll()) {
             idleDevices.add(finished.device());
             TopicPartition partition = finished.partition();
@@ -156,29 +158,41 @@ final class JobConsumer implements Runnable, AutoCloseable {
                 continue;
             }
             offsets.remove(finished.offset());
-            long committable = offsets.isEmpty() ? lastTaken.get(partition) + 1 : offsets.first();
+            Long last = lastTaken.get(partition);
+            if (last == null) {
+                continue; // the partition was lost meanwhile: its new owner decides what is done
+            }
+            long committable = offsets.isEmpty() ? last + 1 : offsets.first();
             if (assigned) {
-                commits.put(partition, new OffsetAndMetadata(committable));
+                pendingCommits.put(partition, new OffsetAndMetadata(committable));
             }
         }
-        if (!commits.isEmpty()) {
-            commit(commits);
-        }
+        commitPending();
         if (first != null && !idleDevices.isEmpty()) {
             consumer.resume(consumer.assignment());
         }
     }
 
-    /** commitSync, repeated when a job finishing meanwhile woke the consumer up (the wakeup is spent by then). */
-    private void commit(Map<TopicPartition, OffsetAndMetadata> offsets) {
-        while (true) {
+    /**
+     * Commits what is pending for partitions still assigned. A wakeup from a finishing job is spent by the time it
+     * throws, so the commit is repeated; during a rebalance the commit waits for the next poll; a commit refused because
+     * this member left the group is dropped (those partitions are lost anyway).
+     */
+    private void commitPending() {
+        pendingCommits.keySet().retainAll(consumer.assignment());
+        while (!pendingCommits.isEmpty()) {
             try {
-                consumer.commitSync(offsets);
-                return;
+                consumer.commitSync(pendingCommits);
+                pendingCommits.clear();
             } catch (org.apache.kafka.common.errors.WakeupException e) {
                 if (!running) {
                     throw e;
                 }
+            } catch (org.apache.kafka.common.errors.RebalanceInProgressException e) {
+                return;
+            } catch (org.apache.kafka.clients.consumer.CommitFailedException e) {
+                LOG.log(System.Logger.Level.WARNING, "offsets not committed, the group moved on: " + e.getMessage());
+                pendingCommits.clear();
             }
         }
     }
