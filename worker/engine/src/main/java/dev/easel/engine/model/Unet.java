@@ -70,6 +70,7 @@ public final class Unet {
         private final ByteBuffer timestepLongs;
         private final OnnxTensor timestepTensor;
         private final int timestepCount;
+        private final float[] timestepValues;
         private final Map<String, OnnxTensor> feeds = new HashMap<>();
 
         private Session(OrtEnvironment environment, int batch, int latentHeight, int latentWidth,
@@ -92,6 +93,7 @@ public final class Unet {
                 timestepShape = new long[] {batch};
             }
             timestepCount = timestepShape.length == 0 ? 1 : (int) timestepShape[0];
+            timestepValues = new float[timestepCount];
             if (timestep.type() == ElementType.INT64) {
                 timestepFloat = null;
                 timestepLongs = ByteBuffer.allocateDirect(timestepCount * 8).order(ByteOrder.nativeOrder());
@@ -120,9 +122,8 @@ public final class Unet {
                     timestepLongs.putLong(i * 8, (long) t);
                 }
             } else {
-                float[] value = new float[timestepCount];
-                java.util.Arrays.fill(value, (float) t);
-                timestepFloat.put(value, 0, 1f);
+                java.util.Arrays.fill(timestepValues, (float) t);
+                timestepFloat.put(timestepValues, 0, 1f);
             }
             component.runInto(feeds, outputBuffer.tensor());
             for (int b = 0; b < batch; b++) {
