@@ -67,7 +67,8 @@ public final class LocalStack {
         self[0] = new ServiceProcess("kafka", "127.0.0.1:" + port,
                 List.of(java, "-Xmx512m", "-Dlog4j2.level=WARN", "-cp", classPath, "kafka.Kafka", config.toString()),
                 Map.of(), root, home,
-                () -> Probes.portOpen(port) && Probes.logContains(self[0].logFile(), "Kafka Server started"), prepare);
+                () -> Probes.portOpen(port) && Probes.logContains(self[0].logFile(), "Kafka Server started"), prepare,
+                List.of(port, controllerPort));
         return self[0];
     }
 
@@ -143,7 +144,7 @@ public final class LocalStack {
         };
         return new ServiceProcess("s3", "http://127.0.0.1:" + port,
                 List.of(java, "-Xmx256m", "-jar", jar.toString(), "--properties", config.toString()), Map.of(), root,
-                home, () -> Probes.httpStatusBelow("http://127.0.0.1:" + port + "/", 600), prepare);
+                home, () -> Probes.httpStatusBelow("http://127.0.0.1:" + port + "/", 600), prepare, List.of(port));
     }
 
     /** Settings of one worker process. */
@@ -169,7 +170,7 @@ public final class LocalStack {
                         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                         "-cp", jar + File.pathSeparator + service.resolve("lib") + "/*",
                         "dev.easel.worker.WorkerMain"),
-                env, root, home, () -> Probes.httpStatusBelow(readyUrl, 300), () -> { });
+                env, root, home, () -> Probes.httpStatusBelow(readyUrl, 300), () -> { }, List.of(settings.healthPort()));
     }
 
     /** A gateway on {@code port}. */
@@ -184,7 +185,7 @@ public final class LocalStack {
                 "-jar", jar.toString()));
         String url = "http://127.0.0.1:" + port;
         return new ServiceProcess(name, url, command, Map.of(), root, home,
-                () -> Probes.httpStatusBelow(url + "/q/health/ready", 300), () -> { });
+                () -> Probes.httpStatusBelow(url + "/q/health/ready", 300), () -> { }, List.of(port));
     }
 
     private static Path requireBuilt(Path path, String what) {

@@ -23,9 +23,10 @@ public final class ServiceProcess {
     private final Path home;
     private final BooleanSupplier ready;
     private final Runnable prepare;
+    private final List<Integer> ports;
 
     ServiceProcess(String name, String address, List<String> command, Map<String, String> environment,
-            Path workingDirectory, Path home, BooleanSupplier ready, Runnable prepare) {
+            Path workingDirectory, Path home, BooleanSupplier ready, Runnable prepare, List<Integer> ports) {
         this.name = name;
         this.address = address;
         this.command = List.copyOf(command);
@@ -34,6 +35,7 @@ public final class ServiceProcess {
         this.home = home;
         this.ready = ready;
         this.prepare = prepare;
+        this.ports = List.copyOf(ports);
     }
 
     public String name() {
@@ -73,6 +75,12 @@ public final class ServiceProcess {
     /** Starts the process unless it already runs, then waits until it is ready. */
     public void start(Duration timeout) throws IOException, InterruptedException {
         if (process().isEmpty()) {
+            for (int port : ports) {
+                if (Probes.portOpen(port)) {
+                    throw new IOException(name + " cannot start: port " + port + " is already in use by another"
+                            + " program; stop it or choose another port");
+                }
+            }
             Files.createDirectories(logFile().getParent());
             Files.createDirectories(pidFile().getParent());
             prepare.run();
@@ -88,11 +96,11 @@ public final class ServiceProcess {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!ready.getAsBoolean()) {
             if (process().isEmpty()) {
-                throw new IOException(name + " exited during start-up; see " + logFile() + ":\n" + tail(20));
+                throw new IOException(name + " exited during start-up (" + lastMessage() + "); see " + logFile());
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(name + " was not ready after " + timeout.toSeconds() + " s; see " + logFile()
-                        + ":\n" + tail(20));
+                throw new IOException(name + " was not ready after " + timeout.toSeconds() + " s (" + lastMessage()
+                        + "); see " + logFile());
             }
             Thread.sleep(200);
         }
@@ -126,13 +134,19 @@ public final class ServiceProcess {
         }
     }
 
-    /** The last lines of the log, for error messages. */
-    public String tail(int lines) {
+    /** The last log line that is not part of a stack trace, for one-line error messages. */
+    private String lastMessage() {
         try {
             List<String> all = Files.readAllLines(logFile());
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+            for (int i = all.size() - 1; i >= 0; i--) {
+                String line = all.get(i).strip();
+                if (!line.isEmpty() && !line.startsWith("at ") && !line.startsWith("...")) {
+                    return line.length() > 200 ? line.substring(0, 200) + "..." : line;
+                }
+            }
+            return "empty log";
         } catch (IOException e) {
-            return "(no log)";
+            return "no log";
         }
     }
 }

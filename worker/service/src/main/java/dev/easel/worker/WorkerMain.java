@@ -18,6 +18,16 @@ public final class WorkerMain {
     }
 
     public static void main(String[] args) throws Exception {
+        try {
+            run();
+        } catch (Exception e) {
+            // One line for the log and a non-zero exit, so that the supervisor sees the worker did not come up.
+            System.err.println("easel-worker: cannot start: " + e);
+            System.exit(1);
+        }
+    }
+
+    private static void run() throws Exception {
         WorkerConfig config;
         try {
             config = WorkerConfig.fromEnvironment(System.getenv());
