@@ -25,10 +25,11 @@ import org.eclipse.microprofile.health.Readiness;
 import org.jboss.logging.Logger;
 
 /**
- * Reads every partition of {@code easel.events} from the beginning into the {@link JobStore}, then follows it.
- * A plain consumer on its own thread with assigned partitions: no consumer group to clean up, and events reach SSE
- * clients within milliseconds. Readiness turns true once the topic is read up to where it ended at start-up, so a
- * restarted replica never reports a known job as missing.
+ * Reads every partition of {@code easel.events} from the beginning into the {@link JobStore}, and the workers'
+ * announcements ({@code easel.workers}, compacted) into the {@link WorkerRegistry}, then follows both. A plain consumer
+ * on its own thread with assigned partitions: no consumer group to clean up, and events reach SSE clients within
+ * milliseconds. Readiness turns true once both topics are read up to where they ended at start-up, so a restarted
+ * replica never reports a known job as missing nor refuses a job for want of workers it has not read yet.
  */
 @Readiness
 @ApplicationScoped
@@ -38,14 +39,18 @@ public class EventLogReader implements HealthCheck {
     @Inject
     JobStore store;
 
+    @Inject
+    WorkerRegistry workers;
+
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
-    @ConfigProperty(name = "easel.events.read", defaultValue = "true")
+    @ConfigProperty(name = "easel.kafka.read", defaultValue = "true")
     boolean enabled;
 
     private volatile KafkaConsumer<String, String> consumer;
-    private volatile Map<Integer, Long> endOffsetsAtStart;
+    private volatile Map<TopicPartition, Long> endOffsetsAtStart;
+    private final Map<TopicPartition, Long> positions = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean running = true;
     private Thread thread;
 
@@ -54,7 +59,7 @@ public class EventLogReader implements HealthCheck {
             endOffsetsAtStart = Map.of();
             return;
         }
-        thread = new Thread(this::run, "easel-events-reader");
+        thread = new Thread(this::run, "easel-topics-reader");
         thread.setDaemon(true);
         thread.start();
     }
@@ -78,15 +83,23 @@ public class EventLogReader implements HealthCheck {
         try (KafkaConsumer<String, String> kafka =
                 new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
             consumer = kafka;
-            List<TopicPartition> partitions = awaitPartitions(kafka);
+            createWorkersTopic();
+            List<TopicPartition> partitions = new java.util.ArrayList<>(awaitPartitions(kafka, Topics.EVENTS));
+            partitions.addAll(awaitPartitions(kafka, Topics.WORKERS));
             kafka.assign(partitions);
             kafka.seekToBeginning(partitions);
-            Map<Integer, Long> ends = new HashMap<>();
-            kafka.endOffsets(partitions).forEach((partition, offset) -> ends.put(partition.partition(), offset));
-            endOffsetsAtStart = ends;
+            endOffsetsAtStart = new HashMap<>(kafka.endOffsets(partitions));
             while (running) {
                 for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(200))) {
-                    store.onEvent(record);
+                    if (record.topic().equals(Topics.WORKERS)) {
+                        workers.onAnnouncement(record);
+                    } else {
+                        store.onEvent(record);
+                    }
+                }
+                // The position, not the last record's offset: compaction leaves gaps the records do not show.
+                for (TopicPartition partition : partitions) {
+                    positions.put(partition, kafka.position(partition));
                 }
             }
         } catch (WakeupException e) {
@@ -96,24 +109,40 @@ public class EventLogReader implements HealthCheck {
         }
     }
 
-    /** The topic's partitions; creates the topic through auto-creation when it does not exist yet. */
-    private List<TopicPartition> awaitPartitions(KafkaConsumer<String, String> kafka) {
+    /** Workers create it too; whoever comes first makes it compacted rather than leaving it to auto-creation. */
+    private void createWorkersTopic() {
+        Properties props = new Properties();
+        props.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(Topics.WORKERS,
+                    java.util.Optional.of(1), java.util.Optional.empty()).configs(Map.of("cleanup.policy", "compact"))))
+                    .all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                LOG.warnf("could not create %s: %s", Topics.WORKERS, e.getCause());
+            }
+        } catch (Exception e) {
+            LOG.warnf("could not create %s: %s", Topics.WORKERS, e);
+        }
+    }
+
+    /** A topic's partitions; creates it through auto-creation when it does not exist yet. */
+    private List<TopicPartition> awaitPartitions(KafkaConsumer<String, String> kafka, String topic) {
         while (running) {
-            List<PartitionInfo> infos = kafka.partitionsFor(Topics.EVENTS, Duration.ofSeconds(10));
+            List<PartitionInfo> infos = kafka.partitionsFor(topic, Duration.ofSeconds(10));
             if (infos != null && !infos.isEmpty()) {
                 return infos.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             }
-            LOG.info("waiting for the events topic");
+            LOG.infof("waiting for %s", topic);
         }
         throw new WakeupException();
     }
 
     public boolean replayed() {
-        Map<Integer, Long> ends = endOffsetsAtStart;
+        Map<TopicPartition, Long> ends = endOffsetsAtStart;
         if (ends == null) {
             return false;
         }
-        Map<Integer, Long> positions = store.positions();
         return ends.entrySet().stream()
                 .allMatch(end -> end.getValue() == 0 || positions.getOrDefault(end.getKey(), 0L) >= end.getValue());
     }

@@ -6,27 +6,35 @@ import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.Json;
+import dev.easel.contracts.Topics;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import io.smallrye.reactive.messaging.OutgoingMessageMetadata;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 /**
- * Accepting and cancelling jobs. A job is accepted once the broker acknowledged both its {@code queued} event and
- * the job itself (in that order, so no worker event can precede {@code queued} in the job's history).
+ * Accepting and cancelling jobs. A job goes to the queue of its model, and only when a live worker serves that model.
+ * It is accepted once the broker acknowledged both its {@code queued} event and the job itself (in that order, so no
+ * worker event can precede {@code queued} in the job's history).
  */
 @ApplicationScoped
 public class JobService {
     private static final Logger LOG = Logger.getLogger(JobService.class);
-    private static final Duration ACK_TIMEOUT = Duration.ofSeconds(15);
+    /** Below the 5 s a client waits at most for an answer while the broker is down (the producer gives up sooner). */
+    private static final Duration ACK_TIMEOUT = Duration.ofMillis(4500);
     private static final SecureRandom SEEDS = new SecureRandom();
 
     @Inject
@@ -47,6 +55,29 @@ public class JobService {
     @Inject
     ImageLinks links;
 
+    @Inject
+    WorkerRegistry workers;
+
+    @Inject
+    QueueFigures queues;
+
+    @ConfigProperty(name = "easel.default-model")
+    Optional<String> configuredDefaultModel;
+
+    /** The model of jobs that name none. */
+    public Optional<String> defaultModel() {
+        return workers.defaultModel(configuredDefaultModel.filter(m -> !m.isBlank()));
+    }
+
+    /** Accepted jobs of {@code modelId} that no worker took yet (an estimate from the broker's figures). */
+    public long queuedJobs(String modelId) {
+        return queues.queuedJobs(modelId, busyDevices(modelId));
+    }
+
+    private int busyDevices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
+    }
+
     public Uni<JobView> submit(JobRequest request) {
         if (request == null) {
             throw new InvalidJobException(List.of(new FieldError("body", "is required: a JSON job request")));
@@ -55,22 +86,46 @@ public class JobService {
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
+        String model = route(request.model());
         String id = UUID.randomUUID().toString();
         long seed = request.seed() != null ? request.seed() : SEEDS.nextLong() & 0xffffffffL;
-        JobRequest accepted = request.withDefaults().withSeed(seed);
+        JobRequest accepted = request.withDefaults().withSeed(seed).withModel(model);
         long now = System.currentTimeMillis();
-        JobEvent.Queued queued = new JobEvent.Queued(id, now, seed, accepted.steps());
+        JobEvent.Queued queued = new JobEvent.Queued(id, now, seed, accepted.steps(), model);
+        OutgoingMessageMetadata<RecordMetadata> placed = new OutgoingMessageMetadata<>();
+        Message<String> job = Message.of(Json.write(JobMessage.of(id, now, accepted)))
+                .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(id).withTopic(Topics.jobs(model))
+                        .build())
+                .addMetadata(placed);
         return send(events, id, Json.write(queued))
-                .chain(() -> send(jobs, id, Json.write(JobMessage.of(id, now, accepted)))
+                .chain(() -> send(jobs, id, job)
                         .onFailure().call(e -> send(events, id, Json.write(new JobEvent.Failed(id,
                                 System.currentTimeMillis(), "not_enqueued", "the job queue did not accept the job",
-                                true))).onFailure().recoverWithNull()))
+                                true, 0))).onFailure().recoverWithNull()))
                 .onFailure().transform(e -> new KafkaUnavailableException(
                         "the job queue did not acknowledge the job; nothing was queued, submit it again", e))
                 .map(ignored -> {
-                    store.submitted(queued);
+                    RecordMetadata where = placed.getResult();
+                    store.submitted(queued, where == null ? -1 : where.offset());
                     return view(store.require(id));
                 });
+    }
+
+    /** The model a job goes to: the one it names if a live worker serves it, else the default. */
+    private String route(String requested) {
+        List<String> served = workers.servedModels();
+        if (served.isEmpty()) {
+            throw new NoWorkersException("no live worker serves any model right now, so the job could not start;"
+                    + " nothing was queued: start a worker (./easel worker add) or try again shortly");
+        }
+        String model = requested != null ? requested : defaultModel().orElseThrow(() -> new InvalidJobException(
+                List.of(new FieldError("model", "is required here: the workers serve several models ("
+                        + String.join(", ", served) + ") and no default is configured (easel.default-model)"))));
+        if (!served.contains(model)) {
+            throw new InvalidJobException(List.of(new FieldError("model", "'" + model + "' is not served by any live"
+                    + " worker; served models: " + String.join(", ", served))));
+        }
+        return model;
     }
 
     /** Cancels a job: a queued job never starts, a running one stops at its next step. */
@@ -90,7 +145,12 @@ public class JobService {
     }
 
     private static Uni<Void> send(MutinyEmitter<String> emitter, String key, String json) {
-        return emitter.sendMessage(KafkaRecord.of(key, json)).ifNoItem().after(ACK_TIMEOUT).fail()
+        return send(emitter, key, Message.of(json).addMetadata(OutgoingKafkaRecordMetadata.<String>builder()
+                .withKey(key).build()));
+    }
+
+    private static Uni<Void> send(MutinyEmitter<String> emitter, String key, Message<String> message) {
+        return emitter.sendMessage(message).ifNoItem().after(ACK_TIMEOUT).fail()
                 .onFailure().invoke(e -> LOG.warnf("Kafka did not acknowledge a message for job %s: %s", key, e));
     }
 
@@ -110,14 +170,19 @@ public class JobService {
                         image.height(), image.seed()));
             }
         } else if (terminal instanceof JobEvent.Failed failed) {
-            error = new JobView.Error(failed.code(), failed.message(), failed.retryable());
+            error = new JobView.Error(failed.code(), failed.message(), failed.retryable(), failed.attempts());
         } else if (terminal instanceof JobEvent.Cancelled cancelled) {
             cancelReason = cancelled.reason();
         }
+        JobEvent.Requeued requeued = state.requeued();
+        String workerState = started == null || terminal != null || status.equals("queued") ? null
+                : workers.isAlive(started.workerId()) ? "alive" : "gone";
         return new JobView(state.id(), status, queued == null ? null : queued.seed(),
-                status.equals("queued") ? store.queuePosition(state) : null,
-                terminal == null ? JobView.Progress.of(state.progress()) : null,
-                started == null ? null : started.workerId(), started == null ? null : started.executionProvider(),
+                status.equals("queued") ? queues.position(state, busyDevices(state.model())) : null,
+                terminal == null ? JobView.Progress.of(state.progress()) : null, state.currentAttempt(),
+                requeued == null ? null : requeued.reason(),
+                started == null ? null : started.workerId(), workerState,
+                started == null ? null : started.executionProvider(),
                 images, error, cancelReason, queued == null ? null : queued.atMillis(), state.updatedAtMillis(),
                 JobView.Links.of(state.id()));
     }

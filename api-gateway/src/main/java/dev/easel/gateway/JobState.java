@@ -26,6 +26,8 @@ public final class JobState {
     private final List<StoredEvent> history = new ArrayList<>();
     private final List<Subscriber> subscribers = new ArrayList<>();
     private JobEvent.Queued queued;
+    private long queueOffset = -1;
+    private JobEvent.Requeued requeued;
     private JobEvent.Started started;
     private JobEvent.Progress progress;
     private JobEvent terminal;
@@ -40,17 +42,39 @@ public final class JobState {
         return id;
     }
 
-    /** Takes the gateway's own queued event before it comes back from Kafka, so the job is visible at once. */
-    synchronized void submitted(JobEvent.Queued event) {
+    /**
+     * Takes the gateway's own queued event before it comes back from Kafka, so the job is visible at once, and where the
+     * job sits in its model's queue ({@code queueOffset}; only the accepting gateway knows it).
+     */
+    synchronized void submitted(JobEvent.Queued event, long offset) {
+        queueOffset = offset;
         if (queued == null) {
             queued = event;
             updatedAtMillis = event.atMillis();
         }
     }
 
+    /** The attempt the job is on: 1 until a retry. */
+    private int attempt() {
+        int fromStart = started == null ? 1 : started.attempt();
+        return requeued == null ? fromStart : Math.max(fromStart, requeued.attempt());
+    }
+
+    /**
+     * Events of attempts that are over say nothing new: a second {@code requeued} for the same attempt (the worker that
+     * released a job and the one that took it both report it) or a {@code started} of an earlier attempt.
+     */
+    private boolean isStale(JobEvent event) {
+        return switch (event) {
+            case JobEvent.Requeued r -> r.attempt() <= attempt();
+            case JobEvent.Started s -> s.attempt() < attempt();
+            default -> false;
+        };
+    }
+
     synchronized void apply(StoredEvent stored) {
         // One job's events share a partition, so their offsets only grow; an older one is a repeat.
-        if (terminal != null || stored.id() <= lastEventId) {
+        if (terminal != null || stored.id() <= lastEventId || isStale(stored.event())) {
             return;
         }
         lastEventId = stored.id();
@@ -59,6 +83,7 @@ public final class JobState {
         updatedAtMillis = event.atMillis();
         switch (event) {
             case JobEvent.Queued q -> queued = q;
+            case JobEvent.Requeued r -> requeued = r;
             case JobEvent.Started s -> started = s;
             case JobEvent.Progress p -> progress = p;
             default -> terminal = event;
@@ -96,7 +121,26 @@ public final class JobState {
         if (terminal != null) {
             return terminal.type();
         }
-        return started != null ? "running" : "queued";
+        boolean waitingForRetry = requeued != null && (started == null || started.attempt() < requeued.attempt());
+        return started != null && !waitingForRetry ? "running" : "queued";
+    }
+
+    public synchronized int currentAttempt() {
+        return attempt();
+    }
+
+    public synchronized JobEvent.Requeued requeued() {
+        return requeued;
+    }
+
+    /** The model whose queue the job is on (null before its queued event is known). */
+    public synchronized String model() {
+        return queued == null ? null : queued.model();
+    }
+
+    /** The job's offset in its model's queue, or -1 where this gateway did not accept it. */
+    public synchronized long queueOffset() {
+        return queueOffset;
     }
 
     public synchronized boolean isTerminal() {
@@ -121,9 +165,5 @@ public final class JobState {
 
     public synchronized long updatedAtMillis() {
         return updatedAtMillis;
-    }
-
-    synchronized long queuedAtMillis() {
-        return queued == null ? Long.MAX_VALUE : queued.atMillis();
     }
 }

@@ -17,11 +17,9 @@ public class JobStore {
     private static final Logger LOG = Logger.getLogger(JobStore.class);
 
     private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
-    private final Map<Integer, Long> positions = new ConcurrentHashMap<>();
 
     /** Folds one record of the events topic into its job's state. */
     public void onEvent(ConsumerRecord<String, String> record) {
-        positions.merge(record.partition(), record.offset() + 1, Math::max);
         JobEvent event;
         try {
             event = Json.read(record.value(), JobEvent.class);
@@ -32,13 +30,8 @@ public class JobStore {
         state(event.jobId()).apply(new JobState.StoredEvent(record.offset(), event, record.value()));
     }
 
-    /** The next offset to read per partition of the events topic (how far the replay got). */
-    public Map<Integer, Long> positions() {
-        return Map.copyOf(positions);
-    }
-
-    void submitted(JobEvent.Queued queued) {
-        state(queued.jobId()).submitted(queued);
+    void submitted(JobEvent.Queued queued, long queueOffset) {
+        state(queued.jobId()).submitted(queued, queueOffset);
     }
 
     private JobState state(String jobId) {
@@ -51,17 +44,5 @@ public class JobStore {
             throw new JobNotFoundException(jobId);
         }
         return state;
-    }
-
-    /** 1 for the next job to start, counting the jobs still queued that were submitted earlier. */
-    public int queuePosition(JobState job) {
-        long at = job.queuedAtMillis();
-        int ahead = 0;
-        for (JobState other : jobs.values()) {
-            if (other != job && other.status().equals("queued") && other.queuedAtMillis() < at) {
-                ahead++;
-            }
-        }
-        return ahead + 1;
     }
 }

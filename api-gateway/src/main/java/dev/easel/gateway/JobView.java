@@ -12,7 +12,10 @@ public record JobView(
         Long seed,
         Integer queuePosition,
         Progress progress,
+        int attempt,
+        String requeueReason,
         String workerId,
+        String workerState,
         String executionProvider,
         List<Image> images,
         Error error,
@@ -34,7 +37,8 @@ public record JobView(
     public record Image(int index, String url, String link, String objectKey, int width, int height, long seed) {
     }
 
-    public record Error(String code, String message, boolean retryable) {
+    /** Why the job failed; {@code attempts} above 1 means Easel retried it before giving up. */
+    public record Error(String code, String message, boolean retryable, int attempts) {
     }
 
     /** Where to find the job and its event stream. */

@@ -52,6 +52,12 @@ public class ProblemMappers {
     }
 
     @ServerExceptionMapper
+    public Response noWorkers(NoWorkersException e) {
+        return Response.fromResponse(Problem.response(503, "No workers", e.getMessage(), null))
+                .header("Retry-After", "5").build();
+    }
+
+    @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
         return Problem.response(status, Response.Status.fromStatusCode(status) == null ? "Error"

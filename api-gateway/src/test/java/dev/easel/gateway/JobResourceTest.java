@@ -12,6 +12,8 @@ import dev.easel.contracts.ControlMessage;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.Json;
+import dev.easel.contracts.WorkerStatus;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
@@ -39,8 +41,20 @@ class JobResourceTest {
     @Inject
     JobStore store;
 
+    @Inject
+    WorkerRegistry workers;
+
+    /** What easel.workers would deliver: a live worker serving {@code models}, or a tombstone when none. */
+    private void announce(String workerId, List<String> models) {
+        String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
+                models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L));
+        workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
+    }
+
     @BeforeEach
     void clear() {
+        announce("w1", List.of("toy"));
+        announce("w2", null);
         jobs = connector.sink("jobs-out");
         events = connector.sink("events-out");
         control = connector.sink("control-out");
@@ -68,11 +82,14 @@ class JobResourceTest {
         JobMessage job = Json.read(jobs.received().get(0).getPayload(), JobMessage.class);
         assertEquals(id, job.jobId());
         assertEquals(77L, job.request().seed());
+        assertEquals("toy", job.request().model(), "the only model served is the default");
+        assertEquals("easel.jobs.toy", jobs.received().get(0).getMetadata(OutgoingKafkaRecordMetadata.class)
+                .orElseThrow().getTopic(), "the job goes to its model's queue");
         assertEquals(512, job.request().width());
         JobEvent queued = Json.read(events.received().get(0).getPayload(), JobEvent.class);
         assertTrue(queued instanceof JobEvent.Queued q && q.seed() == 77L);
         given().when().get("/v1/jobs/" + id).then().statusCode(200).body("status", equalTo("queued"))
-                .body("seed", equalTo(77)).body("queuePosition", notNullValue())
+                .body("seed", equalTo(77))
                 .body("links.events", equalTo("/v1/jobs/" + id + "/events"));
     }
 
@@ -104,6 +121,49 @@ class JobResourceTest {
     }
 
     @Test
+    void jobsGoOnlyToModelsThatLiveWorkersServe() {
+        announce("w2", List.of("tiny"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"model\":\"sdxl\"}").when().post("/v1/jobs")
+                .then().statusCode(400).contentType("application/problem+json").body("errors[0].field", equalTo("model"))
+                .body("errors[0].message", containsString("served models: tiny, toy"));
+        given().contentType("application/json").body("{\"prompt\":\"x\"}").when().post("/v1/jobs").then()
+                .statusCode(400).body("errors[0].message", containsString("several models"));
+        submit("{\"prompt\":\"x\",\"model\":\"tiny\"}");
+        assertEquals("easel.jobs.tiny", jobs.received().get(0).getMetadata(OutgoingKafkaRecordMetadata.class)
+                .orElseThrow().getTopic());
+        given().when().get("/v1/models").then().statusCode(200).body("models.id", equalTo(List.of("tiny", "toy")))
+                .body("models[0].workers", equalTo(List.of("w2")));
+        given().when().get("/v1/workers").then().statusCode(200).body("workers.id", equalTo(List.of("w1", "w2")))
+                .body("workers[0].state", equalTo("idle"));
+
+        announce("w1", null);
+        announce("w2", null);
+        given().contentType("application/json").body("{\"prompt\":\"x\"}").when().post("/v1/jobs").then()
+                .statusCode(503).contentType("application/problem+json").header("Retry-After", "5");
+        assertEquals(1, jobs.received().size(), "nothing more was published");
+    }
+
+    @Test
+    void aRequeuedJobIsQueuedAgainAndARepeatedRequeueIsShownOnce() {
+        String id = submit("{\"prompt\":\"x\",\"steps\":2}");
+        deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
+        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1));
+        deliver(new JobEvent.Requeued(id, 3L, 2, "worker w1 shut down before the job finished"));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("queued")).body("attempt", equalTo(2))
+                .body("requeueReason", containsString("shut down"));
+        deliver(new JobEvent.Requeued(id, 4L, 2, "attempt 1 ended without a result"));
+        deliver(new JobEvent.Started(id, 5L, "w3", "CPUExecutionProvider", 2, 2));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("running")).body("workerId", equalTo("w3"))
+                .body("workerState", equalTo("gone"));
+        deliver(new JobEvent.Failed(id, 6L, "internal_error", "boom", true, 2));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("failed"))
+                .body("error.attempts", equalTo(2));
+        String stream = given().when().get("/v1/jobs/" + id + "/events").then().extract().asString();
+        assertEquals(List.of("queued", "started", "requeued", "started", "failed"), stream.lines()
+                .filter(l -> l.startsWith("event:")).map(l -> l.substring(6).strip()).toList());
+    }
+
+    @Test
     void unknownJobsAreNotFoundProblems() {
         given().when().get("/v1/jobs/nope").then().statusCode(404).contentType("application/problem+json")
                 .body("detail", containsString("nope"));
@@ -114,7 +174,7 @@ class JobResourceTest {
     void stateFollowsTheEventsAndTheStreamReplaysAndResumes() {
         String id = submit("{\"prompt\":\"x\",\"steps\":2}");
         deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
-        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2));
+        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1));
         deliver(new JobEvent.Progress(id, 3L, 0, 1, 2, 999.0, 14.6, 5L, 5L, null));
         given().when().get("/v1/jobs/" + id).then().body("status", equalTo("running"))
                 .body("progress.step", equalTo(1)).body("workerId", equalTo("w1"));

@@ -7,9 +7,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Command-line options: {@code --name value}, {@code --flag}, and positional words; unknown options are errors. */
+/**
+ * Command-line options: {@code --name value} (repeatable: {@link #values}), {@code --flag}, and positional words;
+ * unknown options are errors.
+ */
 final class Arguments {
     private final Map<String, String> options = new HashMap<>();
+    private final Map<String, List<String>> repeated = new HashMap<>();
     private final Set<String> flags = new HashSet<>();
     private final List<String> positional = new ArrayList<>();
 
@@ -35,6 +39,7 @@ final class Arguments {
                         value = args.get(++i);
                     }
                     options.put(name, value);
+                    repeated.computeIfAbsent(name, n -> new ArrayList<>()).add(value);
                 } else {
                     throw new UsageException("unknown option --" + name);
                 }
@@ -50,6 +55,11 @@ final class Arguments {
 
     String value(String name) {
         return options.get(name);
+    }
+
+    /** Every value given for a repeatable option, in order. */
+    List<String> values(String name) {
+        return repeated.getOrDefault(name, List.of());
     }
 
     String value(String name, String fallback) {

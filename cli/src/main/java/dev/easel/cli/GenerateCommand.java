@@ -27,6 +27,8 @@ import java.util.stream.Stream;
  */
 final class GenerateCommand {
     private static final Set<String> OPTIONS = RunCommand.union(RequestOptions.OPTIONS, Set.of("server", "out"));
+    /** generate names a model by id; demo's --model is the stack's model folder. */
+    private static final Set<String> GENERATE_OPTIONS = RunCommand.union(OPTIONS, Set.of("model"));
     private static final int BAR_WIDTH = 24;
 
     private final PrintStream out;
@@ -40,13 +42,16 @@ final class GenerateCommand {
     }
 
     int run(List<String> args, boolean demo) throws Exception {
-        Arguments arguments = new Arguments(args, demo ? RunCommand.union(OPTIONS, StackCommand.UP_OPTIONS) : OPTIONS,
-                RequestOptions.FLAGS);
+        Arguments arguments = new Arguments(args, demo ? RunCommand.union(OPTIONS, StackCommand.UP_OPTIONS)
+                : GENERATE_OPTIONS, RequestOptions.FLAGS);
         if (arguments.positional().size() != 1) {
             throw new UsageException((demo ? "demo" : "generate") + " takes one prompt (quote it), e.g. easel "
                     + (demo ? "demo" : "generate") + " \"a red circle on a blue background\"");
         }
         JobRequest request = RequestOptions.parse(arguments, arguments.positional().get(0));
+        if (!demo && arguments.value("model") != null) {
+            request = request.withModel(arguments.value("model"));
+        }
         Path output = RequestOptions.outputOption(arguments);
         String server;
         if (demo) {

@@ -10,7 +10,9 @@ public final class Main {
     static final String USAGE = """
             usage: easel <command> [options]
               demo "PROMPT" [options]                     start the local stack if needed, then generate
-              up [--port 8080] [--model DIR] [--devices N]  start Kafka, the S3 server, a worker and the gateway
+              up [--port 8080] [--workers N] [--model DIR]... [--devices N]
+                                                          start Kafka, the S3 server, N workers and the gateway
+              worker add [--model DIR]...                 add one more worker to the running stack
               down | status                               stop the local stack / report its services
               generate "PROMPT" [options] [--server URL]  submit to a gateway, follow progress, download the images
               run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
@@ -20,7 +22,8 @@ public final class Main {
               bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
             options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
-              --init-image PNG --strength S --out FILE.png --preview-every N; run also --progress jsonl""";
+              --init-image PNG --strength S --out FILE.png --preview-every N; run also --progress jsonl;
+              generate also --model ID (a model the workers serve; default: the gateway's default model)""";
 
     private Main() {
     }
@@ -45,6 +48,7 @@ public final class Main {
                 case "up" -> new StackCommand(out, err).up(rest);
                 case "down" -> new StackCommand(out, err).down(rest);
                 case "status" -> new StackCommand(out, err).status(rest);
+                case "worker" -> new StackCommand(out, err).worker(rest);
                 case "generate" -> new GenerateCommand(out, err).run(rest, false);
                 case "demo" -> new GenerateCommand(out, err).run(rest, true);
                 default -> throw new UsageException("unknown command '" + args.get(0) + "'; run 'easel help'");

@@ -7,12 +7,13 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.util.List;
 
 /**
- * An event on {@code easel.events} (key: job id). The JSON carries {@code "type"}: queued, started, progress,
- * completed, failed or cancelled; the last three end the job.
+ * An event on {@code easel.events} (key: job id). The JSON carries {@code "type"}: queued, requeued, started,
+ * progress, completed, failed or cancelled; the last three end the job.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
     @JsonSubTypes.Type(value = JobEvent.Queued.class, name = "queued"),
+    @JsonSubTypes.Type(value = JobEvent.Requeued.class, name = "requeued"),
     @JsonSubTypes.Type(value = JobEvent.Started.class, name = "started"),
     @JsonSubTypes.Type(value = JobEvent.Progress.class, name = "progress"),
     @JsonSubTypes.Type(value = JobEvent.Completed.class, name = "completed"),
@@ -33,6 +34,7 @@ public sealed interface JobEvent {
     default String type() {
         return switch (this) {
             case Queued q -> "queued";
+            case Requeued r -> "requeued";
             case Started s -> "started";
             case Progress p -> "progress";
             case Completed c -> "completed";
@@ -46,18 +48,33 @@ public sealed interface JobEvent {
         return this instanceof Completed || this instanceof Failed || this instanceof Cancelled;
     }
 
-    /** Accepted and on the queue; {@code seed} is the request's seed (drawn by the gateway when absent). */
-    record Queued(int schemaVersion, String jobId, long atMillis, long seed, int totalSteps) implements JobEvent {
-        public Queued(String jobId, long atMillis, long seed, int totalSteps) {
-            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps);
+    /**
+     * Accepted and on the queue of {@code model}; {@code seed} is the request's seed (drawn by the gateway when
+     * absent).
+     */
+    record Queued(int schemaVersion, String jobId, long atMillis, long seed, int totalSteps, String model)
+            implements JobEvent {
+        public Queued(String jobId, long atMillis, long seed, int totalSteps, String model) {
+            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps, model);
         }
     }
 
-    /** A worker took the job. */
+    /**
+     * An earlier attempt ended without a result (its worker vanished, shut down, or could not store the images) and the
+     * job is back on the queue; {@code attempt} is the attempt that comes next (2 for the first retry).
+     */
+    record Requeued(int schemaVersion, String jobId, long atMillis, int attempt, String reason) implements JobEvent {
+        public Requeued(String jobId, long atMillis, int attempt, String reason) {
+            this(SCHEMA_VERSION, jobId, atMillis, attempt, reason);
+        }
+    }
+
+    /** A worker took the job; {@code attempt} counts deliveries of the job (1 the first time). */
     record Started(int schemaVersion, String jobId, long atMillis, String workerId, String executionProvider,
-            int totalSteps) implements JobEvent {
-        public Started(String jobId, long atMillis, String workerId, String executionProvider, int totalSteps) {
-            this(SCHEMA_VERSION, jobId, atMillis, workerId, executionProvider, totalSteps);
+            int totalSteps, int attempt) implements JobEvent {
+        public Started(String jobId, long atMillis, String workerId, String executionProvider, int totalSteps,
+                int attempt) {
+            this(SCHEMA_VERSION, jobId, atMillis, workerId, executionProvider, totalSteps, attempt);
         }
     }
 
@@ -83,11 +100,14 @@ public sealed interface JobEvent {
         }
     }
 
-    /** The job failed; {@code retryable} says whether submitting it again may succeed. */
-    record Failed(int schemaVersion, String jobId, long atMillis, String code, String message, boolean retryable)
-            implements JobEvent {
-        public Failed(String jobId, long atMillis, String code, String message, boolean retryable) {
-            this(SCHEMA_VERSION, jobId, atMillis, code, message, retryable);
+    /**
+     * The job failed after {@code attempts} attempts (more than 1: Easel retried it); {@code retryable} says whether
+     * submitting it again may succeed.
+     */
+    record Failed(int schemaVersion, String jobId, long atMillis, String code, String message, boolean retryable,
+            int attempts) implements JobEvent {
+        public Failed(String jobId, long atMillis, String code, String message, boolean retryable, int attempts) {
+            this(SCHEMA_VERSION, jobId, atMillis, code, message, retryable, attempts);
         }
     }
 

@@ -45,6 +45,11 @@ public record JobRequest(
                 previews ? (previewEvery == null ? 1 : previewEvery) : 0);
     }
 
+    public JobRequest withModel(String newModel) {
+        return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
+                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery);
+    }
+
     public JobRequest withSeed(long newSeed) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
                 timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery);

@@ -1,16 +1,41 @@
 package dev.easel.contracts;
 
-/** The Kafka topics Easel uses. Jobs and events are keyed by job id, so one job's messages stay in order. */
+import java.util.regex.Pattern;
+
+/**
+ * The Kafka topics Easel uses. Jobs and events are keyed by job id, so one job's messages stay in order. Each model has
+ * its own job queue, so a worker receives only jobs for models it serves.
+ */
 public final class Topics {
-    /** Job requests, consumed by the workers as one consumer group. */
-    public static final String JOBS = "easel.jobs";
-    /** Every job's events (queued, started, progress, completed, failed, cancelled): the source of job state. */
+    /** The prefix of the job queues: {@code easel.jobs.<model id>}, consumed by the workers as one share group. */
+    public static final String JOBS_PREFIX = "easel.jobs.";
+    /** Every job's events (queued, requeued, started, progress, completed, failed, cancelled). */
     public static final String EVENTS = "easel.events";
-    /** Jobs a worker could not process (unreadable or failing for good), with the reason in headers. */
+    /** Jobs that ended without a result for good (unreadable, failing, or out of attempts), with the reason in headers. */
     public static final String DEAD_LETTER = "easel.jobs.dlq";
     /** Cancellation requests, read by every worker. */
     public static final String CONTROL = "easel.control";
+    /** Worker announcements (compacted, key: worker id): what each worker serves and whether it is alive. */
+    public static final String WORKERS = "easel.workers";
+    /** The workers' share group on the job queues. */
+    public static final String WORKER_GROUP = "easel-workers";
+
+    /** Model ids become part of a topic name: letters, digits, '.', '_' and '-'. */
+    private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");
 
     private Topics() {
+    }
+
+    /** The job queue of {@code modelId}. */
+    public static String jobs(String modelId) {
+        if (!isValidModelId(modelId)) {
+            throw new IllegalArgumentException("model id '" + modelId + "' may hold only letters, digits, '.', '_' and"
+                    + " '-' (at most 200); rename the model folder");
+        }
+        return JOBS_PREFIX + modelId;
+    }
+
+    public static boolean isValidModelId(String modelId) {
+        return modelId != null && MODEL_ID.matcher(modelId).matches() && !modelId.equals("dlq");
     }
 }

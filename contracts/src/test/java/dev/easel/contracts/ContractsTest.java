@@ -41,14 +41,27 @@ class ContractsTest {
             "trailing", 42L, 2, "toy", "iVBORw0KGgo=", 0.6, true, 2);
 
     static final List<JobEvent> EVENTS = List.of(
-            new JobEvent.Queued("j1", 1L, 42L, 20),
-            new JobEvent.Started("j1", 2L, "worker-1", "CPUExecutionProvider", 20),
+            new JobEvent.Queued("j1", 1L, 42L, 20, "toy"),
+            new JobEvent.Started("j1", 2L, "worker-1", "CPUExecutionProvider", 20, 1),
+            new JobEvent.Requeued("j1", 2L, 2, "worker-1 stopped announcing itself"),
             new JobEvent.Progress("j1", 3L, 0, 1, 20, 999.0, 14.6, 12L, 240L, "iVBORw0KGgo="),
             new JobEvent.Progress("j1", 3L, 0, 2, 20, 951.0, null, 20L, 200L, null),
             new JobEvent.Completed("j1", 4L, List.of(new JobEvent.Image(0, "easel", "j1/0.png", null, 512, 512, 42L)),
                     new JobEvent.Timings(5L, 100L, 7L, 120L)),
-            new JobEvent.Failed("j1", 5L, "model_error", "unet missing", false),
+            new JobEvent.Failed("j1", 5L, "model_error", "unet missing", false, 1),
             new JobEvent.Cancelled("j1", 6L, "cancelled by the client"));
+
+    static final WorkerStatus STATUS = new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "worker-1", List.of("toy"), 2, 1,
+            "CPUExecutionProvider", WorkerStatus.BUSY, 1L, 2L, 2000L);
+
+    @Test
+    void modelIdsThatCannotNameATopicAreRefused() {
+        assertEquals("easel.jobs.sd-1.5_fp16", Topics.jobs("sd-1.5_fp16"));
+        for (String bad : new String[] {"a b", "", "x/y", "dlq", "ü"}) {
+            assertFalse(Topics.isValidModelId(bad), bad);
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Topics.jobs("a:b"));
+    }
 
     @Test
     void messagesValidateAgainstTheirSchemas() {
@@ -57,6 +70,7 @@ class ContractsTest {
                 null, null, null, null, null, null, null, null, null, null, null, null)));
         assertEquals(Set.of(), validate("job-message.schema.json", JobMessage.of("j1", 1L, FULL_REQUEST)));
         assertEquals(Set.of(), validate("control-message.schema.json", ControlMessage.cancel("j1", 3L)));
+        assertEquals(Set.of(), validate("worker-status.schema.json", STATUS));
         for (JobEvent event : EVENTS) {
             assertEquals(Set.of(), validate("job-event.schema.json", event), event.type());
         }
@@ -68,7 +82,7 @@ class ContractsTest {
                 null, null, null, null);
         assertFalse(validate("job-request.schema.json", badWidth).isEmpty());
         assertFalse(badWidth.validate().isEmpty());
-        JsonNode missingStep = Json.MAPPER.valueToTree(EVENTS.get(2));
+        JsonNode missingStep = Json.MAPPER.valueToTree(EVENTS.get(3));
         ((com.fasterxml.jackson.databind.node.ObjectNode) missingStep).remove("step");
         assertFalse(schema("job-event.schema.json").validate(missingStep).isEmpty());
         JsonNode unknownType = Json.MAPPER.valueToTree(EVENTS.get(0));
@@ -81,6 +95,7 @@ class ContractsTest {
         assertEquals(componentNames(JobRequest.class), propertyNames(schemaJson("job-request.schema.json")));
         assertEquals(componentNames(JobMessage.class), propertyNames(schemaJson("job-message.schema.json")));
         assertEquals(componentNames(ControlMessage.class), propertyNames(schemaJson("control-message.schema.json")));
+        assertEquals(componentNames(WorkerStatus.class), propertyNames(schemaJson("worker-status.schema.json")));
         JsonNode events = schemaJson("job-event.schema.json");
         Set<String> common = propertyNames(events);
         for (JsonNode branch : events.path("oneOf")) {
@@ -102,6 +117,10 @@ class ContractsTest {
             assertTrue(Json.write(event).contains("\"type\":\"" + event.type() + "\""));
         }
         assertEquals(FULL_REQUEST, Json.read(Json.write(FULL_REQUEST), JobRequest.class));
+        assertEquals(STATUS, Json.read(Json.write(STATUS), WorkerStatus.class));
+        FinishedJob finished = FinishedJob.of(JobMessage.of("j1", 1L, FULL_REQUEST), (JobEvent.Started) EVENTS.get(1),
+                EVENTS.get(5));
+        assertEquals(finished, Json.read(Json.write(finished), FinishedJob.class));
     }
 
     @Test

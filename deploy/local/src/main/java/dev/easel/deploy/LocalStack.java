@@ -92,6 +92,8 @@ public final class LocalStack {
                 "share.coordinator.state.topic.replication.factor=1",
                 "share.coordinator.state.topic.min.isr=1",
                 "group.initial.rebalance.delay.ms=0",
+                // Share groups (the job queues): production keeps the 15 s floor; locally tests may use shorter locks.
+                "group.share.min.record.lock.duration.ms=2000",
                 "log.retention.hours=168",
                 "") ;
     }
@@ -147,9 +149,13 @@ public final class LocalStack {
                 home, () -> Probes.httpStatusBelow("http://127.0.0.1:" + port + "/", 600), prepare, List.of(port));
     }
 
-    /** Settings of one worker process. */
-    public record WorkerSettings(String name, String kafka, String s3Endpoint, Path modelDir, int healthPort,
+    /** Settings of one worker process: it serves every model folder in {@code modelDirs}. */
+    public record WorkerSettings(String name, String kafka, String s3Endpoint, List<Path> modelDirs, int healthPort,
             Map<String, String> extraEnvironment) {
+        public WorkerSettings {
+            modelDirs = List.copyOf(modelDirs);
+            extraEnvironment = Map.copyOf(extraEnvironment);
+        }
     }
 
     public ServiceProcess worker(WorkerSettings settings) {
@@ -160,7 +166,8 @@ public final class LocalStack {
         env.put("EASEL_S3_ENDPOINT", settings.s3Endpoint());
         env.put("EASEL_S3_ACCESS_KEY", S3_ACCESS_KEY);
         env.put("EASEL_S3_SECRET_KEY", S3_SECRET_KEY);
-        env.put("EASEL_MODEL_DIR", settings.modelDir().toAbsolutePath().toString());
+        env.put("EASEL_MODEL_DIR", String.join(File.pathSeparator,
+                settings.modelDirs().stream().map(dir -> dir.toAbsolutePath().toString()).toList()));
         env.put("EASEL_HEALTH_PORT", Integer.toString(settings.healthPort()));
         env.put("EASEL_WORKER_ID", settings.name());
         env.putAll(settings.extraEnvironment());

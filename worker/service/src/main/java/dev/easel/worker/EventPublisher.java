@@ -3,6 +3,7 @@ package dev.easel.worker;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.Json;
 import dev.easel.contracts.Topics;
+import dev.easel.contracts.WorkerStatus;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -15,7 +16,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** Publishes job events (key: job id) and dead letters; acks from all in-sync replicas, idempotent. */
+/**
+ * Publishes job events (key: job id), dead letters and the worker's announcements; acks from all in-sync replicas,
+ * idempotent. Sends to a broker that is down are retried by the producer (up to its delivery timeout).
+ */
 final class EventPublisher implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
 
@@ -39,10 +43,21 @@ final class EventPublisher implements AutoCloseable {
         await(producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event))));
     }
 
-    /** Copies a job the worker could not process to the dead-letter topic with the reason in headers. */
-    void deadLetter(ConsumerRecord<String, byte[]> job, String reason) throws InterruptedException {
+    /** Announces the worker (no wait: the next heartbeat repeats it). */
+    void announce(WorkerStatus status) {
+        producer.send(new ProducerRecord<>(Topics.WORKERS, status.workerId(), Json.bytes(status)));
+    }
+
+    /** Withdraws the worker's announcement: a tombstone on the compacted topic. */
+    void withdraw(String workerId) throws InterruptedException {
+        await(producer.send(new ProducerRecord<>(Topics.WORKERS, workerId, null)));
+    }
+
+    /** Copies a job that ended without a result for good to the dead-letter topic, with the reason in headers. */
+    void deadLetter(ConsumerRecord<String, byte[]> job, String reason, int attempts) throws InterruptedException {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTER, job.key(), job.value());
         record.headers().add("easel.error", reason.getBytes(StandardCharsets.UTF_8));
+        record.headers().add("easel.attempts", Integer.toString(attempts).getBytes(StandardCharsets.UTF_8));
         record.headers().add("easel.source", (job.topic() + "/" + job.partition() + "/" + job.offset())
                 .getBytes(StandardCharsets.UTF_8));
         await(producer.send(record));

@@ -1,23 +1,46 @@
 package dev.easel.worker;
 
+import dev.easel.contracts.FinishedJob;
+import dev.easel.contracts.Json;
 import io.minio.BucketExistsArgs;
+import io.minio.GetObjectArgs;
+import io.minio.GetObjectResponse;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
+import io.minio.errors.ErrorResponseException;
 import java.io.ByteArrayInputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 
-/** Stores images in a MinIO (S3) bucket under {@code {jobId}/{n}.png}, with the generation parameters as metadata. */
+/**
+ * The bucket (MinIO or any S3 server): images under {@code {jobId}/{n}.png} with the generation parameters as
+ * metadata, and each finished job's record as {@code {jobId}/job.json}. Keys depend only on the job, so a retried job
+ * overwrites its own objects and never adds a second set.
+ */
 final class ImageStore {
+    /** S3 stayed unreachable for longer than the configured bound. */
+    static final class StorageUnavailableException extends Exception {
+        StorageUnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private interface Call<T> {
+        T run() throws Exception;
+    }
+
     private final MinioClient client;
     private final String bucket;
+    private final long retryMillis;
 
     ImageStore(WorkerConfig config) {
         this.client = MinioClient.builder().endpoint(config.s3Endpoint())
                 .credentials(config.s3AccessKey(), config.s3SecretKey()).region("us-east-1").build();
         this.bucket = config.bucket();
+        this.retryMillis = config.storageRetryMillis();
     }
 
     String bucket() {
@@ -36,19 +59,62 @@ final class ImageStore {
     }
 
     /**
-     * Uploads one PNG. Metadata: {@code parameters} (the infotext, URL-encoded since headers carry no newlines),
-     * {@code seed} and {@code job-id}.
+     * Uploads one PNG, retrying for up to the configured bound. Metadata: {@code parameters} (the infotext,
+     * URL-encoded since headers carry no newlines), {@code seed} and {@code job-id}.
      */
-    String put(String jobId, int index, byte[] png, String infotext, long seed) throws Exception {
+    String put(String jobId, int index, byte[] png, String infotext, long seed)
+            throws StorageUnavailableException, InterruptedException {
         String key = objectKey(jobId, index);
-        client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
+        retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
                 .stream(new ByteArrayInputStream(png), png.length, -1)
                 .contentType("image/png")
                 .userMetadata(Map.of(
                         "parameters", URLEncoder.encode(infotext, StandardCharsets.UTF_8),
                         "seed", Long.toString(seed),
                         "job-id", jobId))
-                .build());
+                .build()));
         return key;
+    }
+
+    /** Stores the job's final record beside its images, retrying like {@link #put}. */
+    void putFinished(FinishedJob finished) throws StorageUnavailableException, InterruptedException {
+        byte[] json = Json.bytes(finished);
+        String key = FinishedJob.objectKey(finished.job().jobId());
+        retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
+                .stream(new ByteArrayInputStream(json), json.length, -1).contentType("application/json").build()));
+    }
+
+    /** The job's final record if an earlier attempt finished it; empty when there is none or S3 cannot say. */
+    Optional<FinishedJob> finished(String jobId) {
+        try (GetObjectResponse response = client.getObject(GetObjectArgs.builder().bucket(bucket)
+                .object(FinishedJob.objectKey(jobId)).build())) {
+            return Optional.of(Json.read(response.readAllBytes(), FinishedJob.class));
+        } catch (ErrorResponseException e) {
+            return Optional.empty(); // NoSuchKey: no attempt finished it
+        } catch (Exception e) {
+            // Unreachable or unreadable: run the job again; its keys are the same, so nothing is stored twice.
+            return Optional.empty();
+        }
+    }
+
+    /** Runs {@code call} until it succeeds, with backoff from 100 ms doubling to 5 s, for at most the bound. */
+    private <T> T retrying(String what, Call<T> call) throws StorageUnavailableException, InterruptedException {
+        long deadline = System.nanoTime() + retryMillis * 1_000_000;
+        long backoffMillis = 100;
+        while (true) {
+            try {
+                return call.run();
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                long leftMillis = (deadline - System.nanoTime()) / 1_000_000;
+                if (leftMillis <= 0) {
+                    throw new StorageUnavailableException("could not " + what + " for " + retryMillis / 1000
+                            + " s: " + e.getMessage(), e);
+                }
+                Thread.sleep(Math.min(backoffMillis, leftMillis));
+                backoffMillis = Math.min(backoffMillis * 2, 5000);
+            }
+        }
     }
 }

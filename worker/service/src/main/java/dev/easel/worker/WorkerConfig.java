@@ -1,57 +1,95 @@
 package dev.easel.worker;
 
 import dev.easel.engine.model.RuntimeOptions;
+import java.io.File;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The worker's settings, read from environment variables with defaults for the local stack:
  * <pre>
  * EASEL_KAFKA_BOOTSTRAP           127.0.0.1:9092
- * EASEL_WORKER_GROUP              easel-workers        (all workers share it: one consumer group)
- * EASEL_WORKER_ID                 host-pid
- * EASEL_MODEL_DIR                 .easel/models/toy
- * EASEL_WORKER_DEVICES            1                    (jobs in flight = devices; device i = CUDA device i)
+ * EASEL_WORKER_ID                 host-pid             (shown in job status and GET /v1/workers)
+ * EASEL_MODEL_DIR                 .easel/models/toy    (several folders separated by ':'; each is one model, its id
+ *                                                       the folder name)
+ * EASEL_WORKER_DEVICES            1                    (jobs generating at once; device i = CUDA device i)
  * EASEL_S3_ENDPOINT               http://127.0.0.1:9000
  * EASEL_S3_ACCESS_KEY / _SECRET_KEY  easel / easel-secret
  * EASEL_S3_BUCKET                 easel-images         (created when absent)
- * EASEL_MAX_POLL_INTERVAL_MS      300000
- * EASEL_PROGRESS_MAX_PER_SECOND   10                   (0: every step)
+ * EASEL_LOCK_MS                   15000                (a job's lock; renewed while it runs; a dead worker's job runs
+ *                                                       again once its lock expires)
+ * EASEL_MAX_ATTEMPTS              3                    (deliveries of a job before it fails for good; 1-9)
+ * EASEL_STORAGE_RETRY_MS          60000                (how long uploads are retried before the job is released)
+ * EASEL_DRAIN_MS                  60000                (on SIGTERM: how long running jobs may finish before release)
+ * EASEL_HEARTBEAT_MS              2000                 (announcements on easel.workers)
+ * EASEL_PROGRESS_MAX_PER_SECOND   0                    (progress events per job and second; 0: every step)
+ * EASEL_PREVIEW_MAX_PER_SECOND    2                    (previews per job and second; 0: every one asked for)
+ * EASEL_MIN_STEP_MS               0                    (each denoising step takes at least this long: a stand-in for
+ *                                                       a GPU-bound step in scaling benchmarks; 0 in production)
  * EASEL_HEALTH_HOST / _PORT       127.0.0.1 / 8081     (/health/live, /health/ready)
  * EASEL_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS  ONNX Runtime (see RuntimeOptions)
  * </pre>
  */
 public record WorkerConfig(
         String bootstrapServers,
-        String groupId,
         String workerId,
-        Path modelDir,
+        List<Path> modelDirs,
         int devices,
         String s3Endpoint,
         String s3AccessKey,
         String s3SecretKey,
         String bucket,
-        int maxPollIntervalMs,
+        int lockMillis,
+        int maxAttempts,
+        long storageRetryMillis,
+        long drainMillis,
+        long heartbeatMillis,
         int progressMaxPerSecond,
+        int previewMaxPerSecond,
+        long minStepMillis,
         String healthHost,
         int healthPort,
         RuntimeOptions runtime) {
 
+    public WorkerConfig {
+        if (devices < 1) {
+            throw new IllegalArgumentException("EASEL_WORKER_DEVICES must be at least 1, got " + devices);
+        }
+        if (maxAttempts < 1 || maxAttempts > 9) {
+            throw new IllegalArgumentException("EASEL_MAX_ATTEMPTS must be between 1 and 9 (the broker allows at most"
+                    + " 10 deliveries), got " + maxAttempts);
+        }
+        if (lockMillis < 1000) {
+            throw new IllegalArgumentException("EASEL_LOCK_MS must be at least 1000, got " + lockMillis);
+        }
+        if (modelDirs.isEmpty()) {
+            throw new IllegalArgumentException("EASEL_MODEL_DIR names no model folder");
+        }
+    }
+
     public static WorkerConfig fromEnvironment(Map<String, String> env) {
         return new WorkerConfig(
                 env.getOrDefault("EASEL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
-                env.getOrDefault("EASEL_WORKER_GROUP", "easel-workers"),
                 env.getOrDefault("EASEL_WORKER_ID", defaultWorkerId()),
-                Path.of(env.getOrDefault("EASEL_MODEL_DIR", ".easel/models/toy")),
+                Arrays.stream(env.getOrDefault("EASEL_MODEL_DIR", ".easel/models/toy").split(File.pathSeparator))
+                        .filter(dir -> !dir.isBlank()).map(dir -> Path.of(dir.strip())).toList(),
                 integer(env, "EASEL_WORKER_DEVICES", 1),
                 env.getOrDefault("EASEL_S3_ENDPOINT", "http://127.0.0.1:9000"),
                 env.getOrDefault("EASEL_S3_ACCESS_KEY", "easel"),
                 env.getOrDefault("EASEL_S3_SECRET_KEY", "easel-secret"),
                 env.getOrDefault("EASEL_S3_BUCKET", "easel-images"),
-                integer(env, "EASEL_MAX_POLL_INTERVAL_MS", 300_000),
-                integer(env, "EASEL_PROGRESS_MAX_PER_SECOND", 10),
+                integer(env, "EASEL_LOCK_MS", 15_000),
+                integer(env, "EASEL_MAX_ATTEMPTS", 3),
+                integer(env, "EASEL_STORAGE_RETRY_MS", 60_000),
+                integer(env, "EASEL_DRAIN_MS", 60_000),
+                integer(env, "EASEL_HEARTBEAT_MS", 2_000),
+                integer(env, "EASEL_PROGRESS_MAX_PER_SECOND", 0),
+                integer(env, "EASEL_PREVIEW_MAX_PER_SECOND", 2),
+                integer(env, "EASEL_MIN_STEP_MS", 0),
                 env.getOrDefault("EASEL_HEALTH_HOST", "127.0.0.1"),
                 integer(env, "EASEL_HEALTH_PORT", 8081),
                 RuntimeOptions.fromEnvironment());

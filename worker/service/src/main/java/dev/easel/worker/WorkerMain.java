@@ -1,15 +1,20 @@
 package dev.easel.worker;
 
+import dev.easel.contracts.Topics;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 
 /**
- * The worker process: loads the model once per device and warms it up, makes sure the bucket exists, then consumes
- * jobs until stopped. Readiness turns true only after all of that.
+ * The worker process: loads every model once per device and warms it up, makes sure the bucket and the queues exist,
+ * then takes jobs until SIGTERM, when it drains. Readiness turns true only after all of that.
  */
 public final class WorkerMain {
     private static final System.Logger LOG = System.getLogger(WorkerMain.class.getName());
@@ -36,50 +41,65 @@ public final class WorkerMain {
             System.exit(2);
             return;
         }
-        JobConsumer[] consumer = new JobConsumer[1];
+        Worker[] worker = new Worker[1];
         HealthServer health = new HealthServer(config.healthHost(), config.healthPort(),
-                () -> consumer[0] != null && consumer[0].isPolling(), config.workerId());
+                () -> worker[0] != null && worker[0].isReady(), config.workerId());
         health.start();
 
-        List<StableDiffusionPipeline> devices = new ArrayList<>();
-        List<ModelFolder> models = new ArrayList<>();
+        List<Device> devices = new ArrayList<>();
+        List<String> modelIds = new ArrayList<>();
+        String provider = null;
         for (int i = 0; i < config.devices(); i++) {
-            ModelFolder model = ModelFolder.load(config.modelDir(), new OrtRuntime(config.runtimeFor(i)));
-            models.add(model);
-            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
-            pipeline.generate(GenerationRequest.builder("warm-up").size(64, 64).steps(1).guidanceScale(2).seed(0L)
-                    .build(), step -> { }, () -> false);
-            devices.add(pipeline);
+            Map<String, StableDiffusionPipeline> pipelines = new LinkedHashMap<>();
+            for (Path dir : config.modelDirs()) {
+                ModelFolder model = ModelFolder.load(dir, new OrtRuntime(config.runtimeFor(i)));
+                Topics.jobs(model.name()); // refuses a model id that cannot name a queue
+                if (pipelines.containsKey(model.name())) {
+                    throw new IllegalArgumentException("two model folders are both named '" + model.name() + "'");
+                }
+                StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+                pipeline.generate(GenerationRequest.builder("warm-up").size(64, 64).steps(1).guidanceScale(2).seed(0L)
+                        .build(), step -> { }, () -> false);
+                pipelines.put(model.name(), pipeline);
+                provider = model.runtime().provider();
+            }
+            if (i == 0) {
+                modelIds.addAll(pipelines.keySet());
+            }
+            devices.add(new Device(i, pipelines));
         }
-        LOG.log(System.Logger.Level.INFO, "worker " + config.workerId() + " serves model '" + models.get(0).name()
-                + "' on " + config.devices() + " device(s), " + models.get(0).runtime().provider());
+        LOG.log(System.Logger.Level.INFO, "worker " + config.workerId() + " serves " + modelIds + " on "
+                + config.devices() + " device(s), " + provider);
 
         ImageStore images = new ImageStore(config);
         images.ensureBucket();
+        QueueSetup.prepare(config, modelIds);
         EventPublisher events = new EventPublisher(config);
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
-        consumer[0] = new JobConsumer(config, new JobProcessor(config, events, images, cancellations), devices);
-        Thread polling = new Thread(consumer[0], "easel-jobs");
-        boolean[] stopping = {false};
+        worker[0] = new Worker(config, devices, modelIds, provider, new JobRunner(config, events, images,
+                cancellations), events);
+        CountDownLatch drained = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stopping[0] = true;
-            consumer[0].close();
             try {
-                polling.join(60_000);
+                worker[0].drain();
                 cancellations.close();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                events.close();
+                health.close();
+                drained.countDown();
             }
-            events.close();
-            health.close();
         }));
-        polling.start();
-        polling.join();
-        if (!stopping[0]) {
-            // The consumer died: exit so that the supervisor (./easel up, Kubernetes) sees it and restarts the worker.
-            LOG.log(System.Logger.Level.ERROR, "job consumer ended unexpectedly; exiting");
-            System.exit(1);
+        worker[0].start();
+        while (drained.getCount() > 0) {
+            if (!worker[0].isHealthy()) {
+                // A queue slot died: exit so that the supervisor (./easel up, Kubernetes) restarts the worker.
+                LOG.log(System.Logger.Level.ERROR, "a queue slot ended unexpectedly; exiting");
+                System.exit(1);
+            }
+            drained.await(1, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 }

@@ -1,0 +1,17 @@
+package dev.easel.contracts;
+
+import java.util.List;
+
+/**
+ * A worker's announcement on {@code easel.workers} (key: worker id), repeated every {@code heartbeatMillis} while it
+ * runs; a tombstone withdraws it on shutdown. {@code state} is starting, idle, busy or draining; {@code busyDevices}
+ * of {@code devices} run a job now.
+ */
+public record WorkerStatus(int schemaVersion, String workerId, List<String> models, int devices, int busyDevices,
+        String executionProvider, String state, long startedAtMillis, long atMillis, long heartbeatMillis) {
+    public static final int SCHEMA_VERSION = 1;
+    public static final String STARTING = "starting";
+    public static final String IDLE = "idle";
+    public static final String BUSY = "busy";
+    public static final String DRAINING = "draining";
+}

@@ -1,0 +1,277 @@
+package dev.easel.deploy;
+
+import static dev.easel.deploy.GatewayClient.count;
+import static dev.easel.deploy.GatewayClient.names;
+import static dev.easel.deploy.GatewayClient.request;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Topics;
+import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.OrtRuntime;
+import dev.easel.engine.model.RuntimeOptions;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.models.ModelGenerator;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The pool under faults, on real processes: a Kafka broker, s3proxy, two single-device workers and a gateway. Each
+ * denoising step takes at least 100 ms (EASEL_MIN_STEP_MS), so job lengths are set by their step counts; the job lock
+ * is 5 s. The scenarios and their measured figures are in docs/reliability.md.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PoolFaultTest {
+    private static final Duration START = Duration.ofSeconds(180);
+    private static final Map<String, String> WORKER_ENVIRONMENT = Map.of("EASEL_LOCK_MS", "5000",
+            "EASEL_MIN_STEP_MS", "100");
+
+    private static final List<ServiceProcess> SERVICES = new ArrayList<>();
+    private static ServiceProcess kafkaProcess;
+    private static ServiceProcess s3Process;
+    private static final List<ServiceProcess> WORKERS = new ArrayList<>();
+    private static Path modelDir;
+    private static String kafka;
+    private static GatewayClient gateway;
+
+    @BeforeAll
+    static void startStack() throws Exception {
+        Path root = Path.of(System.getProperty("easel.root", "../.."));
+        Path home = Path.of("target/pool-home").toAbsolutePath();
+        deleteRecursively(home);
+        LocalStack stack = new LocalStack(root, home);
+        modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
+        int kafkaPort = LocalStack.freePort();
+        int s3Port = LocalStack.freePort();
+        kafka = "127.0.0.1:" + kafkaPort;
+        String s3 = "http://127.0.0.1:" + s3Port;
+        kafkaProcess = start(stack.kafka(kafkaPort, LocalStack.freePort()));
+        s3Process = start(stack.s3(s3Port));
+        for (int i = 1; i <= 2; i++) {
+            WORKERS.add(start(stack.worker(new LocalStack.WorkerSettings("pool-worker-" + i, kafka, s3,
+                    List.of(modelDir), LocalStack.freePort(), WORKER_ENVIRONMENT))));
+        }
+        gateway = new GatewayClient(start(stack.gateway("pool-gateway", LocalStack.freePort(), kafka, s3)).address());
+    }
+
+    private static ServiceProcess start(ServiceProcess service) throws Exception {
+        SERVICES.add(service);
+        service.start(START);
+        return service;
+    }
+
+    @AfterAll
+    static void stopStack() throws Exception {
+        for (int i = SERVICES.size() - 1; i >= 0; i--) {
+            SERVICES.get(i).stop(Duration.ofSeconds(20));
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (Stream<Path> paths = Files.walk(dir)) {
+                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
+    }
+
+    private static ServiceProcess worker(String name) {
+        return WORKERS.stream().filter(w -> w.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    /** Waits for the job's started event and returns the worker that took it. */
+    private static ServiceProcess startedOn(String id) throws Exception {
+        List<GatewayClient.Event> head = gateway.events(id, 2, Duration.ofSeconds(60));
+        assertEquals(List.of("queued", "started"), names(head));
+        return worker(head.get(1).data().path("workerId").asText());
+    }
+
+    @Test
+    @Order(1)
+    void anIdleWorkerTakesTheNextJobWhileAnotherRunsALongOne() throws Exception {
+        String longJob = gateway.submit(request("a red circle", 150, 1L)); // at least 15 s
+        startedOn(longJob);
+        long shortStart = System.currentTimeMillis();
+        List<String> shortJobs = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            shortJobs.add(gateway.submit(request("a blue square", 2, 10L + i)));
+        }
+        for (String id : shortJobs) {
+            assertEquals("completed", names(gateway.allEvents(id)).getLast(), "short job " + id);
+        }
+        assertEquals("running", gateway.get("/v1/jobs/" + longJob).path("status").asText(),
+                "all 8 short jobs finished while the long one still runs");
+        System.out.println("reliability: 8 short jobs behind a 15 s job finished in "
+                + (System.currentTimeMillis() - shortStart) + " ms on the other worker");
+        assertEquals("completed", names(gateway.allEvents(longJob)).getLast());
+    }
+
+    @Test
+    @Order(2)
+    void aKilledWorkersJobIsCompletedOnceByAnother() throws Exception {
+        JobRequest request = request("a green circle on the right", 80, 7L); // at least 8 s
+        String id = gateway.submit(request);
+        ServiceProcess victim = startedOn(id);
+        ProcessHandle process = victim.process().orElseThrow();
+        process.destroyForcibly();
+        process.onExit().join();
+        long killedAt = System.currentTimeMillis();
+
+        List<GatewayClient.Event> events = gateway.allEvents(id);
+        assertEquals("completed", names(events).getLast(), names(events).toString());
+        assertEquals(1, count(events, "completed"), "exactly one completed");
+        assertEquals(1, count(events, "requeued"), "one requeued event");
+        assertEquals(2, count(events, "started"));
+        System.out.println("reliability: kill -9 of the running worker: requeued after " + (atMillis(events, "requeued")
+                - killedAt) + " ms, completed after " + (atMillis(events, "completed") - killedAt) + " ms (lock 5 s)");
+        GatewayClient.Event second = events.stream().filter(e -> e.name().equals("started")).toList().get(1);
+        assertTrue(!second.data().path("workerId").asText().equals(victim.name()), "another worker took it over");
+        assertEquals(2, second.data().path("attempt").asInt());
+        assertEquals(2, gateway.get("/v1/jobs/" + id).path("attempt").asInt());
+        try (ModelFolder model = ModelFolder.load(modelDir, new OrtRuntime(RuntimeOptions.defaults()))) {
+            byte[] offline = new StableDiffusionPipeline(model).generate(GenerationRequest.from(request), s -> { },
+                    () -> false).images().get(0).png();
+            assertArrayEquals(offline, gateway.image(id, 0), "the image equals the offline engine's");
+        }
+        victim.start(START);
+    }
+
+    private static long atMillis(List<GatewayClient.Event> events, String name) {
+        return events.stream().filter(e -> e.name().equals(name)).findFirst().orElseThrow().data().path("atMillis")
+                .asLong();
+    }
+
+    @Test
+    @Order(3)
+    void aWorkerStoppedWithSigtermFinishesItsJobFirst() throws Exception {
+        String id = gateway.submit(request("a yellow stripe", 60, 3L)); // at least 6 s
+        ServiceProcess stopping = startedOn(id);
+        stopping.stop(Duration.ofSeconds(90)); // SIGTERM: the worker drains
+        List<GatewayClient.Event> events = gateway.allEvents(id);
+        assertEquals("completed", names(events).getLast());
+        assertEquals(1, count(events, "started"), "run once");
+        assertEquals(0, count(events, "requeued"));
+        assertEquals(stopping.name(), gateway.get("/v1/jobs/" + id).path("workerId").asText());
+        stopping.start(START);
+    }
+
+    @Test
+    @Order(4)
+    void uploadsWaitForAnS3ServerThatIsDownForAWhile() throws Exception {
+        s3Process.stop(Duration.ofSeconds(20));
+        long downAt = System.currentTimeMillis();
+        List<String> ids = List.of(gateway.submit(request("a pink circle", 20, 4L)),
+                gateway.submit(request("a pink square", 20, 5L)));
+        for (String id : ids) {
+            // The last step is reported before the upload starts: the worker is now trying to store the images.
+            List<GatewayClient.Event> upToLastStep = gateway.events(id, 22, Duration.ofSeconds(60));
+            assertEquals("progress", upToLastStep.getLast().name());
+        }
+        s3Process.start(START);
+        System.out.println("reliability: S3 was down for " + (System.currentTimeMillis() - downAt) + " ms");
+        for (String id : ids) {
+            List<GatewayClient.Event> events = gateway.allEvents(id);
+            assertEquals("completed", names(events).getLast(), names(events).toString());
+            assertEquals(1, count(events, "started"));
+        }
+    }
+
+    @Test
+    @Order(5)
+    void anUnreadableJobIsDeadLetteredAndTheWorkersKeepServing() throws Exception {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+        try (KafkaProducer<String, String> producer =
+                new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>(Topics.jobs("toy"), "poison-1", "{not json")).get();
+        }
+        ConsumerRecord<String, String> dead = awaitDeadLetter("poison-1");
+        assertTrue(new String(dead.headers().lastHeader("easel.error").value(), StandardCharsets.UTF_8)
+                .startsWith("invalid_message"));
+        String after = gateway.submit(request("a white circle", 4, 6L));
+        assertEquals("completed", names(gateway.allEvents(after)).getLast(), "the workers keep serving");
+        assertEquals("failed", gateway.get("/v1/jobs/poison-1").path("status").asText());
+    }
+
+    private static ConsumerRecord<String, String> awaitDeadLetter(String key) throws Exception {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+        try (KafkaConsumer<String, String> consumer =
+                new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (System.nanoTime() < deadline) {
+                var infos = consumer.partitionsFor(Topics.DEAD_LETTER, Duration.ofSeconds(5));
+                if (infos != null && !infos.isEmpty()) {
+                    List<TopicPartition> partitions = infos.stream()
+                            .map(p -> new TopicPartition(Topics.DEAD_LETTER, p.partition())).toList();
+                    consumer.assign(partitions);
+                    consumer.seekToBeginning(partitions);
+                    for (int polls = 0; polls < 10; polls++) {
+                        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
+                            if (key.equals(record.key())) {
+                                return record;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no dead letter for " + key);
+    }
+
+    @Test
+    @Order(6)
+    void aBrokerRestartLosesNoAcceptedJob() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            ids.add(gateway.submit(request("a black square", 30, 40L + i)));
+        }
+        startedOn(ids.get(0));
+        ProcessHandle broker = kafkaProcess.process().orElseThrow();
+        broker.destroyForcibly();
+        broker.onExit().join();
+        long before = System.nanoTime();
+        HttpResponse<String> refused = gateway.post(request("during the outage", 2, 1L));
+        long answerMillis = (System.nanoTime() - before) / 1_000_000;
+        System.out.println("reliability: submit during a broker outage answered " + refused.statusCode() + " after "
+                + answerMillis + " ms");
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertTrue(refused.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"));
+        kafkaProcess.start(START);
+        for (String id : ids) {
+            List<GatewayClient.Event> events = gateway.allEvents(id);
+            assertEquals("completed", names(events).getLast(), "job " + id + ": " + names(events));
+            assertEquals(1, count(events, "completed"), "job " + id + " completed once as the gateway reports it");
+        }
+    }
+}

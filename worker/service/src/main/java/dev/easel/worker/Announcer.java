@@ -1,0 +1,53 @@
+package dev.easel.worker;
+
+import dev.easel.contracts.WorkerStatus;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** Announces the worker on {@code easel.workers} every heartbeat; a worker that stops announcing is shown as gone. */
+final class Announcer implements AutoCloseable {
+    private final WorkerConfig config;
+    private final EventPublisher events;
+    private final List<String> models;
+    private final String executionProvider;
+    private final Supplier<String> state;
+    private final Supplier<Integer> busyDevices;
+    private final long startedAtMillis = System.currentTimeMillis();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "easel-announcer");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
+            Supplier<String> state, Supplier<Integer> busyDevices) {
+        this.config = config;
+        this.events = events;
+        this.models = List.copyOf(models);
+        this.executionProvider = executionProvider;
+        this.state = state;
+        this.busyDevices = busyDevices;
+    }
+
+    void start() {
+        timer.scheduleAtFixedRate(this::announce, 0, config.heartbeatMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Announces now (also between heartbeats, when the state changes). */
+    void announce() {
+        events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
+                busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
+                config.heartbeatMillis()));
+    }
+
+    /** Stops announcing and withdraws the announcement. */
+    @Override
+    public void close() throws InterruptedException {
+        timer.shutdownNow();
+        timer.awaitTermination(5, TimeUnit.SECONDS);
+        events.withdraw(config.workerId());
+    }
+}

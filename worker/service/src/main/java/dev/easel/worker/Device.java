@@ -1,0 +1,58 @@
+package dev.easel.worker;
+
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * One GPU (or the CPU): a pipeline per model the worker serves, and the thread that runs generations on it, so the
+ * thread holding the job's lease stays free to renew it.
+ */
+final class Device implements AutoCloseable {
+    private final int index;
+    private final Map<String, StableDiffusionPipeline> pipelines;
+    private final ExecutorService thread;
+
+    Device(int index, Map<String, StableDiffusionPipeline> pipelines) {
+        this.index = index;
+        this.pipelines = Map.copyOf(pipelines);
+        this.thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "easel-device-" + index);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    int index() {
+        return index;
+    }
+
+    /** The pipeline of {@code modelId}, or null when this worker does not serve it. */
+    StableDiffusionPipeline pipeline(String modelId) {
+        return pipelines.get(modelId);
+    }
+
+    ExecutorService thread() {
+        return thread;
+    }
+
+    @Override
+    public void close() {
+        // A model must not be closed under a generation still running on it (ONNX Runtime would crash).
+        thread.shutdownNow();
+        try {
+            thread.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        for (StableDiffusionPipeline pipeline : pipelines.values()) {
+            try {
+                pipeline.model().close();
+            } catch (Exception e) {
+                // the process is ending; nothing is left to release
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+package dev.easel.worker;
+
+import dev.easel.contracts.FinishedJob;
+import dev.easel.contracts.JobEvent;
+import dev.easel.contracts.JobMessage;
+import dev.easel.contracts.Json;
+import dev.easel.contracts.Topics;
+import dev.easel.engine.model.ModelException;
+import dev.easel.engine.pipeline.CancelledException;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.GenerationResult;
+import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.pipeline.StepProgress;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * Runs one job in three phases and says how its queue record is to be settled: {@link #begin} (read it, check its
+ * attempts, an earlier attempt's result and cancellation), {@link #generate} (on a device) and {@link #store} (images,
+ * the final record, then the terminal event). Every effect is keyed by the job id, so an attempt that repeats an
+ * earlier one overwrites the same objects, and the gateway shows clients one terminal event.
+ */
+final class JobRunner {
+    private static final System.Logger LOG = System.getLogger(JobRunner.class.getName());
+
+    /** How a job's record leaves the queue: done (ACCEPT), back for another attempt (RELEASE), or failed (REJECT). */
+    enum Settlement { ACCEPT, RELEASE, REJECT }
+
+    /** A job that needs a device: its message, model, request and attempt (1 for the first delivery). */
+    record Accepted(ConsumerRecord<String, byte[]> record, JobMessage job, String modelId, GenerationRequest request,
+            int attempt) {
+        String jobId() {
+            return job.jobId();
+        }
+    }
+
+    /** What {@link #begin} decided: run {@code job}, or settle the record now. */
+    record Begun(Accepted job, Settlement settlement) {
+    }
+
+    /** What {@link #generate} produced: images to store, or a settlement when the job ended on the device. */
+    record Generated(Accepted job, JobEvent.Started started, GenerationResult result, Settlement settlement) {
+    }
+
+    private final WorkerConfig config;
+    private final EventPublisher events;
+    private final ImageStore images;
+    private final Cancellations cancellations;
+
+    JobRunner(WorkerConfig config, EventPublisher events, ImageStore images, Cancellations cancellations) {
+        this.config = config;
+        this.events = events;
+        this.images = images;
+        this.cancellations = cancellations;
+    }
+
+    Begun begin(ConsumerRecord<String, byte[]> record, int attempt) throws InterruptedException {
+        JobMessage job;
+        try {
+            job = Json.read(record.value(), JobMessage.class);
+            if (job.jobId() == null || job.request() == null) {
+                throw new IllegalArgumentException("a job needs jobId and request");
+            }
+        } catch (IllegalArgumentException e) {
+            // Unreadable now means unreadable on every attempt: dead-letter it at once.
+            events.deadLetter(record, "invalid_message: " + e.getMessage(), attempt);
+            if (record.key() != null) {
+                events.publishDurably(new JobEvent.Failed(record.key(), now(), "invalid_message",
+                        "the job message cannot be read: " + e.getMessage(), false, attempt));
+            }
+            return new Begun(null, Settlement.REJECT);
+        }
+        String jobId = job.jobId();
+        if (attempt > 1) {
+            LOG.log(System.Logger.Level.INFO, "job " + jobId + " delivered again: attempt " + attempt);
+            Optional<FinishedJob> earlier = images.finished(jobId);
+            if (earlier.isPresent()) {
+                // An earlier attempt finished and stored its record but was not acknowledged: repeat its terminal
+                // event (the gateway keeps the first) rather than the work.
+                events.publishDurably(earlier.get().terminal());
+                return new Begun(null, Settlement.ACCEPT);
+            }
+        }
+        if (attempt > config.maxAttempts()) {
+            String reason = "the job was tried " + config.maxAttempts() + " times and no attempt finished (each one's"
+                    + " worker stopped, was killed or lost the job); it is not tried again";
+            events.deadLetter(record, "attempts_exhausted: " + reason, config.maxAttempts());
+            events.publishDurably(new JobEvent.Failed(jobId, now(), "attempts_exhausted", reason, true,
+                    config.maxAttempts()));
+            return new Begun(null, Settlement.REJECT);
+        }
+        if (attempt > 1) {
+            events.publish(new JobEvent.Requeued(jobId, now(), attempt, "attempt " + (attempt - 1)
+                    + " ended without a result: its worker stopped or lost the job"));
+        }
+        if (cancellations.isCancelled(jobId)) {
+            events.publishDurably(new JobEvent.Cancelled(jobId, now(), "cancelled before it started"));
+            return new Begun(null, Settlement.ACCEPT);
+        }
+        String modelId = record.topic().substring(Topics.JOBS_PREFIX.length());
+        try {
+            return new Begun(new Accepted(record, job, modelId, GenerationRequest.from(job.request()), attempt), null);
+        } catch (InvalidRequestException e) {
+            events.publishDurably(new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false, attempt));
+            return new Begun(null, Settlement.ACCEPT);
+        }
+    }
+
+    /**
+     * Generates the job's images on {@code device}. {@code releaseRequested} turns true when the worker shuts down and
+     * its grace period ran out: the job then stops at its next step and goes back to the queue.
+     */
+    Generated generate(Accepted job, Device device, BooleanSupplier releaseRequested) throws InterruptedException {
+        String jobId = job.jobId();
+        StableDiffusionPipeline pipeline = device.pipeline(job.modelId());
+        long startedAt = now();
+        JobEvent.Started started = new JobEvent.Started(jobId, startedAt, config.workerId(),
+                pipeline.model().runtime().provider(), pipeline.stepsPerImage(job.request()), job.attempt());
+        try {
+            events.publish(started);
+            StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps());
+            GenerationResult result = pipeline.generate(job.request(), reporter::report,
+                    () -> cancellations.isCancelled(jobId) || releaseRequested.getAsBoolean());
+            return new Generated(job, started, result, null);
+        } catch (CancelledException e) {
+            if (!cancellations.isCancelled(jobId)) {
+                return new Generated(job, started, null, requeue(job, "worker " + config.workerId()
+                        + " shut down before the job finished"));
+            }
+            events.publishDurably(new JobEvent.Cancelled(jobId, now(), "cancelled after " + e.completedSteps()
+                    + " steps"));
+            return new Generated(job, started, null, Settlement.ACCEPT);
+        } catch (InvalidRequestException e) {
+            events.publishDurably(new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false,
+                    job.attempt()));
+            return new Generated(job, started, null, Settlement.ACCEPT);
+        } catch (ModelException e) {
+            LOG.log(System.Logger.Level.ERROR, "job " + jobId + " failed on the model: " + e.getMessage());
+            return new Generated(job, started, null, fail(job, "model_error", e.getMessage(), false));
+        } catch (RuntimeException | ai.onnxruntime.OrtException e) {
+            // Unexpected: perhaps this machine's trouble (memory, a driver), so another attempt may succeed.
+            LOG.log(System.Logger.Level.ERROR, "job " + jobId + " failed on attempt " + job.attempt(), e);
+            String reason = e.getClass().getSimpleName() + ": " + e.getMessage();
+            return new Generated(job, started, null, job.attempt() < config.maxAttempts()
+                    ? requeue(job, "attempt " + job.attempt() + " failed: " + reason)
+                    : fail(job, "internal_error", reason + " (on each of " + job.attempt() + " attempts)", true));
+        }
+    }
+
+    /** Stores the images and the final record, then publishes {@code completed} durably. */
+    Settlement store(Generated generated) throws InterruptedException {
+        Accepted job = generated.job();
+        String jobId = job.jobId();
+        GenerationResult result = generated.result();
+        long uploadStart = now();
+        List<JobEvent.Image> stored = new ArrayList<>();
+        JobEvent.Completed completed;
+        try {
+            for (GenerationResult.GeneratedImage image : result.images()) {
+                String key = images.put(jobId, image.index(), image.png(), image.infotext(), image.seed());
+                stored.add(new JobEvent.Image(image.index(), images.bucket(), key, null, image.width(), image.height(),
+                        image.seed()));
+            }
+            long finished = now();
+            long submitted = job.job().submittedAtMillis();
+            completed = new JobEvent.Completed(jobId, finished, stored, new JobEvent.Timings(
+                    Math.max(0, generated.started().atMillis() - submitted), Math.round(result.timings().totalMillis()),
+                    finished - uploadStart, Math.max(0, finished - submitted)));
+            images.putFinished(FinishedJob.of(job.job(), generated.started(), completed));
+        } catch (ImageStore.StorageUnavailableException e) {
+            LOG.log(System.Logger.Level.WARNING, "job " + jobId + ": " + e.getMessage());
+            return job.attempt() < config.maxAttempts()
+                    ? requeue(job, "attempt " + job.attempt() + " could not store its images: " + e.getMessage())
+                    : fail(job, "storage_unavailable", "the images could not be stored on any of " + job.attempt()
+                            + " attempts; the last one: " + e.getMessage(), true);
+        }
+        events.publishDurably(completed);
+        return Settlement.ACCEPT;
+    }
+
+    /** Puts the job back on the queue and tells clients why; the next attempt counts one more delivery. */
+    private Settlement requeue(Accepted job, String reason) {
+        events.publish(new JobEvent.Requeued(job.jobId(), now(), job.attempt() + 1, reason));
+        return Settlement.RELEASE;
+    }
+
+    /** Fails the job for good: dead letter with the reason, then the {@code failed} event. */
+    private Settlement fail(Accepted job, String code, String message, boolean retryable) throws InterruptedException {
+        events.deadLetter(job.record(), code + ": " + message, job.attempt());
+        events.publishDurably(new JobEvent.Failed(job.jobId(), now(), code, message, retryable, job.attempt()));
+        return Settlement.REJECT;
+    }
+
+    /** Reports steps (all of them unless capped), throttles previews apart, and paces steps when asked to. */
+    private final class StepReporter {
+        private final String jobId;
+        private final int totalSteps;
+        private final ProgressThrottle progress = new ProgressThrottle(config.progressMaxPerSecond());
+        private final ProgressThrottle previews = new ProgressThrottle(config.previewMaxPerSecond());
+        private long lastStepNanos = System.nanoTime();
+
+        StepReporter(String jobId, int totalSteps) {
+            this.jobId = jobId;
+            this.totalSteps = totalSteps;
+        }
+
+        void report(StepProgress step) {
+            pace();
+            long nowNanos = System.nanoTime();
+            if (!progress.allow(step.step(), step.total(), nowNanos)) {
+                return;
+            }
+            int done = step.imageIndex() * step.total() + step.step();
+            long eta = done == 0 ? 0 : Math.round((double) step.elapsedMillis() / done * (totalSteps - done));
+            String preview = step.previewPng() != null && previews.allow(step.step(), step.total(), nowNanos)
+                    ? Base64.getEncoder().encodeToString(step.previewPng()) : null;
+            events.publish(new JobEvent.Progress(jobId, now(), step.imageIndex(), step.step(), step.total(),
+                    step.timestep(), step.hasSigma() ? step.sigma() : null, step.elapsedMillis(), eta, preview));
+        }
+
+        /** EASEL_MIN_STEP_MS: a step takes at least that long, standing in for a GPU-bound step in benchmarks. */
+        private void pace() {
+            long minNanos = config.minStepMillis() * 1_000_000;
+            if (minNanos > 0) {
+                long waitNanos = lastStepNanos + minNanos - System.nanoTime();
+                if (waitNanos > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(waitNanos);
+                }
+            }
+            lastStepNanos = System.nanoTime();
+        }
+    }
+
+    private static long now() {
+        return System.currentTimeMillis();
+    }
+}

@@ -1,0 +1,68 @@
+package dev.easel.worker;
+
+import dev.easel.contracts.Topics;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * Makes the broker ready for this worker before it joins: the job queue of each model it serves (one partition: a share
+ * group lets any number of workers consume it, and one partition keeps jobs in submission order), the compacted
+ * announcements topic, and the share group's settings. Every worker does this at start; it is idempotent.
+ */
+final class QueueSetup {
+    private QueueSetup() {
+    }
+
+    static void prepare(WorkerConfig config, Collection<String> modelIds) throws Exception {
+        Properties props = new Properties();
+        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        try (Admin admin = Admin.create(props)) {
+            List<NewTopic> topics = new ArrayList<>();
+            for (String model : modelIds) {
+                topics.add(new NewTopic(Topics.jobs(model), Optional.of(1), Optional.empty()));
+            }
+            topics.add(new NewTopic(Topics.WORKERS, Optional.of(1), Optional.empty())
+                    .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+            for (NewTopic topic : topics) {
+                try {
+                    admin.createTopics(List.of(topic)).all().get();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+            // earliest: jobs published before the group first reads a queue are not skipped. The delivery limit sits one
+            // above Easel's attempts, so the last delivery is the one where the worker fails the job with its reason.
+            ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP);
+            List<AlterConfigOp> settings = List.of(
+                    set("share.auto.offset.reset", "earliest"),
+                    set("share.record.lock.duration.ms", Integer.toString(config.lockMillis())),
+                    set("share.delivery.count.limit", Integer.toString(config.maxAttempts() + 1)));
+            try {
+                admin.incrementalAlterConfigs(Map.of(group, settings)).all().get();
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("the broker refused the share group settings (" + e.getCause()
+                        .getMessage() + "); check EASEL_LOCK_MS against the broker's"
+                        + " group.share.min/max.record.lock.duration.ms and that share groups are enabled", e);
+            }
+        }
+    }
+
+    private static AlterConfigOp set(String name, String value) {
+        return new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
+    }
+}

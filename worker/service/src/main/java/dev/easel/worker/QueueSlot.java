@@ -1,0 +1,273 @@
+package dev.easel.worker;
+
+import dev.easel.contracts.Topics;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * One lease at a time on the job queues, in the workers' share group. The slot first takes an idle device, then
+ * acquires exactly one job (record_limit, one record per fetch), so a worker never holds a job it cannot start: a job
+ * waits on the queue, where any idle device of any worker can take it. While the job runs the slot renews its lock
+ * every half lock duration; once the job's images and terminal event are durable it acknowledges the record. A worker
+ * has two slots per device, so a device starts its next job while the previous one is still being stored.
+ */
+final class QueueSlot implements Runnable {
+    private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final WorkerConfig config;
+    private final JobRunner runner;
+    private final BlockingQueue<Device> idleDevices;
+    private final Executor storage;
+    private final BooleanSupplier taking;
+    private final BooleanSupplier releaseRequested;
+    private final KafkaShareConsumer<String, byte[]> consumer;
+    private final List<String> topics;
+    private volatile boolean polled;
+    /** When a poll that may have fetched a record nobody asked for was made (0: none since the last acquire). */
+    private long strayFetchNanos;
+
+    QueueSlot(int index, WorkerConfig config, List<String> modelIds, JobRunner runner, BlockingQueue<Device> idleDevices,
+            Executor storage, BooleanSupplier taking, BooleanSupplier releaseRequested) {
+        this.config = config;
+        this.runner = runner;
+        this.idleDevices = idleDevices;
+        this.storage = storage;
+        this.taking = taking;
+        this.releaseRequested = releaseRequested;
+        this.topics = modelIds.stream().map(Topics::jobs).toList();
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP);
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "easel-worker-" + config.workerId() + "-" + index);
+        props.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
+        props.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
+        // A slot waits for a device without polling; it must not leave the group meanwhile. Liveness is the lock's job.
+        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Integer.toString(24 * 3600 * 1000));
+        this.consumer = new KafkaShareConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** True once the slot has polled the queue. */
+    boolean hasPolled() {
+        return polled;
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(topics);
+            while (taking.getAsBoolean()) {
+                Device device = idleDevices.poll(POLL.toMillis(), TimeUnit.MILLISECONDS);
+                if (device == null) {
+                    continue;
+                }
+                Optional<Lease> job = acquire();
+                if (job.isEmpty()) {
+                    idleDevices.add(device);
+                    continue;
+                }
+                run(job.get(), device);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "queue slot stopped", e);
+        } finally {
+            consumer.close();
+        }
+    }
+
+    /**
+     * Polls until one job is acquired; empty when the worker stops taking jobs meanwhile. A poll made while a renewal
+     * was still under way may have fetched, and so acquired, another record that then waited in the consumer's buffer
+     * with its lock running: if that may have been half a lock or more ago, what the first poll returns is released
+     * unrun (its lock may be gone and the job running elsewhere), so no job starts on an expired lock.
+     */
+    private Optional<Lease> acquire() {
+        while (taking.getAsBoolean()) {
+            long since = strayFetchNanos != 0 ? strayFetchNanos : System.nanoTime();
+            boolean mayBeStale = strayFetchNanos != 0 && System.nanoTime() - strayFetchNanos > lockNanos() / 2;
+            strayFetchNanos = 0;
+            ConsumerRecord<String, byte[]> first = null;
+            for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+                if (first == null && !mayBeStale) {
+                    first = record;
+                } else {
+                    // never more than one job per device, and never one whose lock may be gone
+                    LOG.log(System.Logger.Level.INFO, "released " + where(record) + " unrun: it may have waited in"
+                            + " the buffer since a renewal");
+                    consumer.acknowledge(record, AcknowledgeType.RELEASE);
+                }
+            }
+            polled = true;
+            if (first != null) {
+                return Optional.of(new Lease(first, since - POLL.toNanos())); // fetched during that poll or since
+            }
+        }
+        return Optional.empty();
+    }
+
+    private long lockNanos() {
+        return TimeUnit.MILLISECONDS.toNanos(config.lockMillis());
+    }
+
+    /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
+    private void run(Lease lease, Device device) throws InterruptedException {
+        ConsumerRecord<String, byte[]> record = lease.record;
+        int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
+        JobRunner.Begun begun;
+        try {
+            begun = runner.begin(record, attempt);
+        } catch (RuntimeException e) {
+            idleDevices.add(device);
+            LOG.log(System.Logger.Level.WARNING, "job at " + where(record) + " not begun, released: " + e.getMessage());
+            lease.settle(JobRunner.Settlement.RELEASE);
+            return;
+        }
+        if (begun.settlement() != null) {
+            idleDevices.add(device);
+            lease.settle(begun.settlement());
+            return;
+        }
+        CompletableFuture<JobRunner.Settlement> outcome = CompletableFuture
+                .supplyAsync(() -> uninterrupted(() -> runner.generate(begun.job(), device, releaseRequested)),
+                        device.thread())
+                .whenComplete((generated, error) -> idleDevices.add(device))
+                .thenApplyAsync(generated -> generated.settlement() != null ? generated.settlement()
+                        : uninterrupted(() -> runner.store(generated)), storage);
+        lease.settle(lease.keepUntil(outcome));
+    }
+
+    private interface Phase<T> {
+        T run() throws InterruptedException;
+    }
+
+    private static <T> T uninterrupted(Phase<T> phase) {
+        try {
+            return phase.run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+        }
+    }
+
+    private static String where(ConsumerRecord<?, ?> record) {
+        return record.topic() + "/" + record.partition() + "@" + record.offset();
+    }
+
+    /**
+     * The acquisition lock on one record, renewed every half lock duration: acknowledge RENEW and commit it
+     * synchronously (no poll: a poll while a renewal is under way fetches, and would acquire, another job); the renewed
+     * record then comes back from a poll and can be renewed or settled again. A renewal the broker refuses, or a record
+     * that does not come back, means the lock was lost (it expired, the broker restarted): the job may already run
+     * elsewhere, so it is finished but its record is not settled here.
+     */
+    private final class Lease {
+        private ConsumerRecord<String, byte[]> record;
+        private final long acquiredNanos;
+        private boolean lost;
+
+        Lease(ConsumerRecord<String, byte[]> record, long acquiredNanos) {
+            this.record = record;
+            this.acquiredNanos = acquiredNanos;
+        }
+
+        JobRunner.Settlement keepUntil(CompletableFuture<JobRunner.Settlement> outcome) throws InterruptedException {
+            long renewEveryNanos = lockNanos() / 2;
+            long lastRenewal = acquiredNanos;
+            while (true) {
+                long waitNanos = lost ? Long.MAX_VALUE : lastRenewal + renewEveryNanos - System.nanoTime();
+                try {
+                    return outcome.get(Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    lastRenewal = System.nanoTime();
+                    renew();
+                } catch (ExecutionException e) {
+                    LOG.log(System.Logger.Level.WARNING, "job at " + where(record) + " ended without a settlement,"
+                            + " released: " + e.getCause());
+                    return JobRunner.Settlement.RELEASE;
+                }
+            }
+        }
+
+        private void renew() {
+            try {
+                consumer.acknowledge(record, AcknowledgeType.RENEW);
+                for (Optional<KafkaException> error : consumer.commitSync(Duration.ofNanos(lockNanos() / 2)).values()) {
+                    if (error.isPresent()) {
+                        throw error.get();
+                    }
+                }
+                long deadline = System.nanoTime() + lockNanos() / 2;
+                while (System.nanoTime() < deadline) {
+                    long polledAt = System.nanoTime();
+                    boolean returned = false;
+                    for (ConsumerRecord<String, byte[]> again : consumer.poll(Duration.ofMillis(20))) {
+                        if (again.topic().equals(record.topic()) && again.partition() == record.partition()
+                                && again.offset() == record.offset()) {
+                            record = again;
+                            returned = true;
+                        } else {
+                            LOG.log(System.Logger.Level.INFO, "released " + where(again) + " unrun: fetched during a"
+                                    + " renewal");
+                            consumer.acknowledge(again, AcknowledgeType.RELEASE);
+                        }
+                    }
+                    if (returned) {
+                        return;
+                    }
+                    // The renewal was still under way during that poll, which may have sent a fetch.
+                    if (strayFetchNanos == 0) {
+                        strayFetchNanos = polledAt;
+                        LOG.log(System.Logger.Level.DEBUG, "renewal of " + where(record) + " still under way at a poll");
+                    }
+                }
+                throw new KafkaException("the renewed record did not come back");
+            } catch (KafkaException | IllegalStateException e) {
+                lost = true;
+                LOG.log(System.Logger.Level.WARNING, "the lock of the job at " + where(record) + " was lost (" + e
+                        + "); finishing it anyway (another worker may run it too)");
+            }
+        }
+
+        void settle(JobRunner.Settlement settlement) {
+            if (lost) {
+                return;
+            }
+            AcknowledgeType type = switch (settlement) {
+                case ACCEPT -> AcknowledgeType.ACCEPT;
+                case RELEASE -> AcknowledgeType.RELEASE;
+                case REJECT -> AcknowledgeType.REJECT;
+            };
+            try {
+                consumer.acknowledge(record, type);
+                Map<TopicIdPartition, Optional<KafkaException>> results = consumer.commitSync(Duration.ofSeconds(30));
+                results.values().forEach(error -> error.ifPresent(e -> LOG.log(System.Logger.Level.WARNING,
+                        "acknowledging the job at " + where(record) + " failed (" + e.getMessage() + "); it may be"
+                                + " delivered again, and its stored result is reused then")));
+            } catch (KafkaException | IllegalStateException e) {
+                LOG.log(System.Logger.Level.WARNING, "acknowledging the job at " + where(record) + " failed: " + e);
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.easel.worker;
+
+import dev.easel.contracts.WorkerStatus;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A worker of the pool: its devices, two queue slots per device, the storage threads and its announcements. It takes
+ * jobs until {@link #drain} is called, then stops taking, lets running jobs finish for the grace period, and releases
+ * what still runs back to the queue.
+ */
+final class Worker {
+    private static final System.Logger LOG = System.getLogger(Worker.class.getName());
+
+    private final WorkerConfig config;
+    private final List<Device> devices;
+    private final LinkedBlockingQueue<Device> idleDevices;
+    private final List<QueueSlot> slots = new ArrayList<>();
+    private final List<Thread> slotThreads = new ArrayList<>();
+    private final ExecutorService storage;
+    private final Announcer announcer;
+    private volatile boolean taking = true;
+    private volatile boolean releaseRequested;
+
+    Worker(WorkerConfig config, List<Device> devices, List<String> modelIds, String executionProvider, JobRunner runner,
+            EventPublisher events) {
+        this.config = config;
+        this.devices = List.copyOf(devices);
+        this.idleDevices = new LinkedBlockingQueue<>(devices);
+        this.storage = Executors.newFixedThreadPool(devices.size(), r -> {
+            Thread thread = new Thread(r, "easel-storage");
+            thread.setDaemon(true);
+            return thread;
+        });
+        for (int i = 0; i < 2 * devices.size(); i++) {
+            slots.add(new QueueSlot(i, config, modelIds, runner, idleDevices, storage, () -> taking,
+                    () -> releaseRequested));
+        }
+        this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices);
+    }
+
+    void start() {
+        for (int i = 0; i < slots.size(); i++) {
+            Thread thread = new Thread(slots.get(i), "easel-slot-" + i);
+            slotThreads.add(thread);
+            thread.start();
+        }
+        announcer.start();
+    }
+
+    /** Ready once a slot polled the queue (the others join when a device is free for them). */
+    boolean isReady() {
+        return taking && slots.stream().anyMatch(QueueSlot::hasPolled);
+    }
+
+    /** False when a slot thread died while the worker was taking jobs: the process should exit and be restarted. */
+    boolean isHealthy() {
+        return !taking || slotThreads.stream().allMatch(Thread::isAlive);
+    }
+
+    int busyDevices() {
+        return devices.size() - idleDevices.size();
+    }
+
+    private String state() {
+        if (!taking) {
+            return WorkerStatus.DRAINING;
+        }
+        if (!isReady()) {
+            return WorkerStatus.STARTING;
+        }
+        return busyDevices() > 0 ? WorkerStatus.BUSY : WorkerStatus.IDLE;
+    }
+
+    /** Stops taking jobs; running ones get {@code drainMillis} to finish, then go back to the queue. */
+    void drain() throws InterruptedException {
+        taking = false;
+        announcer.announce();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainMillis());
+        for (Thread thread : slotThreads) {
+            thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        }
+        if (slotThreads.stream().anyMatch(Thread::isAlive)) {
+            LOG.log(System.Logger.Level.WARNING, "drain period over: releasing the jobs still running");
+            releaseRequested = true;
+            for (Thread thread : slotThreads) {
+                thread.join();
+            }
+        }
+        storage.shutdown();
+        announcer.close();
+        devices.forEach(Device::close);
+    }
+}
