@@ -59,20 +59,23 @@ class PoolFaultTest {
     private static ServiceProcess s3Process;
     private static final List<ServiceProcess> WORKERS = new ArrayList<>();
     private static Path modelDir;
+    private static Path home;
+    private static LocalStack stack;
     private static String kafka;
+    private static String s3;
     private static GatewayClient gateway;
 
     @BeforeAll
     static void startStack() throws Exception {
         Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = Path.of("target/pool-home").toAbsolutePath();
+        home = Path.of("target/pool-home").toAbsolutePath();
         deleteRecursively(home);
-        LocalStack stack = new LocalStack(root, home);
+        stack = new LocalStack(root, home);
         modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
         int kafkaPort = LocalStack.freePort();
         int s3Port = LocalStack.freePort();
         kafka = "127.0.0.1:" + kafkaPort;
-        String s3 = "http://127.0.0.1:" + s3Port;
+        s3 = "http://127.0.0.1:" + s3Port;
         kafkaProcess = start(stack.kafka(kafkaPort, LocalStack.freePort()));
         s3Process = start(stack.s3(s3Port));
         for (int i = 1; i <= 2; i++) {
@@ -114,6 +117,60 @@ class PoolFaultTest {
         List<GatewayClient.Event> head = gateway.events(id, 2, Duration.ofSeconds(60));
         assertEquals(List.of("queued", "started"), names(head));
         return worker(head.get(1).data().path("workerId").asText());
+    }
+
+    /** Polls {@code GET /v1/models} until the served model ids are {@code expected}. */
+    private static void awaitModels(List<String> expected) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<String> ids = List.of();
+        while (System.nanoTime() < deadline) {
+            ids = new ArrayList<>();
+            for (var model : gateway.get("/v1/models").path("models")) {
+                ids.add(model.path("id").asText());
+            }
+            if (ids.equals(expected)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("served models stayed " + ids + ", expected " + expected);
+    }
+
+    private static String workerOf(String id) throws Exception {
+        assertEquals("completed", names(gateway.allEvents(id)).getLast(), "job " + id);
+        return gateway.get("/v1/jobs/" + id).path("workerId").asText();
+    }
+
+    @Test
+    @Order(0)
+    void jobsGoOnlyToWorkersThatServeTheirModel() throws Exception {
+        Path other = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy-b"));
+        ServiceProcess otherWorker = start(stack.worker(new LocalStack.WorkerSettings("pool-worker-b", kafka, s3,
+                List.of(other), LocalStack.freePort(), WORKER_ENVIRONMENT)));
+        awaitModels(List.of("toy", "toy-b"));
+        var models = gateway.get("/v1/models").path("models");
+        assertEquals("pool-worker-b", models.get(1).path("workers").get(0).asText());
+        assertEquals(2, models.get(0).path("workers").size());
+
+        HttpResponse<String> unnamed = gateway.post(request("a red circle", 2, 1L));
+        assertEquals(400, unnamed.statusCode(), "two models and no default: the job must name one");
+        String onB = gateway.submit(request("a red circle", 4, 1L).withModel("toy-b"));
+        List<String> onToy = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            onToy.add(gateway.submit(request("a blue circle", 4, 2L + i).withModel("toy")));
+        }
+        assertEquals("pool-worker-b", workerOf(onB));
+        for (String id : onToy) {
+            assertTrue(workerOf(id).startsWith("pool-worker-"), id);
+            assertTrue(!workerOf(id).equals("pool-worker-b"), "a toy job ran on the worker that serves only toy-b");
+        }
+
+        otherWorker.stop(Duration.ofSeconds(60)); // withdraws its announcement
+        SERVICES.remove(otherWorker);
+        awaitModels(List.of("toy"));
+        HttpResponse<String> gone = gateway.post(request("a red circle", 2, 1L).withModel("toy-b"));
+        assertEquals(400, gone.statusCode());
+        assertTrue(gone.body().contains("served models: toy"), gone.body());
     }
 
     @Test
@@ -208,6 +265,42 @@ class PoolFaultTest {
 
     @Test
     @Order(5)
+    void aJobWhoseImagesCannotBeStoredIsRetriedThenFailsWithTheReason() throws Exception {
+        // One worker that gives up on S3 after 2 s and tries a job twice; the usual workers step aside meanwhile.
+        for (ServiceProcess worker : WORKERS) {
+            worker.stop(Duration.ofSeconds(60));
+        }
+        ServiceProcess impatient = start(stack.worker(new LocalStack.WorkerSettings("pool-worker-impatient", kafka, s3,
+                List.of(modelDir), LocalStack.freePort(), Map.of("EASEL_LOCK_MS", "5000", "EASEL_MIN_STEP_MS", "100",
+                        "EASEL_STORAGE_RETRY_MS", "2000", "EASEL_MAX_ATTEMPTS", "2"))));
+        s3Process.stop(Duration.ofSeconds(20));
+        try {
+            String id = gateway.submit(request("a cyan square", 10, 8L));
+            List<GatewayClient.Event> events = gateway.allEvents(id);
+            assertEquals(List.of("queued", "started", "requeued", "started", "failed"),
+                    names(events).stream().filter(n -> !n.equals("progress")).toList());
+            GatewayClient.Event requeued = events.stream().filter(e -> e.name().equals("requeued")).findFirst()
+                    .orElseThrow();
+            assertTrue(requeued.data().path("reason").asText().contains("could not store"), requeued.data().toString());
+            var error = gateway.get("/v1/jobs/" + id).path("error");
+            assertEquals("storage_unavailable", error.path("code").asText(), error.toString());
+            assertEquals(2, error.path("attempts").asInt());
+            assertTrue(new String(awaitDeadLetter(id).headers().lastHeader("easel.error").value(),
+                    StandardCharsets.UTF_8).startsWith("storage_unavailable"));
+        } finally {
+            s3Process.start(START);
+            impatient.stop(Duration.ofSeconds(60));
+            SERVICES.remove(impatient);
+            for (ServiceProcess worker : WORKERS) {
+                worker.start(START);
+            }
+        }
+        String after = gateway.submit(request("a white square", 4, 9L));
+        assertEquals("completed", names(gateway.allEvents(after)).getLast(), "S3 is back: jobs complete again");
+    }
+
+    @Test
+    @Order(6)
     void anUnreadableJobIsDeadLetteredAndTheWorkersKeepServing() throws Exception {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
@@ -250,7 +343,7 @@ class PoolFaultTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aBrokerRestartLosesNoAcceptedJob() throws Exception {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 4; i++) {

@@ -37,6 +37,7 @@ final class QueueSlot implements Runnable {
     private final WorkerConfig config;
     private final JobRunner runner;
     private final BlockingQueue<Device> idleDevices;
+    private final java.util.concurrent.atomic.AtomicInteger generating;
     private final Executor storage;
     private final BooleanSupplier taking;
     private final BooleanSupplier releaseRequested;
@@ -47,10 +48,12 @@ final class QueueSlot implements Runnable {
     private long strayFetchNanos;
 
     QueueSlot(int index, WorkerConfig config, List<String> modelIds, JobRunner runner, BlockingQueue<Device> idleDevices,
-            Executor storage, BooleanSupplier taking, BooleanSupplier releaseRequested) {
+            java.util.concurrent.atomic.AtomicInteger generating, Executor storage, BooleanSupplier taking,
+            BooleanSupplier releaseRequested) {
         this.config = config;
         this.runner = runner;
         this.idleDevices = idleDevices;
+        this.generating = generating;
         this.storage = storage;
         this.taking = taking;
         this.releaseRequested = releaseRequested;
@@ -149,10 +152,14 @@ final class QueueSlot implements Runnable {
             lease.settle(begun.settlement());
             return;
         }
+        generating.incrementAndGet();
         CompletableFuture<JobRunner.Settlement> outcome = CompletableFuture
                 .supplyAsync(() -> uninterrupted(() -> runner.generate(begun.job(), device, releaseRequested)),
                         device.thread())
-                .whenComplete((generated, error) -> idleDevices.add(device))
+                .whenComplete((generated, error) -> {
+                    generating.decrementAndGet();
+                    idleDevices.add(device);
+                })
                 .thenApplyAsync(generated -> generated.settlement() != null ? generated.settlement()
                         : uninterrupted(() -> runner.store(generated)), storage);
         lease.settle(lease.keepUntil(outcome));

@@ -19,6 +19,8 @@ final class Worker {
     private final WorkerConfig config;
     private final List<Device> devices;
     private final LinkedBlockingQueue<Device> idleDevices;
+    /** Devices generating now (an idle device may be held by a slot waiting for a job: that is not busy). */
+    private final java.util.concurrent.atomic.AtomicInteger generating = new java.util.concurrent.atomic.AtomicInteger();
     private final List<QueueSlot> slots = new ArrayList<>();
     private final List<Thread> slotThreads = new ArrayList<>();
     private final ExecutorService storage;
@@ -37,7 +39,7 @@ final class Worker {
             return thread;
         });
         for (int i = 0; i < 2 * devices.size(); i++) {
-            slots.add(new QueueSlot(i, config, modelIds, runner, idleDevices, storage, () -> taking,
+            slots.add(new QueueSlot(i, config, modelIds, runner, idleDevices, generating, storage, () -> taking,
                     () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices);
@@ -63,7 +65,7 @@ final class Worker {
     }
 
     int busyDevices() {
-        return devices.size() - idleDevices.size();
+        return generating.get();
     }
 
     private String state() {
