@@ -2,21 +2,40 @@ package dev.easel.gateway;
 
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.Json;
+import dev.easel.contracts.FinishedJob;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * All jobs' state, rebuilt by reading {@code easel.events} from the beginning: a restarted gateway, or a second one,
- * arrives at the same state as any other without a database.
+ * Jobs' state, folded from {@code easel.events}: a restarted gateway, or a second one, arrives at the same state as any
+ * other without a database. Live jobs stay in memory; finished ones only up to {@code easel.jobs.finished-max} of them
+ * and for {@code easel.jobs.finished-ttl-seconds}, after which their final record in the bucket answers for them.
  */
 @ApplicationScoped
 public class JobStore {
     private static final Logger LOG = Logger.getLogger(JobStore.class);
 
+    /** A finished job and when it finished, oldest first. */
+    private record Finished(String jobId, long atMillis) {
+    }
+
+    @Inject
+    FinishedJobs finishedJobs;
+
+    @ConfigProperty(name = "easel.jobs.finished-max", defaultValue = "10000")
+    int finishedMax;
+
+    @ConfigProperty(name = "easel.jobs.finished-ttl-seconds", defaultValue = "3600")
+    long finishedTtlSeconds;
+
     private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedDeque<Finished> finished = new ConcurrentLinkedDeque<>();
 
     /** Folds one record of the events topic into its job's state. */
     public void onEvent(ConsumerRecord<String, String> record) {
@@ -27,7 +46,31 @@ public class JobStore {
             LOG.warnf("ignoring unreadable event at %d/%d: %s", record.partition(), record.offset(), e.getMessage());
             return;
         }
-        state(event.jobId()).apply(new JobState.StoredEvent(record.offset(), event, record.value()));
+        if (!jobs.containsKey(event.jobId()) && !(event instanceof JobEvent.Queued) && !event.isTerminal()) {
+            return; // a late event of a job that already left memory (or never had its queued event here)
+        }
+        JobState state = state(event.jobId());
+        boolean wasTerminal = state.isTerminal();
+        state.apply(new JobState.StoredEvent(record.offset(), event, record.value()));
+        if (!wasTerminal && state.isTerminal()) {
+            finished.addLast(new Finished(event.jobId(), event.atMillis()));
+            evictFinished();
+        }
+    }
+
+    /** Drops the oldest finished jobs beyond the count or the age (by their own clock, so a replay drops them too). */
+    private void evictFinished() {
+        long oldest = System.currentTimeMillis() - finishedTtlSeconds * 1000;
+        for (Finished head = finished.peekFirst(); head != null && (finished.size() > finishedMax
+                || head.atMillis() < oldest); head = finished.peekFirst()) {
+            finished.pollFirst();
+            jobs.computeIfPresent(head.jobId(), (id, state) -> state.isTerminal() ? null : state);
+        }
+    }
+
+    /** How many jobs are held in memory (live and recently finished). */
+    public int size() {
+        return jobs.size();
     }
 
     void submitted(JobEvent.Queued queued, long queueOffset) {
@@ -38,10 +81,26 @@ public class JobStore {
         return jobs.computeIfAbsent(jobId, JobState::new);
     }
 
+    /** The job as held in memory or, once it left memory, as its final record in the bucket says. */
     public JobState require(String jobId) {
         JobState state = jobs.get(jobId);
-        if (state == null) {
-            throw new JobNotFoundException(jobId);
+        if (state != null) {
+            return state;
+        }
+        return finishedJobs.read(jobId).map(JobStore::fromRecord).orElseThrow(() -> new JobNotFoundException(jobId));
+    }
+
+    /** A finished job from its final record: queued, started (when it ran) and the terminal event, numbered 0, 1, 2. */
+    private static JobState fromRecord(FinishedJob record) {
+        var job = record.job();
+        JobState state = new JobState(job.jobId());
+        long id = 0;
+        JobEvent.Queued queued = new JobEvent.Queued(job.jobId(), job.submittedAtMillis(),
+                job.request().seed() == null ? 0 : job.request().seed(), job.request().steps(), job.request().model());
+        for (JobEvent event : new JobEvent[] {queued, record.started(), record.terminal()}) {
+            if (event != null) {
+                state.apply(new JobState.StoredEvent(id++, event, Json.write(event)));
+            }
         }
         return state;
     }

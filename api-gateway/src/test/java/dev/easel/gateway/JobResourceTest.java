@@ -147,12 +147,12 @@ class JobResourceTest {
     void aRequeuedJobIsQueuedAgainAndARepeatedRequeueIsShownOnce() {
         String id = submit("{\"prompt\":\"x\",\"steps\":2}");
         deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
-        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1));
+        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1, null));
         deliver(new JobEvent.Requeued(id, 3L, 2, "worker w1 shut down before the job finished"));
         given().when().get("/v1/jobs/" + id).then().body("status", equalTo("queued")).body("attempt", equalTo(2))
                 .body("requeueReason", containsString("shut down"));
         deliver(new JobEvent.Requeued(id, 4L, 2, "attempt 1 ended without a result"));
-        deliver(new JobEvent.Started(id, 5L, "w3", "CPUExecutionProvider", 2, 2));
+        deliver(new JobEvent.Started(id, 5L, "w3", "CPUExecutionProvider", 2, 2, null));
         given().when().get("/v1/jobs/" + id).then().body("status", equalTo("running")).body("workerId", equalTo("w3"))
                 .body("workerState", equalTo("gone"));
         deliver(new JobEvent.Failed(id, 6L, "internal_error", "boom", true, 2));
@@ -174,7 +174,7 @@ class JobResourceTest {
     void stateFollowsTheEventsAndTheStreamReplaysAndResumes() {
         String id = submit("{\"prompt\":\"x\",\"steps\":2}");
         deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
-        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1));
+        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1, null));
         deliver(new JobEvent.Progress(id, 3L, 0, 1, 2, 999.0, 14.6, 5L, 5L, null));
         given().when().get("/v1/jobs/" + id).then().body("status", equalTo("running"))
                 .body("progress.step", equalTo(1)).body("workerId", equalTo("w1"));

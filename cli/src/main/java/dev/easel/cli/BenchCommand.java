@@ -39,12 +39,16 @@ final class BenchCommand {
         if (!args.isEmpty() && args.get(0).equals("e2e")) {
             return endToEnd(args.subList(1, args.size()));
         }
+        if (!args.isEmpty() && args.get(0).equals("scale")) {
+            return scale(args.subList(1, args.size()));
+        }
         Arguments arguments = new Arguments(args,
                 Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler"), Set.of());
         if (arguments.positional().size() != 1 || !arguments.positional().get(0).equals("engine")) {
             throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
                     + " [--steps N] [--guidance G] [--scheduler NAME] | easel bench e2e [--jobs N] [--concurrency C]"
-                    + " [--rate R] [--rate-seconds S] [--steps N] [--size PX]");
+                    + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
+                    + " [--jobs-per-worker N] [--steps N] [--min-step-ms M]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {
@@ -122,6 +126,31 @@ final class BenchCommand {
         out.printf("at %d requests/s: submit p50 %.1f ms, p99 %.1f ms over %d requests%n",
                 summary.path("rateRequestsPerSecond").asInt(), summary.path("rateSubmitP50Ms").asDouble(),
                 summary.path("rateSubmitP99Ms").asDouble(), summary.path("rateSubmitted").asInt());
+        out.println(JSON.writeValueAsString(summary));
+        return 0;
+    }
+
+    /** Throughput with more and more workers, each step held to a GPU-like minimum time. */
+    private int scale(List<String> args) throws Exception {
+        Arguments arguments = new Arguments(args, Set.of("workers", "jobs-per-worker", "steps", "min-step-ms"),
+                Set.of());
+        List<Integer> counts = new ArrayList<>();
+        for (String count : arguments.value("workers", "1,2,4").split(",")) {
+            try {
+                counts.add(Integer.parseInt(count.strip()));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--workers takes counts separated by commas, e.g. 1,2,4; got '" + count + "'");
+            }
+        }
+        if (counts.isEmpty() || counts.stream().anyMatch(c -> c < 1)) {
+            throw new UsageException("--workers counts must be at least 1");
+        }
+        int minStep = arguments.intValue("min-step-ms", 50);
+        if (minStep < 0) {
+            throw new UsageException("--min-step-ms must be 0 or more");
+        }
+        ObjectNode summary = new BenchScale(out, err).run(counts, arguments.intValue("jobs-per-worker", 8),
+                arguments.intValue("steps", 20), minStep, EaselHome.generatedModel(ModelGenerator.Kind.TOY, err));
         out.println(JSON.writeValueAsString(summary));
         return 0;
     }

@@ -111,6 +111,10 @@ final class BenchE2e {
     }
 
     private String submit(String server, JobRequest request) throws IOException, InterruptedException {
+        return submit(http, server, request);
+    }
+
+    static String submit(HttpClient http, String server, JobRequest request) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs"))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(request)))
                 .build(), HttpResponse.BodyHandlers.ofString());
@@ -121,9 +125,19 @@ final class BenchE2e {
     }
 
     private JsonNode awaitCompleted(String server, String id) throws IOException, InterruptedException {
+        return follow(http, server, id).completed();
+    }
+
+    /** A finished job's last {@code started} event and its {@code completed} event. */
+    record Followed(JsonNode started, JsonNode completed) {
+    }
+
+    /** Follows the job's SSE stream to its end; fails unless it completed. */
+    static Followed follow(HttpClient http, String server, String id) throws IOException, InterruptedException {
         HttpResponse<Stream<String>> response = http.send(HttpRequest.newBuilder(
                 URI.create(server + "/v1/jobs/" + id + "/events")).GET().build(), HttpResponse.BodyHandlers.ofLines());
         String event = null;
+        JsonNode started = null;
         try (Stream<String> lines = response.body()) {
             Iterator<String> it = lines.iterator();
             while (it.hasNext()) {
@@ -131,8 +145,11 @@ final class BenchE2e {
                 if (line.startsWith("event:")) {
                     event = line.substring(6).strip();
                 } else if (line.startsWith("data:") && event != null && !event.equals("progress")) {
+                    if (event.equals("started")) {
+                        started = Json.MAPPER.readTree(line.substring(5).strip());
+                    }
                     if (event.equals("completed")) {
-                        return Json.MAPPER.readTree(line.substring(5).strip());
+                        return new Followed(started, Json.MAPPER.readTree(line.substring(5).strip()));
                     }
                     if (event.equals("failed") || event.equals("cancelled")) {
                         throw new IOException("job " + id + " ended " + event + ": " + line);
@@ -180,7 +197,7 @@ final class BenchE2e {
         return sorted;
     }
 
-    private static double percentile(List<Double> sorted, int percent) {
+    static double percentile(List<Double> sorted, int percent) {
         if (sorted.isEmpty()) {
             return Double.NaN;
         }
@@ -188,7 +205,7 @@ final class BenchE2e {
         return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
     }
 
-    private static double round(double value) {
+    static double round(double value) {
         return Math.round(value * 10) / 10.0;
     }
 }

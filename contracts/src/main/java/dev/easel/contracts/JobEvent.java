@@ -69,12 +69,16 @@ public sealed interface JobEvent {
         }
     }
 
-    /** A worker took the job; {@code attempt} counts deliveries of the job (1 the first time). */
+    /**
+     * A worker took the job; {@code attempt} counts deliveries of the job (1 the first time). {@code deviceIdleMillis}
+     * is how long the device stood idle since its previous generation ended (absent for a device's first job): with a
+     * backlog it is the pool's own delay between jobs.
+     */
     record Started(int schemaVersion, String jobId, long atMillis, String workerId, String executionProvider,
-            int totalSteps, int attempt) implements JobEvent {
+            int totalSteps, int attempt, Long deviceIdleMillis) implements JobEvent {
         public Started(String jobId, long atMillis, String workerId, String executionProvider, int totalSteps,
-                int attempt) {
-            this(SCHEMA_VERSION, jobId, atMillis, workerId, executionProvider, totalSteps, attempt);
+                int attempt, Long deviceIdleMillis) {
+            this(SCHEMA_VERSION, jobId, atMillis, workerId, executionProvider, totalSteps, attempt, deviceIdleMillis);
         }
     }
 

@@ -42,7 +42,7 @@ class ContractsTest {
 
     static final List<JobEvent> EVENTS = List.of(
             new JobEvent.Queued("j1", 1L, 42L, 20, "toy"),
-            new JobEvent.Started("j1", 2L, "worker-1", "CPUExecutionProvider", 20, 1),
+            new JobEvent.Started("j1", 2L, "worker-1", "CPUExecutionProvider", 20, 1, 3L),
             new JobEvent.Requeued("j1", 2L, 2, "worker-1 stopped announcing itself"),
             new JobEvent.Progress("j1", 3L, 0, 1, 20, 999.0, 14.6, 12L, 240L, "iVBORw0KGgo="),
             new JobEvent.Progress("j1", 3L, 0, 2, 20, 951.0, null, 20L, 200L, null),

@@ -182,14 +182,20 @@ public final class LocalStack {
 
     /** A gateway on {@code port}. */
     public ServiceProcess gateway(String name, int port, String kafka, String s3Endpoint) {
+        return gateway(name, port, kafka, s3Endpoint, Map.of());
+    }
+
+    /** A gateway on {@code port} with further settings of application.properties. */
+    public ServiceProcess gateway(String name, int port, String kafka, String s3Endpoint, Map<String, String> settings) {
         Path jar = requireBuilt(root.resolve("api-gateway/target/quarkus-app/quarkus-run.jar"), "the API gateway");
         List<String> command = new ArrayList<>(List.of(java, "-Xmx512m",
                 "-Dquarkus.http.port=" + port,
                 "-Dkafka.bootstrap.servers=" + kafka,
                 "-Deasel.s3.endpoint=" + s3Endpoint,
                 "-Deasel.s3.access-key=" + S3_ACCESS_KEY,
-                "-Deasel.s3.secret-key=" + S3_SECRET_KEY,
-                "-jar", jar.toString()));
+                "-Deasel.s3.secret-key=" + S3_SECRET_KEY));
+        settings.forEach((key, value) -> command.add("-D" + key + "=" + value));
+        command.addAll(List.of("-jar", jar.toString()));
         String url = "http://127.0.0.1:" + port;
         return new ServiceProcess(name, url, command, Map.of(), root, home,
                 () -> Probes.httpStatusBelow(url + "/q/health/ready", 300), () -> { }, List.of(port));

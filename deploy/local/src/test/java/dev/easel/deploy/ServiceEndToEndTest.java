@@ -423,6 +423,15 @@ class ServiceEndToEndTest {
             assertEquals(before.get(id), comparable(get(gateway, "/v1/jobs/" + id)), "job " + id + " after a restart");
         }
         assertEquals(names(events(second.address(), done, null, 100)), names(events(gateway, done, null, 100)));
+
+        // A gateway that keeps no finished job in memory answers from the job's final record in the bucket.
+        ServiceProcess forgetful = start(stack.gateway("e2e-gateway-forgetful", LocalStack.freePort(), kafka, s3,
+                Map.of("easel.jobs.finished-max", "0")));
+        assertEquals(before.get(done), comparable(get(forgetful.address(), "/v1/jobs/" + done)),
+                "a finished job read back from {jobId}/job.json");
+        assertEquals(List.of("queued", "started", "completed"), names(events(forgetful.address(), done, null, 100)));
+        assertEquals(404, HTTP.send(HttpRequest.newBuilder(URI.create(forgetful.address() + "/v1/jobs/no-such-job"))
+                .GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
     }
 
     /** A job's status without what legitimately differs between answers (presigned URL signatures, queue time). */

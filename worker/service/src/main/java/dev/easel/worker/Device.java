@@ -13,6 +13,8 @@ final class Device implements AutoCloseable {
     private final int index;
     private final Map<String, StableDiffusionPipeline> pipelines;
     private final ExecutorService thread;
+    /** When the device's last generation ended (0: none yet); read and written by the slots that take it in turn. */
+    private volatile long idleSinceNanos;
 
     Device(int index, Map<String, StableDiffusionPipeline> pipelines) {
         this.index = index;
@@ -35,6 +37,16 @@ final class Device implements AutoCloseable {
 
     ExecutorService thread() {
         return thread;
+    }
+
+    /** Milliseconds since the previous generation ended, or null before the first. */
+    Long idleMillis() {
+        long since = idleSinceNanos;
+        return since == 0 ? null : (System.nanoTime() - since) / 1_000_000;
+    }
+
+    void generationEnded() {
+        idleSinceNanos = System.nanoTime();
     }
 
     @Override

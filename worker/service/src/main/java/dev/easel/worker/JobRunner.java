@@ -90,7 +90,7 @@ final class JobRunner {
             String reason = "the job was tried " + config.maxAttempts() + " times and no attempt finished (each one's"
                     + " worker stopped, was killed or lost the job); it is not tried again";
             events.deadLetter(record, "attempts_exhausted: " + reason, config.maxAttempts());
-            events.publishDurably(new JobEvent.Failed(jobId, now(), "attempts_exhausted", reason, true,
+            finish(job, null, new JobEvent.Failed(jobId, now(), "attempts_exhausted", reason, true,
                     config.maxAttempts()));
             return new Begun(null, Settlement.REJECT);
         }
@@ -99,28 +99,30 @@ final class JobRunner {
                     + " ended without a result: its worker stopped or lost the job"));
         }
         if (cancellations.isCancelled(jobId)) {
-            events.publishDurably(new JobEvent.Cancelled(jobId, now(), "cancelled before it started"));
+            finish(job, null, new JobEvent.Cancelled(jobId, now(), "cancelled before it started"));
             return new Begun(null, Settlement.ACCEPT);
         }
         String modelId = record.topic().substring(Topics.JOBS_PREFIX.length());
         try {
             return new Begun(new Accepted(record, job, modelId, GenerationRequest.from(job.request()), attempt), null);
         } catch (InvalidRequestException e) {
-            events.publishDurably(new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false, attempt));
+            finish(job, null, new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false, attempt));
             return new Begun(null, Settlement.ACCEPT);
         }
     }
 
     /**
-     * Generates the job's images on {@code device}. {@code releaseRequested} turns true when the worker shuts down and
+     * Generates the job's images on {@code device}, idle for {@code deviceIdleMillis} before it. {@code releaseRequested} turns true when the worker shuts down and
      * its grace period ran out: the job then stops at its next step and goes back to the queue.
      */
-    Generated generate(Accepted job, Device device, BooleanSupplier releaseRequested) throws InterruptedException {
+    Generated generate(Accepted job, Device device, Long deviceIdleMillis, BooleanSupplier releaseRequested)
+            throws InterruptedException {
         String jobId = job.jobId();
         StableDiffusionPipeline pipeline = device.pipeline(job.modelId());
         long startedAt = now();
         JobEvent.Started started = new JobEvent.Started(jobId, startedAt, config.workerId(),
-                pipeline.model().runtime().provider(), pipeline.stepsPerImage(job.request()), job.attempt());
+                pipeline.model().runtime().provider(), pipeline.stepsPerImage(job.request()), job.attempt(),
+                deviceIdleMillis);
         try {
             events.publish(started);
             StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps());
@@ -132,23 +134,24 @@ final class JobRunner {
                 return new Generated(job, started, null, requeue(job, "worker " + config.workerId()
                         + " shut down before the job finished"));
             }
-            events.publishDurably(new JobEvent.Cancelled(jobId, now(), "cancelled after " + e.completedSteps()
+            finish(job.job(), started, new JobEvent.Cancelled(jobId, now(), "cancelled after " + e.completedSteps()
                     + " steps"));
             return new Generated(job, started, null, Settlement.ACCEPT);
         } catch (InvalidRequestException e) {
-            events.publishDurably(new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false,
+            finish(job.job(), started, new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false,
                     job.attempt()));
             return new Generated(job, started, null, Settlement.ACCEPT);
         } catch (ModelException e) {
             LOG.log(System.Logger.Level.ERROR, "job " + jobId + " failed on the model: " + e.getMessage());
-            return new Generated(job, started, null, fail(job, "model_error", e.getMessage(), false));
+            return new Generated(job, started, null, fail(job, started, "model_error", e.getMessage(), false));
         } catch (RuntimeException | ai.onnxruntime.OrtException e) {
             // Unexpected: perhaps this machine's trouble (memory, a driver), so another attempt may succeed.
             LOG.log(System.Logger.Level.ERROR, "job " + jobId + " failed on attempt " + job.attempt(), e);
             String reason = e.getClass().getSimpleName() + ": " + e.getMessage();
             return new Generated(job, started, null, job.attempt() < config.maxAttempts()
                     ? requeue(job, "attempt " + job.attempt() + " failed: " + reason)
-                    : fail(job, "internal_error", reason + " (on each of " + job.attempt() + " attempts)", true));
+                    : fail(job, started, "internal_error", reason + " (on each of " + job.attempt() + " attempts)",
+                            true));
         }
     }
 
@@ -176,8 +179,8 @@ final class JobRunner {
             LOG.log(System.Logger.Level.WARNING, "job " + jobId + ": " + e.getMessage());
             return job.attempt() < config.maxAttempts()
                     ? requeue(job, "attempt " + job.attempt() + " could not store its images: " + e.getMessage())
-                    : fail(job, "storage_unavailable", "the images could not be stored on any of " + job.attempt()
-                            + " attempts; the last one: " + e.getMessage(), true);
+                    : fail(job, generated.started(), "storage_unavailable", "the images could not be stored on any of "
+                            + job.attempt() + " attempts; the last one: " + e.getMessage(), true);
         }
         events.publishDurably(completed);
         return Settlement.ACCEPT;
@@ -190,10 +193,25 @@ final class JobRunner {
     }
 
     /** Fails the job for good: dead letter with the reason, then the {@code failed} event. */
-    private Settlement fail(Accepted job, String code, String message, boolean retryable) throws InterruptedException {
+    private Settlement fail(Accepted job, JobEvent.Started started, String code, String message, boolean retryable)
+            throws InterruptedException {
         events.deadLetter(job.record(), code + ": " + message, job.attempt());
-        events.publishDurably(new JobEvent.Failed(job.jobId(), now(), code, message, retryable, job.attempt()));
+        finish(job.job(), started, new JobEvent.Failed(job.jobId(), now(), code, message, retryable, job.attempt()));
         return Settlement.REJECT;
+    }
+
+    /**
+     * Ends a job without images: its final record goes to the bucket when S3 answers (a later delivery then repeats
+     * the outcome instead of the work; the events topic has it either way), then the terminal event.
+     */
+    private void finish(JobMessage job, JobEvent.Started started, JobEvent terminal) throws InterruptedException {
+        try {
+            images.putFinished(FinishedJob.of(job, started, terminal));
+        } catch (ImageStore.StorageUnavailableException e) {
+            LOG.log(System.Logger.Level.WARNING, "job " + job.jobId() + ": its final record is not stored: "
+                    + e.getMessage());
+        }
+        events.publishDurably(terminal);
     }
 
     /** Reports steps (all of them unless capped), throttles previews apart, and paces steps when asked to. */

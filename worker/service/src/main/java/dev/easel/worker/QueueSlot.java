@@ -153,10 +153,12 @@ final class QueueSlot implements Runnable {
             return;
         }
         generating.incrementAndGet();
+        Long idleMillis = device.idleMillis();
         CompletableFuture<JobRunner.Settlement> outcome = CompletableFuture
-                .supplyAsync(() -> uninterrupted(() -> runner.generate(begun.job(), device, releaseRequested)),
-                        device.thread())
+                .supplyAsync(() -> uninterrupted(() -> runner.generate(begun.job(), device, idleMillis,
+                        releaseRequested)), device.thread())
                 .whenComplete((generated, error) -> {
+                    device.generationEnded();
                     generating.decrementAndGet();
                     idleDevices.add(device);
                 })

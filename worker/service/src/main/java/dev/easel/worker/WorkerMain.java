@@ -25,7 +25,7 @@ public final class WorkerMain {
     public static void main(String[] args) throws Exception {
         try {
             run();
-        } catch (Exception e) {
+        } catch (Exception | Error e) {
             // One line for the log and a non-zero exit, so that the supervisor sees the worker did not come up.
             System.err.println("easel-worker: cannot start: " + e);
             System.exit(1);

@@ -1,0 +1,172 @@
+package dev.easel.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import dev.easel.deploy.LocalStack;
+import dev.easel.deploy.ServiceProcess;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+
+/**
+ * {@code easel bench scale}: throughput with 1, 2, 4... single-device workers on a stack of its own (free ports, state
+ * under {@code .easel/bench-scale}). Each denoising step takes at least {@code minStepMillis} (EASEL_MIN_STEP_MS, a
+ * stand-in for a GPU-bound step: two CPU cores cannot show GPU scaling with real compute). Every run submits
+ * {@code jobsPerWorker} jobs per worker at once, so the queue never runs dry, and reports jobs per second, the scaling
+ * against one worker, and the devices' idle time between consecutive jobs.
+ */
+final class BenchScale {
+    private static final Duration START = Duration.ofSeconds(180);
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    BenchScale(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    ObjectNode run(List<Integer> workerCounts, int jobsPerWorker, int steps, int minStepMillis, Path model)
+            throws Exception {
+        Path home = EaselHome.folder().resolve("bench-scale");
+        deleteRecursively(home);
+        String root = System.getenv("EASEL_ROOT");
+        LocalStack stack = new LocalStack(Path.of(root == null ? "." : root), home);
+        int kafkaPort = LocalStack.freePort();
+        int s3Port = LocalStack.freePort();
+        String kafka = "127.0.0.1:" + kafkaPort;
+        String s3 = "http://127.0.0.1:" + s3Port;
+        List<ServiceProcess> infrastructure = new ArrayList<>(List.of(stack.kafka(kafkaPort, LocalStack.freePort()),
+                stack.s3(s3Port), stack.gateway("bench-gateway", LocalStack.freePort(), kafka, s3)));
+        ArrayNode results = Json.MAPPER.createArrayNode();
+        try {
+            for (ServiceProcess service : infrastructure) {
+                err.println("starting " + service.name());
+                service.start(START);
+            }
+            String gateway = infrastructure.get(2).address();
+            double single = 0;
+            for (int workers : workerCounts) {
+                List<ServiceProcess> pool = new ArrayList<>();
+                try {
+                    for (int i = 1; i <= workers; i++) {
+                        ServiceProcess worker = stack.worker(new LocalStack.WorkerSettings("bench-worker-" + i, kafka,
+                                s3, List.of(model), LocalStack.freePort(),
+                                Map.of("EASEL_MIN_STEP_MS", Integer.toString(minStepMillis))));
+                        pool.add(worker);
+                        worker.start(START);
+                    }
+                    awaitWorkers(gateway, workers);
+                    ObjectNode result = measure(gateway, workers, jobsPerWorker, steps);
+                    if (single == 0) {
+                        single = result.path("jobsPerSecond").asDouble() / workers;
+                    }
+                    result.put("scaling", BenchE2e.round(result.path("jobsPerSecond").asDouble() / (workers * single)
+                            * 100) / 100);
+                    out.printf("%d worker(s): %.2f jobs/s, scaling %.2f, device idle between jobs p50 %.1f ms,"
+                                    + " p90 %.1f ms%n", workers, result.path("jobsPerSecond").asDouble(),
+                            result.path("scaling").asDouble(), result.path("deviceIdleP50Ms").asDouble(),
+                            result.path("deviceIdleP90Ms").asDouble());
+                    results.add(result);
+                } finally {
+                    for (ServiceProcess worker : pool) {
+                        worker.stop(Duration.ofSeconds(60));
+                    }
+                }
+            }
+        } finally {
+            for (int i = infrastructure.size() - 1; i >= 0; i--) {
+                infrastructure.get(i).stop(Duration.ofSeconds(30));
+            }
+        }
+        ObjectNode summary = Json.MAPPER.createObjectNode();
+        summary.put("benchmark", "scale");
+        summary.put("jobsPerWorker", jobsPerWorker);
+        summary.put("steps", steps);
+        summary.put("minStepMillis", minStepMillis);
+        summary.set("results", results);
+        return summary;
+    }
+
+    /** Waits until the gateway sees {@code count} live workers (their announcements). */
+    private void awaitWorkers(String gateway, int count) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode models = Json.MAPPER.readTree(http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(gateway + "/v1/models")).GET().build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("models");
+            if (models.size() == 1 && models.get(0).path("workers").size() == count) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new IOException("the gateway did not see " + count + " workers within 60 s");
+    }
+
+    private ObjectNode measure(String gateway, int workers, int jobsPerWorker, int steps) throws Exception {
+        JobRequest request = new JobRequest("a red circle on a blue background", "", 64, 64, steps, 7.5, "euler", false,
+                null, 7L, 1, null, null, null, false, null);
+        // Warm-up: two jobs per worker, so every queue slot has joined the share group before the measured jobs (a slot
+        // joins on its first poll, when a device is first free for it).
+        followAll(gateway, request, 2 * workers);
+        int jobs = workers * jobsPerWorker;
+        long start = System.nanoTime();
+        List<BenchE2e.Followed> followed = followAll(gateway, request, jobs);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        List<Double> idle = followed.stream().map(f -> f.started().path("deviceIdleMillis"))
+                .filter(JsonNode::isNumber).map(JsonNode::asDouble).sorted().toList();
+        ObjectNode result = Json.MAPPER.createObjectNode();
+        result.put("workers", workers);
+        result.put("jobs", jobs);
+        result.put("seconds", BenchE2e.round(seconds));
+        result.put("jobsPerSecond", BenchE2e.round(jobs / seconds * 100) / 100);
+        result.put("deviceIdleP50Ms", BenchE2e.round(BenchE2e.percentile(idle, 50)));
+        result.put("deviceIdleP90Ms", BenchE2e.round(BenchE2e.percentile(idle, 90)));
+        return result;
+    }
+
+    /** Submits {@code count} jobs at once and follows each to completion. */
+    private List<BenchE2e.Followed> followAll(String gateway, JobRequest request, int count) throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(Math.min(count, 64));
+        try {
+            List<Future<BenchE2e.Followed>> running = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                running.add(clients.submit(() -> BenchE2e.follow(http, gateway, BenchE2e.submit(http, gateway,
+                        request))));
+            }
+            List<BenchE2e.Followed> done = new ArrayList<>();
+            for (Future<BenchE2e.Followed> job : running) {
+                done.add(job.get());
+            }
+            return done;
+        } finally {
+            clients.shutdown();
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (Stream<Path> paths = Files.walk(dir)) {
+                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
+    }
+}
