@@ -38,9 +38,13 @@ final class GatewayClient {
     }
 
     HttpResponse<String> post(JobRequest request) throws Exception {
+        return post(Json.write(request));
+    }
+
+    /** POST /v1/jobs with any body, valid or not. */
+    HttpResponse<String> post(String body) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v1/jobs")).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(request))).build(),
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -64,9 +68,14 @@ final class GatewayClient {
 
     /** The job's events until its stream ends or {@code limit} arrived; fails after {@code timeout}. */
     List<Event> events(String id, int limit, Duration timeout) throws Exception {
+        return events(id, null, limit, timeout);
+    }
+
+    /** The same, from after {@code lastEventId} (null: from the start). */
+    List<Event> events(String id, String lastEventId, int limit, Duration timeout) throws Exception {
         return CompletableFuture.supplyAsync(() -> {
             try {
-                return readEvents(id, limit, timeout);
+                return readEvents(id, lastEventId, limit, timeout);
             } catch (Exception e) {
                 throw new CompletionException(e);
             }
@@ -78,10 +87,13 @@ final class GatewayClient {
         return events(id, Integer.MAX_VALUE, Duration.ofSeconds(180));
     }
 
-    private List<Event> readEvents(String id, int limit, Duration timeout) throws Exception {
-        HttpResponse<Stream<String>> response = HTTP.send(HttpRequest.newBuilder(
-                URI.create(url + "/v1/jobs/" + id + "/events")).timeout(timeout).GET().build(),
-                HttpResponse.BodyHandlers.ofLines());
+    private List<Event> readEvents(String id, String lastEventId, int limit, Duration timeout) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url + "/v1/jobs/" + id + "/events"))
+                .timeout(timeout).GET();
+        if (lastEventId != null) {
+            request.header("Last-Event-ID", lastEventId);
+        }
+        HttpResponse<Stream<String>> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, response.statusCode());
         List<Event> events = new ArrayList<>();
         String eventId = null;

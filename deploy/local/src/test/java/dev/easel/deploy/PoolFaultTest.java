@@ -15,18 +15,14 @@ import dev.easel.engine.model.RuntimeOptions;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
 import dev.easel.models.ModelGenerator;
-import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -50,11 +46,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PoolFaultTest {
-    private static final Duration START = Duration.ofSeconds(180);
     private static final Map<String, String> WORKER_ENVIRONMENT = Map.of("EASEL_LOCK_MS", "5000",
             "EASEL_MIN_STEP_MS", "100");
 
-    private static final List<ServiceProcess> SERVICES = new ArrayList<>();
+    private static final TestProcesses PROCESSES = new TestProcesses();
     private static ServiceProcess kafkaProcess;
     private static ServiceProcess s3Process;
     private static final List<ServiceProcess> WORKERS = new ArrayList<>();
@@ -68,8 +63,7 @@ class PoolFaultTest {
     @BeforeAll
     static void startStack() throws Exception {
         Path root = Path.of(System.getProperty("easel.root", "../.."));
-        home = Path.of("target/pool-home").toAbsolutePath();
-        deleteRecursively(home);
+        home = TestProcesses.fresh(Path.of("target/pool-home"));
         stack = new LocalStack(root, home);
         modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
         int kafkaPort = LocalStack.freePort();
@@ -86,26 +80,12 @@ class PoolFaultTest {
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
-        SERVICES.add(service);
-        service.start(START);
-        return service;
+        return PROCESSES.start(service);
     }
 
     @AfterAll
     static void stopStack() throws Exception {
-        for (int i = SERVICES.size() - 1; i >= 0; i--) {
-            SERVICES.get(i).stop(Duration.ofSeconds(20));
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (Stream<Path> paths = Files.walk(dir)) {
-                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
-            }
-        }
+        PROCESSES.stopAll();
     }
 
     private static ServiceProcess worker(String name) {
@@ -165,8 +145,7 @@ class PoolFaultTest {
             assertTrue(!workerOf(id).equals("pool-worker-b"), "a toy job ran on the worker that serves only toy-b");
         }
 
-        otherWorker.stop(Duration.ofSeconds(60)); // withdraws its announcement
-        SERVICES.remove(otherWorker);
+        PROCESSES.stop(otherWorker, Duration.ofSeconds(60)); // withdraws its announcement
         awaitModels(List.of("toy"));
         HttpResponse<String> gone = gateway.post(request("a red circle", 2, 1L).withModel("toy-b"));
         assertEquals(400, gone.statusCode());
@@ -199,9 +178,7 @@ class PoolFaultTest {
         JobRequest request = request("a green circle on the right", 80, 7L); // at least 8 s
         String id = gateway.submit(request);
         ServiceProcess victim = startedOn(id);
-        ProcessHandle process = victim.process().orElseThrow();
-        process.destroyForcibly();
-        process.onExit().join();
+        TestProcesses.kill(victim);
         long killedAt = System.currentTimeMillis();
 
         List<GatewayClient.Event> events = gateway.allEvents(id);
@@ -220,7 +197,7 @@ class PoolFaultTest {
                     () -> false).images().get(0).png();
             assertArrayEquals(offline, gateway.image(id, 0), "the image equals the offline engine's");
         }
-        victim.start(START);
+        start(victim);
     }
 
     private static long atMillis(List<GatewayClient.Event> events, String name) {
@@ -239,7 +216,7 @@ class PoolFaultTest {
         assertEquals(1, count(events, "started"), "run once");
         assertEquals(0, count(events, "requeued"));
         assertEquals(stopping.name(), gateway.get("/v1/jobs/" + id).path("workerId").asText());
-        stopping.start(START);
+        start(stopping);
     }
 
     @Test
@@ -254,7 +231,7 @@ class PoolFaultTest {
             List<GatewayClient.Event> upToLastStep = gateway.events(id, 22, Duration.ofSeconds(60));
             assertEquals("progress", upToLastStep.getLast().name());
         }
-        s3Process.start(START);
+        start(s3Process);
         System.out.println("reliability: S3 was down for " + (System.currentTimeMillis() - downAt) + " ms");
         for (String id : ids) {
             List<GatewayClient.Event> events = gateway.allEvents(id);
@@ -288,11 +265,10 @@ class PoolFaultTest {
             assertTrue(new String(awaitDeadLetter(id).headers().lastHeader("easel.error").value(),
                     StandardCharsets.UTF_8).startsWith("storage_unavailable"));
         } finally {
-            s3Process.start(START);
-            impatient.stop(Duration.ofSeconds(60));
-            SERVICES.remove(impatient);
+            start(s3Process);
+            PROCESSES.stop(impatient, Duration.ofSeconds(60));
             for (ServiceProcess worker : WORKERS) {
-                worker.start(START);
+                start(worker);
             }
         }
         String after = gateway.submit(request("a white square", 4, 9L));
@@ -350,9 +326,7 @@ class PoolFaultTest {
             ids.add(gateway.submit(request("a black square", 30, 40L + i)));
         }
         startedOn(ids.get(0));
-        ProcessHandle broker = kafkaProcess.process().orElseThrow();
-        broker.destroyForcibly();
-        broker.onExit().join();
+        TestProcesses.kill(kafkaProcess);
         long before = System.nanoTime();
         HttpResponse<String> refused = gateway.post(request("during the outage", 2, 1L));
         long answerMillis = (System.nanoTime() - before) / 1_000_000;
@@ -360,7 +334,7 @@ class PoolFaultTest {
                 + answerMillis + " ms");
         assertEquals(503, refused.statusCode(), refused.body());
         assertTrue(refused.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"));
-        kafkaProcess.start(START);
+        start(kafkaProcess);
         for (String id : ids) {
             List<GatewayClient.Event> events = gateway.allEvents(id);
             assertEquals("completed", names(events).getLast(), "job " + id + ": " + names(events));

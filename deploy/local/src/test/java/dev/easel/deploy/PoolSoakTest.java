@@ -3,17 +3,14 @@ package dev.easel.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.easel.contracts.Json;
-import dev.easel.contracts.Topics;
 import dev.easel.models.ModelGenerator;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
 import io.minio.Result;
 import io.minio.messages.Item;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +18,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -29,31 +25,18 @@ import org.junit.jupiter.api.Test;
 /**
  * The soak: 2,000 jobs through 3 workers while one worker is killed and restarted twice and the broker once. Every job
  * completes exactly once as the gateway reports it, and the bucket holds exactly the expected objects. It takes several
- * minutes, so it runs only when asked: {@code ./mvnw -B verify -pl deploy/local -Dtest=PoolSoakTest -Deasel.soak=true}
- * (after {@code ./mvnw -B install -DskipTests}); {@code -Deasel.soak.jobs=N} changes the count.
+ * minutes, so it runs only when asked: {@code ./easel soak} ({@code EASEL_SOAK_JOBS=N} changes the count).
  */
 class PoolSoakTest {
-    private static final List<ServiceProcess> SERVICES = new ArrayList<>();
+    private static final TestProcesses PROCESSES = new TestProcesses();
 
     @AfterAll
     static void stopStack() throws Exception {
-        for (int i = SERVICES.size() - 1; i >= 0; i--) {
-            SERVICES.get(i).stop(Duration.ofSeconds(20));
-        }
+        PROCESSES.stopAll();
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
-        if (!SERVICES.contains(service)) {
-            SERVICES.add(service);
-        }
-        service.start(Duration.ofSeconds(180));
-        return service;
-    }
-
-    private static void kill(ServiceProcess service) {
-        ProcessHandle process = service.process().orElseThrow();
-        process.destroyForcibly();
-        process.onExit().join();
+        return PROCESSES.start(service);
     }
 
     @Test
@@ -61,14 +44,7 @@ class PoolSoakTest {
         Assumptions.assumeTrue(Boolean.getBoolean("easel.soak"), "the soak runs only with -Deasel.soak=true");
         int jobs = Integer.getInteger("easel.soak.jobs", 2000);
         Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = Path.of("target/soak-home").toAbsolutePath();
-        if (Files.exists(home)) {
-            try (Stream<Path> paths = Files.walk(home)) {
-                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
-            }
-        }
+        Path home = TestProcesses.fresh(Path.of("target/soak-home"));
         LocalStack stack = new LocalStack(root, home);
         Path model = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
         int kafkaPort = LocalStack.freePort();
@@ -92,11 +68,11 @@ class PoolSoakTest {
         for (int i = 0; i < jobs; i++) {
             // Faults at fixed points of the submission: the broker once, one worker killed and restarted twice.
             if (i == jobs / 4 || i == (3 * jobs) / 4) {
-                kill(workers.get(0));
+                TestProcesses.kill(workers.get(0));
                 start(workers.get(0));
             }
             if (i == jobs / 2) {
-                kill(broker);
+                TestProcesses.kill(broker);
                 start(broker);
             }
             String id = submitRetrying(gateway, i);

@@ -1,5 +1,6 @@
 package dev.easel.deploy;
 
+import static dev.easel.deploy.GatewayClient.names;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,15 +23,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -55,14 +53,14 @@ class ServiceEndToEndTest {
     private static String kafka;
     private static String s3;
     private static String gateway;
-    private static final List<ServiceProcess> SERVICES = new ArrayList<>();
+    private static ServiceProcess firstGateway;
+    private static final TestProcesses PROCESSES = new TestProcesses();
     private static final List<String> JOBS = new ArrayList<>();
 
     @BeforeAll
     static void startStack() throws Exception {
         Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = Path.of("target/e2e-home").toAbsolutePath();
-        deleteRecursively(home); // a fresh broker, bucket and model every run
+        Path home = TestProcesses.fresh(Path.of("target/e2e-home"));
         stack = new LocalStack(root, home);
         modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
         int kafkaPort = LocalStack.freePort();
@@ -73,35 +71,17 @@ class ServiceEndToEndTest {
         start(stack.s3(s3Port));
         start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, List.of(modelDir), LocalStack.freePort(),
                 WORKER_ENVIRONMENT)));
-        ServiceProcess first = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3));
-        gateway = first.address();
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(path);
-            }
-        }
+        firstGateway = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3));
+        gateway = firstGateway.address();
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
-        SERVICES.add(service);
-        service.start(START);
-        return service;
+        return PROCESSES.start(service);
     }
 
     @AfterAll
     static void stopStack() throws Exception {
-        for (int i = SERVICES.size() - 1; i >= 0; i--) {
-            SERVICES.get(i).stop(Duration.ofSeconds(20));
-        }
-    }
-
-    record Event(String id, String name, JsonNode data) {
+        PROCESSES.stopAll();
     }
 
     private static JobRequest request(String prompt, int size, int steps, String scheduler, long seed) {
@@ -110,73 +90,29 @@ class ServiceEndToEndTest {
     }
 
     private static String submit(String server, JobRequest request) throws Exception {
-        HttpResponse<String> response = post(server, Json.write(request));
-        assertEquals(202, response.statusCode(), response.body());
-        String id = Json.MAPPER.readTree(response.body()).path("id").asText();
+        String id = new GatewayClient(server).submit(request);
         JOBS.add(id);
         return id;
     }
 
     private static HttpResponse<String> post(String server, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs")).header("Content-Type",
-                "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return new GatewayClient(server).post(body);
     }
 
     private static JsonNode get(String server, String path) throws Exception {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(server + path)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode(), path + ": " + response.body());
-        return Json.MAPPER.readTree(response.body());
+        return new GatewayClient(server).get(path);
     }
 
     /** Reads SSE events until the stream ends or {@code limit} events arrived; fails after two minutes. */
-    private static List<Event> events(String server, String id, String lastEventId, int limit) throws Exception {
-        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return readEvents(server, id, lastEventId, limit);
-            } catch (Exception e) {
-                throw new java.util.concurrent.CompletionException(e);
-            }
-        }).get(120, java.util.concurrent.TimeUnit.SECONDS);
-    }
-
-    private static List<Event> readEvents(String server, String id, String lastEventId, int limit) throws Exception {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(server + "/v1/jobs/" + id + "/events"))
-                .timeout(Duration.ofSeconds(120)).GET();
-        if (lastEventId != null) {
-            builder.header("Last-Event-ID", lastEventId);
-        }
-        HttpResponse<Stream<String>> response = HTTP.send(builder.build(), HttpResponse.BodyHandlers.ofLines());
-        assertEquals(200, response.statusCode());
-        List<Event> events = new ArrayList<>();
-        String eventId = null;
-        String name = null;
-        try (Stream<String> lines = response.body()) {
-            Iterator<String> it = lines.iterator();
-            while (it.hasNext() && events.size() < limit) {
-                String line = it.next();
-                if (line.startsWith("id:")) {
-                    eventId = line.substring(3).strip();
-                } else if (line.startsWith("event:")) {
-                    name = line.substring(6).strip();
-                } else if (line.startsWith("data:")) {
-                    events.add(new Event(eventId, name, Json.MAPPER.readTree(line.substring(5).strip())));
-                }
-            }
-        }
-        return events;
-    }
-
-    private static List<String> names(List<Event> events) {
-        return events.stream().map(Event::name).toList();
+    private static List<GatewayClient.Event> events(String server, String id, String lastEventId, int limit) throws Exception {
+        return new GatewayClient(server).events(id, lastEventId, limit, Duration.ofSeconds(120));
     }
 
     @Test
     void progressEveryStepAndTheSameImageAsTheOfflineEngine() throws Exception {
         JobRequest request = request("a red circle on the left on a blue background", 64, 12, "euler", 5L);
         String id = submit(gateway, request);
-        List<Event> events = events(gateway, id, null, 100);
+        List<GatewayClient.Event> events = events(gateway, id, null, 100);
         List<String> expected = new ArrayList<>(List.of("queued", "started"));
         for (int i = 0; i < 12; i++) {
             expected.add("progress");
@@ -210,16 +146,16 @@ class ServiceEndToEndTest {
         JobRequest withPreviews = new JobRequest("green square", "", 64, 64, 8, 7.5, "ddim", false, null, 3L, 1, null,
                 null, null, true, 4);
         String id = submit(gateway, withPreviews);
-        List<Event> firstThree = events(gateway, id, null, 3);
+        List<GatewayClient.Event> firstThree = events(gateway, id, null, 3);
         assertEquals(3, firstThree.size());
-        List<Event> rest = events(gateway, id, firstThree.get(2).id(), 100);
-        List<Event> all = events(gateway, id, null, 100);
+        List<GatewayClient.Event> rest = events(gateway, id, firstThree.get(2).id(), 100);
+        List<GatewayClient.Event> all = events(gateway, id, null, 100);
         List<String> joined = new ArrayList<>();
         firstThree.forEach(e -> joined.add(e.id()));
         rest.forEach(e -> joined.add(e.id()));
-        assertEquals(all.stream().map(Event::id).toList(), joined);
+        assertEquals(all.stream().map(GatewayClient.Event::id).toList(), joined);
         assertEquals("completed", all.get(all.size() - 1).name());
-        List<Event> progress = all.stream().filter(e -> e.name().equals("progress")).toList();
+        List<GatewayClient.Event> progress = all.stream().filter(e -> e.name().equals("progress")).toList();
         assertEquals(List.of(false, false, false, true, false, false, false, true),
                 progress.stream().map(e -> e.data().has("preview")).toList(), "a preview every 4 steps");
     }
@@ -227,7 +163,7 @@ class ServiceEndToEndTest {
     @Test
     void cancellingAQueuedAndARunningJob() throws Exception {
         String running = submit(gateway, request("yellow stripes", 2048, 150, "euler", 1L));
-        List<Event> beginning = events(gateway, running, null, 3);
+        List<GatewayClient.Event> beginning = events(gateway, running, null, 3);
         assertEquals(List.of("queued", "started", "progress"), names(beginning));
         String queued = submit(gateway, request("pink circle", 64, 5, "euler", 2L));
         assertEquals("queued", get(gateway, "/v1/jobs/" + queued).path("status").asText());
@@ -235,7 +171,7 @@ class ServiceEndToEndTest {
         assertEquals(202, delete(queued));
         assertEquals(List.of("queued", "cancelled"), names(events(gateway, queued, null, 10)));
         assertEquals(202, delete(running));
-        List<Event> runningEvents = events(gateway, running, null, 1000);
+        List<GatewayClient.Event> runningEvents = events(gateway, running, null, 1000);
         assertEquals("cancelled", runningEvents.get(runningEvents.size() - 1).name());
         assertFalse(names(runningEvents).contains("completed"));
         assertTrue(runningEvents.size() < 150, "stopped before the end: " + runningEvents.size() + " events");
@@ -265,7 +201,7 @@ class ServiceEndToEndTest {
         JobRequest slow = new JobRequest("a red circle", "", 2048, 2048, 150, 7.5, "euler", false, null, 9L, 4, null,
                 null, null, false, null);
         String id = submit(gateway, slow);
-        List<Event> events = events(gateway, id, null, 1000);
+        List<GatewayClient.Event> events = events(gateway, id, null, 1000);
         JsonNode completed = events.getLast().data();
         assertEquals("completed", events.getLast().name());
         assertTrue(completed.path("timings").path("engineMillis").asLong() > 5000,
@@ -416,7 +352,7 @@ class ServiceEndToEndTest {
         for (String id : jobs) {
             assertEquals(before.get(id), comparable(get(second.address(), "/v1/jobs/" + id)), "job " + id + " on gateway 2");
         }
-        ServiceProcess first = SERVICES.stream().filter(s -> s.name().equals("e2e-gateway")).findFirst().orElseThrow();
+        ServiceProcess first = firstGateway;
         first.stop(Duration.ofSeconds(20));
         first.start(START);
         for (String id : jobs) {
