@@ -149,7 +149,7 @@ final class BenchCommand {
         if (minStep < 0) {
             throw new UsageException("--min-step-ms must be 0 or more");
         }
-        ObjectNode summary = new BenchScale(out, err).run(counts, arguments.intValue("jobs-per-worker", 8),
+        ObjectNode summary = new BenchScale(out, err).run(counts, arguments.intValue("jobs-per-worker", 24),
                 arguments.intValue("steps", 20), minStep, EaselHome.generatedModel(ModelGenerator.Kind.TOY, err));
         out.println(JSON.writeValueAsString(summary));
         return 0;

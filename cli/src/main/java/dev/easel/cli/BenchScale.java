@@ -77,8 +77,8 @@ final class BenchScale {
                     if (single == 0) {
                         single = result.path("jobsPerSecond").asDouble() / workers;
                     }
-                    result.put("scaling", BenchE2e.round(result.path("jobsPerSecond").asDouble() / (workers * single)
-                            * 100) / 100);
+                    result.put("scaling", Math.round(result.path("jobsPerSecond").asDouble() / (workers * single)
+                            * 1000) / 1000.0);
                     out.printf("%d worker(s): %.2f jobs/s, scaling %.2f, device idle between jobs p50 %.1f ms,"
                                     + " p90 %.1f ms%n", workers, result.path("jobsPerSecond").asDouble(),
                             result.path("scaling").asDouble(), result.path("deviceIdleP50Ms").asDouble(),
@@ -135,7 +135,7 @@ final class BenchScale {
         result.put("workers", workers);
         result.put("jobs", jobs);
         result.put("seconds", BenchE2e.round(seconds));
-        result.put("jobsPerSecond", BenchE2e.round(jobs / seconds * 100) / 100);
+        result.put("jobsPerSecond", Math.round(jobs / seconds * 1000) / 1000.0);
         result.put("deviceIdleP50Ms", BenchE2e.round(BenchE2e.percentile(idle, 50)));
         result.put("deviceIdleP90Ms", BenchE2e.round(BenchE2e.percentile(idle, 90)));
         return result;
