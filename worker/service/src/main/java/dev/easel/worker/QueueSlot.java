@@ -44,8 +44,6 @@ final class QueueSlot implements Runnable {
     private final KafkaShareConsumer<String, byte[]> consumer;
     private final List<String> topics;
     private volatile boolean polled;
-    /** When a poll that may have fetched a record nobody asked for was made (0: none since the last acquire). */
-    private long strayFetchNanos;
 
     QueueSlot(int index, WorkerConfig config, List<String> modelIds, JobRunner runner, BlockingQueue<Device> idleDevices,
             java.util.concurrent.atomic.AtomicInteger generating, Executor storage, BooleanSupplier taking,
@@ -100,31 +98,21 @@ final class QueueSlot implements Runnable {
         }
     }
 
-    /**
-     * Polls until one job is acquired; empty when the worker stops taking jobs meanwhile. A poll made while a renewal
-     * was still under way may have fetched, and so acquired, another record that then waited in the consumer's buffer
-     * with its lock running: if that may have been half a lock or more ago, what the first poll returns is released
-     * unrun (its lock may be gone and the job running elsewhere), so no job starts on an expired lock.
-     */
+    /** Polls until one job is acquired; empty when the worker stops taking jobs meanwhile. */
     private Optional<Lease> acquire() {
         while (taking.getAsBoolean()) {
-            long since = strayFetchNanos != 0 ? strayFetchNanos : System.nanoTime();
-            boolean mayBeStale = strayFetchNanos != 0 && System.nanoTime() - strayFetchNanos > lockNanos() / 2;
-            strayFetchNanos = 0;
             ConsumerRecord<String, byte[]> first = null;
             for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
-                if (first == null && !mayBeStale) {
+                if (first == null) {
                     first = record;
                 } else {
-                    // never more than one job per device, and never one whose lock may be gone
-                    LOG.log(System.Logger.Level.INFO, "released " + where(record) + " unrun: it may have waited in"
-                            + " the buffer since a renewal");
+                    LOG.log(System.Logger.Level.INFO, "released " + where(record) + " unrun: one job per device");
                     consumer.acknowledge(record, AcknowledgeType.RELEASE);
                 }
             }
             polled = true;
             if (first != null) {
-                return Optional.of(new Lease(first, since - POLL.toNanos())); // fetched during that poll or since
+                return Optional.of(new Lease(first));
             }
         }
         return Optional.empty();
@@ -136,6 +124,16 @@ final class QueueSlot implements Runnable {
 
     /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
     private void run(Lease lease, Device device) throws InterruptedException {
+        // A record can wait in the consumer's buffer, its lock running, from a fetch made before this slot asked for it;
+        // its lock may be gone and the job running elsewhere. Renewing it first proves the lock is ours, for a full
+        // lock duration from now.
+        lease.renew();
+        if (lease.lost) {
+            idleDevices.add(device);
+            LOG.log(System.Logger.Level.INFO, "job at " + where(lease.record) + " not started: its lock had expired"
+                    + " before it came out of the buffer (it is delivered again)");
+            return;
+        }
         ConsumerRecord<String, byte[]> record = lease.record;
         int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
         JobRunner.Begun begun;
@@ -185,31 +183,28 @@ final class QueueSlot implements Runnable {
     }
 
     /**
-     * The acquisition lock on one record, renewed every half lock duration: acknowledge RENEW and commit it
-     * synchronously (no poll: a poll while a renewal is under way fetches, and would acquire, another job); the renewed
-     * record then comes back from a poll and can be renewed or settled again. A renewal the broker refuses, or a record
+     * The acquisition lock on one record, renewed before the job starts and then every half lock duration: acknowledge
+     * RENEW and commit it synchronously (a poll while a renewal is under way fetches, and could acquire, another job);
+     * the renewed record then comes back from a poll and can be renewed or settled again. A renewal the broker refuses, or a record
      * that does not come back, means the lock was lost (it expired, the broker restarted): the job may already run
      * elsewhere, so it is finished but its record is not settled here.
      */
     private final class Lease {
         private ConsumerRecord<String, byte[]> record;
-        private final long acquiredNanos;
+        private long renewedNanos;
         private boolean lost;
 
-        Lease(ConsumerRecord<String, byte[]> record, long acquiredNanos) {
+        Lease(ConsumerRecord<String, byte[]> record) {
             this.record = record;
-            this.acquiredNanos = acquiredNanos;
         }
 
         JobRunner.Settlement keepUntil(CompletableFuture<JobRunner.Settlement> outcome) throws InterruptedException {
             long renewEveryNanos = lockNanos() / 2;
-            long lastRenewal = acquiredNanos;
             while (true) {
-                long waitNanos = lost ? Long.MAX_VALUE : lastRenewal + renewEveryNanos - System.nanoTime();
+                long waitNanos = lost ? Long.MAX_VALUE : renewedNanos + renewEveryNanos - System.nanoTime();
                 try {
                     return outcome.get(Math.max(0, waitNanos), TimeUnit.NANOSECONDS);
                 } catch (TimeoutException e) {
-                    lastRenewal = System.nanoTime();
                     renew();
                 } catch (ExecutionException e) {
                     LOG.log(System.Logger.Level.WARNING, "job at " + where(record) + " ended without a settlement,"
@@ -220,6 +215,7 @@ final class QueueSlot implements Runnable {
         }
 
         private void renew() {
+            renewedNanos = System.nanoTime();
             try {
                 consumer.acknowledge(record, AcknowledgeType.RENEW);
                 for (Optional<KafkaException> error : consumer.commitSync(Duration.ofNanos(lockNanos() / 2)).values()) {
@@ -229,7 +225,6 @@ final class QueueSlot implements Runnable {
                 }
                 long deadline = System.nanoTime() + lockNanos() / 2;
                 while (System.nanoTime() < deadline) {
-                    long polledAt = System.nanoTime();
                     boolean returned = false;
                     for (ConsumerRecord<String, byte[]> again : consumer.poll(Duration.ofMillis(20))) {
                         if (again.topic().equals(record.topic()) && again.partition() == record.partition()
@@ -245,17 +240,12 @@ final class QueueSlot implements Runnable {
                     if (returned) {
                         return;
                     }
-                    // The renewal was still under way during that poll, which may have sent a fetch.
-                    if (strayFetchNanos == 0) {
-                        strayFetchNanos = polledAt;
-                        LOG.log(System.Logger.Level.DEBUG, "renewal of " + where(record) + " still under way at a poll");
-                    }
                 }
                 throw new KafkaException("the renewed record did not come back");
             } catch (KafkaException | IllegalStateException e) {
                 lost = true;
                 LOG.log(System.Logger.Level.WARNING, "the lock of the job at " + where(record) + " was lost (" + e
-                        + "); finishing it anyway (another worker may run it too)");
+                        + "); another worker may run it");
             }
         }
 
