@@ -8,8 +8,8 @@ import io.minio.MinioClient;
 import io.minio.errors.ErrorResponseException;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.Optional;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /** Finished jobs' final records in the bucket ({@code {jobId}/job.json}): any past job, without Kafka. */
@@ -17,23 +17,14 @@ import org.jboss.logging.Logger;
 public class FinishedJobs {
     private static final Logger LOG = Logger.getLogger(FinishedJobs.class);
 
-    @ConfigProperty(name = "easel.s3.endpoint")
-    String endpoint;
-
-    @ConfigProperty(name = "easel.s3.access-key")
-    String accessKey;
-
-    @ConfigProperty(name = "easel.s3.secret-key")
-    String secretKey;
-
-    @ConfigProperty(name = "easel.s3.bucket", defaultValue = "easel-images")
-    String bucket;
+    @Inject
+    S3Settings s3;
 
     private MinioClient client;
 
     @PostConstruct
     void init() {
-        client = MinioClient.builder().endpoint(endpoint).credentials(accessKey, secretKey).region("us-east-1").build();
+        client = s3.client(s3.endpoint());
     }
 
     /** The job's final record; empty when there is none (or S3 cannot be read now). */
@@ -41,7 +32,7 @@ public class FinishedJobs {
         if (jobId.contains("/") || jobId.contains("..")) {
             return Optional.empty();
         }
-        try (GetObjectResponse response = client.getObject(GetObjectArgs.builder().bucket(bucket)
+        try (GetObjectResponse response = client.getObject(GetObjectArgs.builder().bucket(s3.bucket())
                 .object(FinishedJob.objectKey(jobId)).build())) {
             return Optional.of(Json.read(response.readAllBytes(), FinishedJob.class));
         } catch (ErrorResponseException e) {
