@@ -25,19 +25,25 @@ import org.eclipse.microprofile.health.Readiness;
 import org.jboss.logging.Logger;
 
 /**
- * Reads every partition of {@code easel.events} from the beginning into the {@link JobStore}, and the workers'
- * announcements ({@code easel.workers}, compacted) into the {@link WorkerRegistry}, then follows both. A plain consumer
- * on its own thread with assigned partitions: no consumer group to clean up, and events reach SSE clients within
- * milliseconds. Readiness turns true once both topics are read up to where they ended at start-up, so a restarted
- * replica never reports a known job as missing nor refuses a job for want of workers it has not read yet.
+ * Restores the jobs kept on {@code easel.job-state} ({@link JobStateLog}) into the {@link JobStore}, then reads
+ * {@code easel.events} from where that state's checkpoint reaches (every partition from its beginning when there is
+ * none) and the workers' announcements ({@code easel.workers}, compacted) from their beginning into the
+ * {@link WorkerRegistry}, and follows both. A plain consumer on its own thread with assigned partitions: no consumer
+ * group to clean up, and events reach SSE clients within milliseconds. Readiness turns true once both topics are read up
+ * to where they ended at start-up, so a restarted replica never reports a known job as missing nor refuses a job for
+ * want of workers it has not read yet.
  */
 @Readiness
 @ApplicationScoped
 public class EventLogReader implements HealthCheck {
     private static final Logger LOG = Logger.getLogger(EventLogReader.class);
+    private static final long CHECKPOINT_EVERY_MILLIS = 1000;
 
     @Inject
     JobStore store;
+
+    @Inject
+    JobStateLog stateLog;
 
     @Inject
     WorkerRegistry workers;
@@ -47,6 +53,9 @@ public class EventLogReader implements HealthCheck {
 
     @ConfigProperty(name = "easel.kafka.read", defaultValue = "true")
     boolean enabled;
+
+    @ConfigProperty(name = "easel.events.retention-hours", defaultValue = "24")
+    long eventsRetentionHours;
 
     private volatile KafkaConsumer<String, String> consumer;
     private volatile Map<TopicPartition, Long> endOffsetsAtStart;
@@ -80,15 +89,31 @@ public class EventLogReader implements HealthCheck {
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "easel-gateway-events");
+        // A checkpoint older than the events' retention points at deleted offsets: read what is left.
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         try (KafkaConsumer<String, String> kafka =
                 new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
             consumer = kafka;
-            createWorkersTopic();
-            List<TopicPartition> partitions = new java.util.ArrayList<>(awaitPartitions(kafka, Topics.EVENTS));
+            createTopics();
+            awaitPartitions(kafka, Topics.JOB_STATE);
+            JobStateLog.Restored restored = stateLog.read(kafka);
+            store.restore(restored.jobs(), restored.eventPositions());
+            List<TopicPartition> events = awaitPartitions(kafka, Topics.EVENTS);
+            List<TopicPartition> partitions = new java.util.ArrayList<>(events);
             partitions.addAll(awaitPartitions(kafka, Topics.WORKERS));
             kafka.assign(partitions);
             kafka.seekToBeginning(partitions);
+            for (TopicPartition partition : events) {
+                Long checkpoint = restored.eventPositions().get(partition.partition());
+                if (checkpoint != null) {
+                    kafka.seek(partition, checkpoint);
+                }
+            }
             endOffsetsAtStart = new HashMap<>(kafka.endOffsets(partitions));
+            LOG.infof("restored %d jobs from %s; reading %s from %s", restored.jobs().size(), Topics.JOB_STATE,
+                    Topics.EVENTS, restored.eventPositions().isEmpty() ? "its beginning" : restored.eventPositions());
+            long lastCheckpoint = System.currentTimeMillis();
+            boolean ready = false;
             while (running) {
                 for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(200))) {
                     if (record.topic().equals(Topics.WORKERS)) {
@@ -101,6 +126,16 @@ public class EventLogReader implements HealthCheck {
                 for (TopicPartition partition : partitions) {
                     positions.put(partition, kafka.position(partition));
                 }
+                if (!ready && replayed()) {
+                    ready = true;
+                    LOG.infof("ready: %d jobs in memory", store.size());
+                }
+                if (System.currentTimeMillis() - lastCheckpoint >= CHECKPOINT_EVERY_MILLIS) {
+                    Map<Integer, Long> eventPositions = new HashMap<>();
+                    events.forEach(partition -> eventPositions.put(partition.partition(), positions.get(partition)));
+                    stateLog.checkpoint(eventPositions, store::snapshots);
+                    lastCheckpoint = System.currentTimeMillis();
+                }
             }
         } catch (WakeupException e) {
             // shutting down
@@ -109,21 +144,39 @@ public class EventLogReader implements HealthCheck {
         }
     }
 
-    /** Workers create it too; whoever comes first makes it compacted rather than leaving it to auto-creation. */
-    private void createWorkersTopic() {
+    /**
+     * Whoever comes first creates the topics with their policies rather than leaving them to auto-creation: the events
+     * with a time retention, the job state and the workers' announcements compacted (workers create theirs too).
+     */
+    private void createTopics() {
+        Map<String, String> jobState = Map.of("cleanup.policy", "compact", "segment.bytes", Integer.toString(16 << 20),
+                "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1", "delete.retention.ms", "600000");
+        List<org.apache.kafka.clients.admin.NewTopic> topics = List.of(
+                newTopic(Topics.EVENTS, java.util.Optional.empty(),
+                        Map.of("retention.ms", Long.toString(eventsRetentionHours * 3_600_000L))),
+                newTopic(Topics.JOB_STATE, java.util.Optional.of(1), jobState),
+                newTopic(Topics.WORKERS, java.util.Optional.of(1), Map.of("cleanup.policy", "compact")));
         Properties props = new Properties();
         props.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
-            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(Topics.WORKERS,
-                    java.util.Optional.of(1), java.util.Optional.empty()).configs(Map.of("cleanup.policy", "compact"))))
-                    .all().get(30, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
-                LOG.warnf("could not create %s: %s", Topics.WORKERS, e.getCause());
+            for (org.apache.kafka.clients.admin.NewTopic topic : topics) {
+                try {
+                    admin.createTopics(List.of(topic)).all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                        LOG.warnf("could not create %s: %s", topic.name(), e.getCause());
+                    }
+                }
             }
         } catch (Exception e) {
-            LOG.warnf("could not create %s: %s", Topics.WORKERS, e);
+            LOG.warnf("could not create the gateway's topics: %s", e);
         }
+    }
+
+    private static org.apache.kafka.clients.admin.NewTopic newTopic(String name, java.util.Optional<Integer> partitions,
+            Map<String, String> configs) {
+        return new org.apache.kafka.clients.admin.NewTopic(name, partitions, java.util.Optional.empty())
+                .configs(configs);
     }
 
     /** A topic's partitions; creates it through auto-creation when it does not exist yet. */

@@ -32,6 +32,9 @@ public class JobResource {
     @Inject
     ImageLinks links;
 
+    @Inject
+    EventHistory history;
+
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
@@ -85,7 +88,7 @@ public class JobResource {
                 }
             };
             emitter.onTermination(() -> state.unsubscribe(subscriber));
-            state.subscribe(after, subscriber);
+            history.subscribe(state, after, subscriber);
         });
     }
 

@@ -33,6 +33,14 @@ public final class JobState {
     private JobEvent terminal;
     private long updatedAtMillis;
     private long lastEventId = -1;
+    /** Where the job's events are in the events topic (-1 until its first event from there is known). */
+    private int partition = -1;
+    private long firstEventId = -1;
+    /**
+     * Events from this offset on are all in {@link #history}; before it, only the lifecycle events of a restored
+     * snapshot are (-1: every event is).
+     */
+    private long historyFrom = -1;
 
     JobState(String id) {
         this.id = id;
@@ -72,10 +80,31 @@ public final class JobState {
         };
     }
 
-    synchronized void apply(StoredEvent stored) {
+    /** A job as a snapshot left it; events from {@code replayFrom} on are replayed into it from the events topic. */
+    static JobState restored(JobSnapshot snapshot, long replayFrom) {
+        JobState state = new JobState(snapshot.jobId());
+        for (JobSnapshot.Entry entry : snapshot.lifecycle()) {
+            state.apply(new StoredEvent(entry.id(), entry.event(), dev.easel.contracts.Json.write(entry.event())),
+                    snapshot.partition());
+        }
+        state.firstEventId = snapshot.firstEventId();
+        state.lastEventId = Math.max(state.lastEventId, snapshot.lastEventId());
+        state.historyFrom = Math.max(replayFrom, snapshot.lastEventId() + 1);
+        return state;
+    }
+
+    /**
+     * Folds one event, read from {@code partition} of the events topic (-1: not from there); false when it says
+     * nothing new.
+     */
+    synchronized boolean apply(StoredEvent stored, int partition) {
         // One job's events share a partition, so their offsets only grow; an older one is a repeat.
         if (terminal != null || stored.id() <= lastEventId || isStale(stored.event())) {
-            return;
+            return false;
+        }
+        if (this.partition < 0 && partition >= 0) {
+            this.partition = partition;
+            firstEventId = stored.id();
         }
         lastEventId = stored.id();
         history.add(stored);
@@ -97,6 +126,30 @@ public final class JobState {
         if (terminal != null) {
             subscribers.clear();
         }
+        return true;
+    }
+
+    /** The job's lifecycle for {@code easel.job-state}; null while none of its events came from the events topic. */
+    synchronized JobSnapshot snapshot() {
+        if (partition < 0) {
+            return null;
+        }
+        List<JobSnapshot.Entry> lifecycle = history.stream().filter(e -> !(e.event() instanceof JobEvent.Progress))
+                .map(e -> new JobSnapshot.Entry(e.id(), e.event())).toList();
+        return new JobSnapshot(id, partition, firstEventId, lastEventId, lifecycle);
+    }
+
+    /**
+     * The range of the job's events that memory lacks but a stream resuming after {@code afterId} must send: offsets
+     * {@code [from, to)} of its partition. Null when memory holds them all.
+     */
+    synchronized EventRange missingAfter(long afterId) {
+        long from = Math.max(afterId + 1, firstEventId);
+        return historyFrom < 0 || from >= historyFrom ? null : new EventRange(partition, from, historyFrom);
+    }
+
+    /** Offsets {@code [fromId, toId)} of one partition of the events topic. */
+    record EventRange(int partition, long fromId, long toId) {
     }
 
     /** Replays the events after {@code afterId} (-1: all), then follows live ones until the terminal event. */

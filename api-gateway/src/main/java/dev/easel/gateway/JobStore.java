@@ -5,6 +5,7 @@ import dev.easel.contracts.Json;
 import dev.easel.contracts.FinishedJob;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -14,8 +15,10 @@ import org.jboss.logging.Logger;
 
 /**
  * Jobs' state, folded from {@code easel.events}: a restarted gateway, or a second one, arrives at the same state as any
- * other without a database. Live jobs stay in memory; finished ones only up to {@code easel.jobs.finished-max} of them
- * and for {@code easel.jobs.finished-ttl-seconds}, after which their final record in the bucket answers for them.
+ * other without a database. Each change of a job's lifecycle is kept on {@code easel.job-state} ({@link JobStateLog}),
+ * from which a starting gateway restores what it held. Live jobs stay in memory; finished ones only up to
+ * {@code easel.jobs.finished-max} of them and for {@code easel.jobs.finished-ttl-seconds}, after which their final
+ * record in the bucket answers for them.
  */
 @ApplicationScoped
 public class JobStore {
@@ -27,6 +30,9 @@ public class JobStore {
 
     @Inject
     FinishedJobs finishedJobs;
+
+    @Inject
+    JobStateLog stateLog;
 
     @ConfigProperty(name = "easel.jobs.finished-max", defaultValue = "10000")
     int finishedMax;
@@ -50,12 +56,39 @@ public class JobStore {
             return; // a late event of a job that already left memory (or never had its queued event here)
         }
         JobState state = state(event.jobId());
-        boolean wasTerminal = state.isTerminal();
-        state.apply(new JobState.StoredEvent(record.offset(), event, record.value()));
-        if (!wasTerminal && state.isTerminal()) {
+        if (!state.apply(new JobState.StoredEvent(record.offset(), event, record.value()), record.partition())) {
+            return;
+        }
+        if (!(event instanceof JobEvent.Progress)) {
+            stateLog.write(state.snapshot());
+        }
+        if (state.isTerminal()) {
             finished.addLast(new Finished(event.jobId(), event.atMillis()));
             evictFinished();
         }
+    }
+
+    /**
+     * Takes the jobs a starting gateway found on {@code easel.job-state}; events from {@code replayFrom} (per partition
+     * of the events topic) on will be replayed into them.
+     */
+    void restore(java.util.Collection<JobSnapshot> snapshots, Map<Integer, Long> replayFrom) {
+        List<Finished> done = new java.util.ArrayList<>();
+        for (JobSnapshot snapshot : snapshots) {
+            JobState state = JobState.restored(snapshot, replayFrom.getOrDefault(snapshot.partition(), 0L));
+            jobs.put(state.id(), state);
+            if (state.isTerminal()) {
+                done.add(new Finished(state.id(), state.terminal().atMillis()));
+            }
+        }
+        done.sort(java.util.Comparator.comparingLong(Finished::atMillis));
+        finished.addAll(done);
+        evictFinished();
+    }
+
+    /** Every job held in memory, as snapshots for {@code easel.job-state}. */
+    List<JobSnapshot> snapshots() {
+        return jobs.values().stream().map(JobState::snapshot).filter(java.util.Objects::nonNull).toList();
     }
 
     /** Drops the oldest finished jobs beyond the count or the age (by their own clock, so a replay drops them too). */
@@ -64,7 +97,9 @@ public class JobStore {
         for (Finished head = finished.peekFirst(); head != null && (finished.size() > finishedMax
                 || head.atMillis() < oldest); head = finished.peekFirst()) {
             finished.pollFirst();
-            jobs.computeIfPresent(head.jobId(), (id, state) -> state.isTerminal() ? null : state);
+            if (jobs.computeIfPresent(head.jobId(), (id, state) -> state.isTerminal() ? null : state) == null) {
+                stateLog.forget(head.jobId());
+            }
         }
     }
 
@@ -99,7 +134,7 @@ public class JobStore {
                 job.request().seed() == null ? 0 : job.request().seed(), job.request().steps(), job.request().model());
         for (JobEvent event : new JobEvent[] {queued, record.started(), record.terminal()}) {
             if (event != null) {
-                state.apply(new JobState.StoredEvent(id++, event, Json.write(event)));
+                state.apply(new JobState.StoredEvent(id++, event, Json.write(event)), -1);
             }
         }
         return state;

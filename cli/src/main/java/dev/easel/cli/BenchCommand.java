@@ -42,13 +42,16 @@ final class BenchCommand {
         if (!args.isEmpty() && args.get(0).equals("scale")) {
             return scale(args.subList(1, args.size()));
         }
+        if (!args.isEmpty() && args.get(0).equals("state")) {
+            return state(args.subList(1, args.size()));
+        }
         Arguments arguments = new Arguments(args,
                 Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler"), Set.of());
         if (arguments.positional().size() != 1 || !arguments.positional().get(0).equals("engine")) {
             throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
                     + " [--steps N] [--guidance G] [--scheduler NAME] | easel bench e2e [--jobs N] [--concurrency C]"
                     + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
-                    + " [--jobs-per-worker N] [--steps N] [--min-step-ms M]");
+                    + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {
@@ -152,6 +155,18 @@ final class BenchCommand {
         ObjectNode summary = new BenchScale(out, err).run(counts, arguments.intValue("jobs-per-worker", 24),
                 arguments.intValue("steps", 20), minStep, EaselHome.generatedModel(ModelGenerator.Kind.TOY, err));
         out.println(JSON.writeValueAsString(summary));
+        return 0;
+    }
+
+    /** A gateway's start-up time and heap after a history of finished jobs. */
+    private int state(List<String> args) throws Exception {
+        Arguments arguments = new Arguments(args, Set.of("jobs", "steps"), Set.of());
+        int jobs = arguments.intValue("jobs", 100_000);
+        int steps = arguments.intValue("steps", 20);
+        if (jobs < 1 || steps < 1) {
+            throw new UsageException("--jobs and --steps must be at least 1");
+        }
+        out.println(JSON.writeValueAsString(new BenchState(out, err).run(jobs, steps)));
         return 0;
     }
 

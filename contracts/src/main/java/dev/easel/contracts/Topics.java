@@ -17,6 +17,11 @@ public final class Topics {
     public static final String CONTROL = "easel.control";
     /** Worker announcements (compacted, key: worker id): what each worker serves and whether it is alive. */
     public static final String WORKERS = "easel.workers";
+    /**
+     * Each live or recently finished job's lifecycle (compacted, key: job id), written and read by the gateways only, so
+     * a starting gateway restores its jobs without replaying the events topic from its beginning.
+     */
+    public static final String JOB_STATE = "easel.job-state";
     /** The workers' share group on the job queues. */
     public static final String WORKER_GROUP = "easel-workers";
 

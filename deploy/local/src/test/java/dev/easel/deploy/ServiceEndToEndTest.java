@@ -370,6 +370,42 @@ class ServiceEndToEndTest {
                 .GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
     }
 
+    @Test
+    void aRestartedGatewayRestoresLiveJobsAndResumesTheirStreamsFromTheirPartition() throws Exception {
+        // 12 images of 150 steps: some 20 s here, so the job outlives the gateway's restart.
+        JobRequest slow = new JobRequest("a slow green circle", "", 2048, 2048, 150, 7.5, "euler", false, null, 12L, 12,
+                null, null, null, false, null);
+        String id = submit(gateway, slow);
+        List<GatewayClient.Event> beforeRestart = events(gateway, id, null, 5);
+        assertEquals(List.of("queued", "started", "progress", "progress", "progress"), names(beforeRestart));
+        firstGateway.stop(Duration.ofSeconds(20));
+        firstGateway.start(START);
+        String log = java.nio.file.Files.readString(firstGateway.logFile());
+        assertTrue(log.contains("reading easel.events from {"), "resumed from the job-state checkpoint, not offset 0: "
+                + log.lines().filter(l -> l.contains("restored")).toList());
+        assertEquals("running", get(gateway, "/v1/jobs/" + id).path("status").asText(), "restored while it runs");
+
+        // The progress the restarted gateway never saw comes from the job's partition of the events topic.
+        List<GatewayClient.Event> resumed = events(gateway, id, beforeRestart.getLast().id(), 5000);
+        List<GatewayClient.Event> joined = new ArrayList<>(beforeRestart);
+        joined.addAll(resumed);
+        List<String> steps = joined.stream().filter(e -> e.name().equals("progress"))
+                .map(e -> e.data().path("imageIndex").asInt() + "/" + e.data().path("step").asInt()).toList();
+        List<String> expected = new ArrayList<>();
+        for (int image = 0; image < 12; image++) {
+            for (int step = 1; step <= 150; step++) {
+                expected.add(image + "/" + step);
+            }
+        }
+        assertEquals(expected, steps, "every step of every image exactly once");
+        assertEquals("completed", joined.getLast().name());
+        assertEquals(joined.stream().map(GatewayClient.Event::id).distinct().count(), joined.size(), "no event twice");
+
+        List<GatewayClient.Event> all = events(gateway, id, null, 5000);
+        assertEquals(joined.stream().map(GatewayClient.Event::id).toList(),
+                all.stream().map(GatewayClient.Event::id).toList(), "the whole stream again, from the job's first event");
+    }
+
     /** A job's status without what legitimately differs between answers (presigned URL signatures, queue time). */
     private static String comparable(JsonNode status) throws IOException {
         com.fasterxml.jackson.databind.node.ObjectNode copy = status.deepCopy();
