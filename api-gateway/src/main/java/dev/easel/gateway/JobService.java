@@ -74,6 +74,16 @@ public class JobService {
         return queues.queuedJobs(modelId, busyDevices(modelId));
     }
 
+    /** How long until a job submitted now to {@code modelId} would start (an estimate; null before one ran). */
+    public Long startEtaMillis(String modelId) {
+        return queues.startEtaMillis(modelId, (int) Math.min(Integer.MAX_VALUE, queuedJobs(modelId) + 1),
+                devices(modelId), busyDevices(modelId));
+    }
+
+    private int devices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::devices).sum();
+    }
+
     private int busyDevices(String modelId) {
         return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
     }
@@ -177,8 +187,10 @@ public class JobService {
         JobEvent.Requeued requeued = state.requeued();
         String workerState = started == null || terminal != null || status.equals("queued") ? null
                 : workers.isAlive(started.workerId()) ? "alive" : "gone";
-        return new JobView(state.id(), status, queued == null ? null : queued.seed(),
-                status.equals("queued") ? queues.position(state, busyDevices(state.model())) : null,
+        int busy = busyDevices(state.model());
+        Integer position = status.equals("queued") ? queues.position(state, busy) : null;
+        return new JobView(state.id(), status, queued == null ? null : queued.seed(), position,
+                queues.startEtaMillis(state.model(), position, devices(state.model()), busy),
                 terminal == null ? JobView.Progress.of(state.progress()) : null, state.currentAttempt(),
                 requeued == null ? null : requeued.reason(),
                 started == null ? null : started.workerId(), workerState,

@@ -34,6 +34,9 @@ public class JobStore {
     @Inject
     JobStateLog stateLog;
 
+    @Inject
+    QueueFigures queues;
+
     @ConfigProperty(name = "easel.jobs.finished-max", defaultValue = "10000")
     int finishedMax;
 
@@ -61,6 +64,9 @@ public class JobStore {
         }
         if (!(event instanceof JobEvent.Progress)) {
             stateLog.write(state.snapshot());
+        }
+        if (event instanceof JobEvent.Completed && state.started() != null) {
+            queues.jobRan(state.model(), event.atMillis() - state.started().atMillis());
         }
         if (state.isTerminal()) {
             finished.addLast(new Finished(event.jobId(), event.atMillis()));

@@ -4,13 +4,17 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.easel.contracts.JobEvent;
 import java.util.List;
 
-/** A job as {@code GET /v1/jobs/{id}} shows it. */
+/**
+ * A job as {@code GET /v1/jobs/{id}} shows it. While it is queued, {@code queuePosition} and {@code startEtaMillis}
+ * (how long until it starts) are estimates from the broker's figures and the model's recent run times.
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(
         String id,
         String status,
         Long seed,
         Integer queuePosition,
+        Long startEtaMillis,
         Progress progress,
         int attempt,
         String requeueReason,

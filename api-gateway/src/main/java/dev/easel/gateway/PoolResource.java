@@ -11,9 +11,12 @@ import java.util.List;
 @Path("/v1")
 @Produces(MediaType.APPLICATION_JSON)
 public class PoolResource {
-    /** A model as {@code GET /v1/models} shows it; {@code queuedJobs} are accepted jobs that no worker started yet. */
+    /**
+     * A model as {@code GET /v1/models} shows it; {@code queuedJobs} are accepted jobs that no worker started yet, and
+     * {@code startEtaMillis} estimates how long a job submitted now waits to start.
+     */
     public record ModelView(String id, List<String> workers, int devices, int busyDevices, long queuedJobs,
-            boolean isDefault) {
+            Long startEtaMillis, boolean isDefault) {
     }
 
     public record Models(List<ModelView> models) {
@@ -37,7 +40,7 @@ public class PoolResource {
             return new ModelView(id, serving.stream().map(WorkerRegistry.WorkerView::id).toList(),
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::devices).sum(),
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum(), jobs.queuedJobs(id),
-                    id.equals(fallback));
+                    jobs.startEtaMillis(id), id.equals(fallback));
         }).toList());
     }
 

@@ -39,6 +39,8 @@ public class QueueFigures {
     boolean enabled;
 
     private final Map<String, Figures> byModel = new ConcurrentHashMap<>();
+    /** Per model, a moving mean of how long a job held its device (started to completed). */
+    private final Map<String, Long> meanRunMillis = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
     private Admin admin;
 
@@ -107,5 +109,26 @@ public class QueueFigures {
             return (int) Math.max(1, job.queueOffset() - figures.startOffset() - runningJobs + 1);
         }
         return (int) Math.max(1, figures.lag() - runningJobs);
+    }
+
+    /** A job of {@code modelId} ran this long; the mean moves a tenth of the way towards it. */
+    void jobRan(String modelId, long runMillis) {
+        if (modelId != null && runMillis >= 0) {
+            meanRunMillis.merge(modelId, runMillis, (mean, latest) -> mean + (latest - mean) / 10);
+        }
+    }
+
+    /**
+     * An estimate of how long until the job at {@code position} of the model's queue starts: 0 if an idle device is
+     * left for it, else the jobs that must start before it spread over the model's devices, each taking the model's
+     * recent mean run time. Null before a job of the model completed here, or with no device.
+     */
+    public Long startEtaMillis(String modelId, Integer position, int devices, int busyDevices) {
+        Long mean = modelId == null ? null : meanRunMillis.get(modelId);
+        if (mean == null || position == null || devices <= 0) {
+            return null;
+        }
+        int waitingFor = Math.max(0, position - (devices - busyDevices));
+        return Math.round((double) waitingFor / devices * mean);
     }
 }

@@ -21,6 +21,7 @@ public final class Main {
               bench engine [--model DIR] [--runs N]       measure the engine on the tiny model
               bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
               bench scale [--workers 1,2,4] [--min-step-ms 50]  throughput with more workers
+              bench state [--jobs 100000]                 gateway start-up and heap after that many jobs
             options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
               --init-image PNG --strength S --out FILE.png --preview-every N; run also --progress jsonl;
