@@ -126,6 +126,9 @@ final class BenchCommand {
                 summary.path("endToEndP50Ms").asDouble(), summary.path("endToEndP99Ms").asDouble(),
                 summary.path("engineP50Ms").asDouble(), summary.path("overheadP50Ms").asDouble(),
                 summary.path("overheadP99Ms").asDouble(), summary.path("throughputJobsPerSecond").asDouble());
+        out.printf("overhead parts, p50: submit to started %.1f ms, image upload %.1f ms, completed to client %.1f ms%n",
+                summary.path("queueP50Ms").asDouble(), summary.path("uploadP50Ms").asDouble(),
+                summary.path("deliveryP50Ms").asDouble());
         out.printf("at %d requests/s: submit p50 %.1f ms, p99 %.1f ms over %d requests%n",
                 summary.path("rateRequestsPerSecond").asInt(), summary.path("rateSubmitP50Ms").asDouble(),
                 summary.path("rateSubmitP99Ms").asDouble(), summary.path("rateSubmitted").asInt());

@@ -41,7 +41,14 @@ final class BenchE2e {
         this.out = out;
     }
 
-    private record JobTiming(double submitMillis, double endToEndMillis, double engineMillis) {
+    /**
+     * One job as the client saw it, and where its overhead went (from the events' clocks, all on this machine):
+     * {@code queueMillis} submit to {@code started}, {@code uploadMillis} storing the images, {@code deliveryMillis}
+     * from {@code completed} being stamped (images stored) to this client receiving it: the final record, the event's
+     * acknowledgement, the gateway's read and SSE.
+     */
+    private record JobTiming(double submitMillis, double endToEndMillis, double engineMillis, double queueMillis,
+            double uploadMillis, double deliveryMillis) {
         double overheadMillis() {
             return endToEndMillis - engineMillis;
         }
@@ -80,6 +87,9 @@ final class BenchE2e {
         List<Double> endToEnd = timings.stream().map(JobTiming::endToEndMillis).sorted().toList();
         List<Double> engine = timings.stream().map(JobTiming::engineMillis).sorted().toList();
         List<Double> overhead = timings.stream().map(JobTiming::overheadMillis).sorted().toList();
+        List<Double> queue = timings.stream().map(JobTiming::queueMillis).sorted().toList();
+        List<Double> upload = timings.stream().map(JobTiming::uploadMillis).sorted().toList();
+        List<Double> delivery = timings.stream().map(JobTiming::deliveryMillis).sorted().toList();
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("benchmark", "e2e");
         summary.put("jobs", jobs);
@@ -93,6 +103,9 @@ final class BenchE2e {
         summary.put("engineP50Ms", round(percentile(engine, 50)));
         summary.put("overheadP50Ms", round(percentile(overhead, 50)));
         summary.put("overheadP99Ms", round(percentile(overhead, 99)));
+        summary.put("queueP50Ms", round(percentile(queue, 50)));
+        summary.put("uploadP50Ms", round(percentile(upload, 50)));
+        summary.put("deliveryP50Ms", round(percentile(delivery, 50)));
         summary.put("throughputJobsPerSecond", round(jobs / wallSeconds));
         summary.put("rateRequestsPerSecond", rate);
         summary.put("rateSubmitted", rateSubmits.size());
@@ -106,8 +119,12 @@ final class BenchE2e {
         String id = submit(server, request);
         double submitted = (System.nanoTime() - t0) / 1e6;
         JsonNode completed = awaitCompleted(server, id);
+        long receivedAtMillis = System.currentTimeMillis();
         double endToEnd = (System.nanoTime() - t0) / 1e6;
-        return new JobTiming(submitted, endToEnd, completed.path("timings").path("engineMillis").asDouble());
+        JsonNode timings = completed.path("timings");
+        return new JobTiming(submitted, endToEnd, timings.path("engineMillis").asDouble(),
+                timings.path("queueMillis").asDouble(), timings.path("uploadMillis").asDouble(),
+                receivedAtMillis - completed.path("atMillis").asLong());
     }
 
     private String submit(String server, JobRequest request) throws IOException, InterruptedException {

@@ -277,6 +277,41 @@ class PoolFaultTest {
 
     @Test
     @Order(6)
+    void aJobThatKillsItsWorkerEveryTimeFailsAfterItsAttemptsAndIsDeadLettered() throws Exception {
+        String id = gateway.submit(request("a job no worker survives", 80, 12L)); // at least 8 s per attempt
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            ServiceProcess victim = worker(awaitRunning(id, attempt).path("workerId").asText());
+            TestProcesses.kill(victim); // as a job that crashes the process would
+            start(victim);
+        }
+        List<GatewayClient.Event> events = gateway.allEvents(id);
+        assertEquals(List.of("queued", "started", "requeued", "started", "requeued", "started", "failed"),
+                names(events).stream().filter(n -> !n.equals("progress")).toList());
+        var error = gateway.get("/v1/jobs/" + id).path("error");
+        assertEquals("attempts_exhausted", error.path("code").asText(), error.toString());
+        assertEquals(3, error.path("attempts").asInt());
+        assertTrue(new String(awaitDeadLetter(id).headers().lastHeader("easel.error").value(),
+                StandardCharsets.UTF_8).startsWith("attempts_exhausted"));
+        String after = gateway.submit(request("a grey circle", 4, 13L));
+        assertEquals("completed", names(gateway.allEvents(after)).getLast(), "the workers keep serving");
+    }
+
+    /** Polls the job's status until attempt {@code attempt} of it runs. */
+    private static com.fasterxml.jackson.databind.JsonNode awaitRunning(String id, int attempt) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        com.fasterxml.jackson.databind.JsonNode status = null;
+        while (System.nanoTime() < deadline) {
+            status = gateway.get("/v1/jobs/" + id);
+            if (status.path("status").asText().equals("running") && status.path("attempt").asInt() == attempt) {
+                return status;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("attempt " + attempt + " of job " + id + " did not start: " + status);
+    }
+
+    @Test
+    @Order(7)
     void anUnreadableJobIsDeadLetteredAndTheWorkersKeepServing() throws Exception {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
@@ -319,7 +354,7 @@ class PoolFaultTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aBrokerRestartLosesNoAcceptedJob() throws Exception {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
