@@ -8,7 +8,6 @@ import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -44,7 +43,8 @@ public class JobStore {
     long finishedTtlSeconds;
 
     private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedDeque<Finished> finished = new ConcurrentLinkedDeque<>();
+    /** Touched only by the thread that folds the events (size() is O(1), unlike a concurrent deque's). */
+    private final java.util.ArrayDeque<Finished> finished = new java.util.ArrayDeque<>();
 
     /** Folds one record of the events topic into its job's state. */
     public void onEvent(ConsumerRecord<String, String> record) {

@@ -112,11 +112,12 @@ final class JobRunner {
     }
 
     /**
-     * Generates the job's images on {@code device}, idle for {@code deviceIdleMillis} before it. {@code releaseRequested} turns true when the worker shuts down and
-     * its grace period ran out: the job then stops at its next step and goes back to the queue.
+     * Generates the job's images on {@code device}, idle for {@code deviceIdleMillis} before it. {@code releaseRequested}
+     * turns true when the worker shuts down and its grace period ran out: the job then stops at its next step and goes
+     * back to the queue. {@code nearlyDone} runs once the job expects to end within EASEL_RESERVE_AHEAD_MS.
      */
-    Generated generate(Accepted job, Device device, Long deviceIdleMillis, BooleanSupplier releaseRequested)
-            throws InterruptedException {
+    Generated generate(Accepted job, Device device, Long deviceIdleMillis, BooleanSupplier releaseRequested,
+            Runnable nearlyDone) throws InterruptedException {
         String jobId = job.jobId();
         StableDiffusionPipeline pipeline = device.pipeline(job.modelId());
         long startedAt = now();
@@ -125,7 +126,8 @@ final class JobRunner {
                 deviceIdleMillis);
         try {
             events.publish(started);
-            StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps());
+            StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps(),
+                    nearlyDone);
             GenerationResult result = pipeline.generate(job.request(), reporter::report,
                     () -> cancellations.isCancelled(jobId) || releaseRequested.getAsBoolean());
             return new Generated(job, started, result, null);
@@ -220,21 +222,26 @@ final class JobRunner {
         private final int totalSteps;
         private final ProgressThrottle progress = new ProgressThrottle(config.progressMaxPerSecond());
         private final ProgressThrottle previews = new ProgressThrottle(config.previewMaxPerSecond());
+        private final Runnable nearlyDone;
         private long lastStepNanos = System.nanoTime();
 
-        StepReporter(String jobId, int totalSteps) {
+        StepReporter(String jobId, int totalSteps, Runnable nearlyDone) {
             this.jobId = jobId;
             this.totalSteps = totalSteps;
+            this.nearlyDone = nearlyDone;
         }
 
         void report(StepProgress step) {
             pace();
             long nowNanos = System.nanoTime();
+            int done = step.imageIndex() * step.total() + step.step();
+            long eta = done == 0 ? 0 : Math.round((double) step.elapsedMillis() / done * (totalSteps - done));
+            if (done > 0 && eta <= config.reserveAheadMillis()) {
+                nearlyDone.run();
+            }
             if (!progress.allow(step.step(), step.total(), nowNanos)) {
                 return;
             }
-            int done = step.imageIndex() * step.total() + step.step();
-            long eta = done == 0 ? 0 : Math.round((double) step.elapsedMillis() / done * (totalSteps - done));
             String preview = step.previewPng() != null && previews.allow(step.step(), step.total(), nowNanos)
                     ? Base64.getEncoder().encodeToString(step.previewPng()) : null;
             events.publish(new JobEvent.Progress(jobId, now(), step.imageIndex(), step.step(), step.total(),

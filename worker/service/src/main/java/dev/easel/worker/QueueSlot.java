@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -28,7 +29,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * acquires exactly one job (record_limit, one record per fetch), so a worker never holds a job it cannot start: a job
  * waits on the queue, where any idle device of any worker can take it. While the job runs the slot renews its lock
  * every half lock duration; once the job's images and terminal event are durable it acknowledges the record. A worker
- * has two slots per device, so a device starts its next job while the previous one is still being stored.
+ * has two slots per device, so a device starts its next job while the previous one is still being stored; a device is
+ * offered again shortly before its job ends (EASEL_RESERVE_AHEAD_MS), so the next job is leased, renewed and begun by
+ * then and starts without a gap.
  */
 final class QueueSlot implements Runnable {
     private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
@@ -150,16 +153,27 @@ final class QueueSlot implements Runnable {
             lease.settle(begun.settlement());
             return;
         }
-        generating.incrementAndGet();
-        Long idleMillis = device.idleMillis();
+        // The device goes back to the idle ones once, when its job is nearly done or else when it ends: the slot that
+        // takes it then leases the next job, which waits on the device's thread for at most the rest of this one.
+        AtomicBoolean handedBack = new AtomicBoolean();
+        Runnable handBack = () -> {
+            if (handedBack.compareAndSet(false, true)) {
+                idleDevices.add(device);
+            }
+        };
         CompletableFuture<JobRunner.Settlement> outcome = CompletableFuture
-                .supplyAsync(() -> uninterrupted(() -> runner.generate(begun.job(), device, idleMillis,
-                        releaseRequested)), device.thread())
-                .whenComplete((generated, error) -> {
-                    device.generationEnded();
-                    generating.decrementAndGet();
-                    idleDevices.add(device);
-                })
+                .supplyAsync(() -> {
+                    Long idleMillis = device.idleMillis();
+                    generating.incrementAndGet();
+                    try {
+                        return uninterrupted(() -> runner.generate(begun.job(), device, idleMillis, releaseRequested,
+                                handBack));
+                    } finally {
+                        device.generationEnded();
+                        generating.decrementAndGet();
+                    }
+                }, device.thread())
+                .whenComplete((generated, error) -> handBack.run())
                 .thenApplyAsync(generated -> generated.settlement() != null ? generated.settlement()
                         : uninterrupted(() -> runner.store(generated)), storage);
         lease.settle(lease.keepUntil(outcome));

@@ -28,6 +28,8 @@ import java.util.Map;
  * EASEL_HEARTBEAT_MS              2000                 (announcements on easel.workers)
  * EASEL_PROGRESS_MAX_PER_SECOND   0                    (progress events per job and second; 0: every step)
  * EASEL_PREVIEW_MAX_PER_SECOND    2                    (previews per job and second; 0: every one asked for)
+ * EASEL_RESERVE_AHEAD_MS          200                  (a device takes its next job this long before it expects to be
+ *                                                       free, so the job starts the moment it is; 0: only once free)
  * EASEL_MIN_STEP_MS               0                    (each denoising step takes at least this long: a stand-in for
  *                                                       a GPU-bound step in scaling benchmarks; 0 in production)
  * EASEL_HEALTH_HOST / _PORT       127.0.0.1 / 8081     (/health/live, /health/ready)
@@ -50,6 +52,7 @@ public record WorkerConfig(
         long heartbeatMillis,
         int progressMaxPerSecond,
         int previewMaxPerSecond,
+        long reserveAheadMillis,
         long minStepMillis,
         String healthHost,
         int healthPort,
@@ -89,6 +92,7 @@ public record WorkerConfig(
                 integer(env, "EASEL_HEARTBEAT_MS", 2_000),
                 integer(env, "EASEL_PROGRESS_MAX_PER_SECOND", 0),
                 integer(env, "EASEL_PREVIEW_MAX_PER_SECOND", 2),
+                integer(env, "EASEL_RESERVE_AHEAD_MS", 200),
                 integer(env, "EASEL_MIN_STEP_MS", 0),
                 env.getOrDefault("EASEL_HEALTH_HOST", "127.0.0.1"),
                 integer(env, "EASEL_HEALTH_PORT", 8081),
