@@ -36,14 +36,42 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response unreadable(JsonProcessingException e) {
+        if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException unknown) {
+            return Problem.response(400, "Unknown field", "'" + unknown.getPropertyName() + "' is not a field here",
+                    List.of(new FieldError(unknown.getPropertyName(), "is not a field here; known fields: "
+                            + String.join(", ", unknown.getKnownPropertyIds().stream().map(Object::toString)
+                                    .sorted().toList()))));
+        }
         String field = null;
-        if (e instanceof MismatchedInputException mismatch && !mismatch.getPath().isEmpty()) {
-            field = mismatch.getPath().get(mismatch.getPath().size() - 1).getFieldName();
+        String expected = null;
+        if (e instanceof MismatchedInputException mismatch) {
+            if (!mismatch.getPath().isEmpty()) {
+                field = mismatch.getPath().get(mismatch.getPath().size() - 1).getFieldName();
+            }
+            expected = mismatch.getTargetType() == null ? null : typeName(mismatch.getTargetType());
         }
         String detail = e instanceof InvalidFormatException format
                 ? "value " + format.getValue() + " has the wrong type" : e.getOriginalMessage();
-        List<FieldError> errors = field == null ? null : List.of(new FieldError(field, "has the wrong type"));
+        List<FieldError> errors = field == null ? null : List.of(new FieldError(field, expected == null
+                ? "has the wrong type" : "has the wrong type; expected " + expected));
         return Problem.response(400, "Unreadable JSON body", detail, errors);
+    }
+
+    /** A JSON reader's name for a Java type. */
+    private static String typeName(Class<?> type) {
+        if (type == String.class) {
+            return "a string";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (type == Double.class || type == double.class || type == Float.class || type == float.class) {
+            return "a number";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        return "a JSON " + (type.isRecord() ? "object" : type.getSimpleName());
     }
 
     @ServerExceptionMapper

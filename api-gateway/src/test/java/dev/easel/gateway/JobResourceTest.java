@@ -121,6 +121,30 @@ class JobResourceTest {
     }
 
     @Test
+    void valuesOfTheWrongTypeUnknownFieldsAndNonImagesAreRefusedNamingTheField() {
+        String notAnImage = java.util.Base64.getEncoder().encodeToString("just some text, not a picture".getBytes());
+        java.util.Map<String, String> bodies = new java.util.LinkedHashMap<>();
+        bodies.put("prompt", "{\"prompt\":12}");
+        bodies.put("steps", "{\"prompt\":\"x\",\"steps\":10.5}");
+        bodies.put("width", "{\"prompt\":\"x\",\"width\":\"512\"}");
+        bodies.put("karras", "{\"prompt\":\"x\",\"karras\":1}");
+        bodies.put("strength", "{\"prompt\":\"x\",\"strength\":0.5}");
+        bodies.put("initImage", "{\"prompt\":\"x\",\"initImage\":\"" + notAnImage + "\",\"strength\":0.5}");
+        bodies.put("colour", "{\"prompt\":\"x\",\"colour\":\"red\"}");
+        bodies.forEach((field, body) -> given().contentType("application/json").body(body).when().post("/v1/jobs")
+                .then().statusCode(400).contentType("application/problem+json").body("errors[0].field", equalTo(field)));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"colour\":\"red\"}").when()
+                .post("/v1/jobs").then().body("errors[0].message", containsString("known fields"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"steps\":\"ten\"}").when()
+                .post("/v1/jobs").then().statusCode(400).body("errors[0].message", containsString("an integer"));
+        assertEquals(0, jobs.received().size());
+        assertEquals(0, events.received().size());
+        // A whole number is a fine guidance scale.
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"guidanceScale\":7}").when()
+                .post("/v1/jobs").then().statusCode(202);
+    }
+
+    @Test
     void jobsGoOnlyToModelsThatLiveWorkersServe() {
         announce("w2", List.of("tiny"));
         given().contentType("application/json").body("{\"prompt\":\"x\",\"model\":\"sdxl\"}").when().post("/v1/jobs")

@@ -66,9 +66,11 @@ public record JobRequest(
             } catch (IllegalArgumentException e) {
                 errors.add(new FieldError("initImage", "is not valid base64"));
             }
-            if (image != null && image.length == 0) {
-                errors.add(new FieldError("initImage", "is empty"));
+            if (image != null) {
+                RequestLimits.checkInitImage(image).ifPresent(errors::add);
             }
+        } else if (strength() != null) {
+            errors.add(new FieldError("strength", "applies to image-to-image only; send initImage with it, or drop it"));
         }
         if (r.preview() && r.previewEvery() < 1) {
             errors.add(new FieldError("previewEvery", "is " + r.previewEvery() + "; must be at least 1"));

@@ -11,6 +11,9 @@ public final class RequestLimits {
     public static final int MAX_STEPS = 150;
     public static final double MAX_GUIDANCE = 50;
     public static final int MAX_IMAGES = 16;
+    /** An init image's encoded size and pixel count: a decoded picture must not cost a worker more than an output. */
+    public static final int MAX_INIT_IMAGE_BYTES = 16 * 1024 * 1024;
+    public static final long MAX_INIT_IMAGE_PIXELS = (long) MAX_SIDE * MAX_SIDE;
     /** The schedulers Easel offers, by the names requests use. */
     public static final List<String> SCHEDULERS =
             List.of("ddim", "pndm", "euler", "euler_a", "lms", "heun", "dpmpp_2m", "unipc", "lcm");
@@ -77,6 +80,45 @@ public final class RequestLimits {
                     + String.join(", ", TIMESTEP_SPACINGS)));
         }
         return errors;
+    }
+
+    /**
+     * Why {@code encoded} cannot be an init image: not PNG or JPEG, unreadable, or over the byte or pixel limit. Reads
+     * only the header, so a huge picture is refused before it is decoded.
+     */
+    public static java.util.Optional<FieldError> checkInitImage(byte[] encoded) {
+        if (encoded.length == 0) {
+            return java.util.Optional.of(new FieldError("initImage", "is empty"));
+        }
+        if (encoded.length > MAX_INIT_IMAGE_BYTES) {
+            return java.util.Optional.of(new FieldError("initImage", "has " + encoded.length + " bytes; at most "
+                    + MAX_INIT_IMAGE_BYTES));
+        }
+        try (javax.imageio.stream.ImageInputStream in = javax.imageio.ImageIO.createImageInputStream(
+                new java.io.ByteArrayInputStream(encoded))) {
+            java.util.Iterator<javax.imageio.ImageReader> readers = javax.imageio.ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                return java.util.Optional.of(new FieldError("initImage", "is not a PNG or JPEG image"));
+            }
+            javax.imageio.ImageReader reader = readers.next();
+            try {
+                String format = reader.getFormatName().toLowerCase(java.util.Locale.ROOT);
+                if (!format.equals("png") && !format.equals("jpeg")) {
+                    return java.util.Optional.of(new FieldError("initImage", "is " + format + "; send a PNG or JPEG"));
+                }
+                reader.setInput(in, true, true);
+                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+                if (pixels > MAX_INIT_IMAGE_PIXELS) {
+                    return java.util.Optional.of(new FieldError("initImage", "is " + reader.getWidth(0) + "x"
+                            + reader.getHeight(0) + "; at most " + MAX_INIT_IMAGE_PIXELS + " pixels"));
+                }
+            } finally {
+                reader.dispose();
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return java.util.Optional.of(new FieldError("initImage", "cannot be read as an image: " + e.getMessage()));
+        }
+        return java.util.Optional.empty();
     }
 
     private static void side(String field, int value, List<FieldError> errors) {

@@ -38,7 +38,7 @@ class ContractsTest {
     }
 
     static final JobRequest FULL_REQUEST = new JobRequest("a red circle", "blue", 512, 768, 30, 7.5, "dpmpp_2m", true,
-            "trailing", 42L, 2, "toy", "iVBORw0KGgo=", 0.6, true, 2);
+            "trailing", 42L, 2, "toy", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC", 0.6, true, 2);
 
     static final List<JobEvent> EVENTS = List.of(
             new JobEvent.Queued("j1", 1L, 42L, 20, "toy"),

@@ -297,12 +297,24 @@ class ServiceEndToEndTest {
                 "strength", "{\"prompt\":\"x\",\"initImage\":\"iVBORw0KGgo=\",\"strength\":0}",
                 "prompt", "{\"negativePrompt\":\"x\"}",
                 "timestepSpacing", "{\"prompt\":\"x\",\"timestepSpacing\":\"sideways\"}");
-        for (Map.Entry<String, String> entry : invalid.entrySet()) {
+        // The requests a first hostile try got accepted with 202 (issue 7): wrong types, strength alone, a non-image.
+        String text = java.util.Base64.getEncoder().encodeToString("not a picture".getBytes());
+        Map<String, String> hostile = Map.of(
+                "prompt", "{\"prompt\":12}",
+                "steps", "{\"prompt\":\"x\",\"steps\":10.5}",
+                "strength", "{\"prompt\":\"x\",\"strength\":0.5}",
+                "initImage", "{\"prompt\":\"x\",\"initImage\":\"" + text + "\",\"strength\":0.5}",
+                "model", "{\"prompt\":\"x\",\"model\":\"../../etc/passwd\"}",
+                "seeds", "{\"prompt\":\"x\",\"seeds\":[1]}");
+        Map<String, String> all = new java.util.HashMap<>(invalid);
+        hostile.forEach((field, body) -> all.put(field + " (hostile)", body));
+        for (Map.Entry<String, String> entry : all.entrySet()) {
             HttpResponse<String> response = post(gateway, entry.getValue());
             assertEquals(400, response.statusCode(), entry.getKey());
             assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"));
             JsonNode problem = Json.MAPPER.readTree(response.body());
-            assertEquals(entry.getKey(), problem.path("errors").get(0).path("field").asText(), response.body());
+            assertEquals(entry.getKey().replace(" (hostile)", ""), problem.path("errors").get(0).path("field").asText(),
+                    response.body());
         }
         assertEquals(before.get(Topics.jobs("toy")), endOffsets().get(Topics.jobs("toy")), "no job was published");
         // Workers may still report on earlier jobs meanwhile; no event may belong to a job this test did not see.
