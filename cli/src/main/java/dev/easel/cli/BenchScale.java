@@ -10,17 +10,14 @@ import dev.easel.deploy.ServiceProcess;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 
 /**
  * {@code easel bench scale}: throughput with 1, 2, 4... single-device workers on a stack of its own (free ports, state
@@ -44,23 +41,17 @@ final class BenchScale {
 
     ObjectNode run(List<Integer> workerCounts, int jobsPerWorker, int steps, int minStepMillis, Path model)
             throws Exception {
-        Path home = EaselHome.folder().resolve("bench-scale");
-        deleteRecursively(home);
-        String root = System.getenv("EASEL_ROOT");
-        LocalStack stack = new LocalStack(Path.of(root == null ? "." : root), home);
-        int kafkaPort = LocalStack.freePort();
-        int s3Port = LocalStack.freePort();
-        String kafka = "127.0.0.1:" + kafkaPort;
-        String s3 = "http://127.0.0.1:" + s3Port;
-        List<ServiceProcess> infrastructure = new ArrayList<>(List.of(stack.kafka(kafkaPort, LocalStack.freePort()),
-                stack.s3(s3Port), stack.gateway("bench-gateway", LocalStack.freePort(), kafka, s3)));
+        BenchStack bench = BenchStack.fresh("bench-scale");
+        LocalStack stack = bench.stack();
+        String kafka = bench.kafka();
+        String s3 = bench.s3();
+        ServiceProcess gatewayProcess = stack.gateway("bench-gateway", LocalStack.freePort(), kafka, s3);
         ArrayNode results = Json.MAPPER.createArrayNode();
         try {
-            for (ServiceProcess service : infrastructure) {
-                err.println("starting " + service.name());
-                service.start(START);
-            }
-            String gateway = infrastructure.get(2).address();
+            bench.start(err);
+            err.println("starting " + gatewayProcess.name());
+            gatewayProcess.start(START);
+            String gateway = gatewayProcess.address();
             double single = 0;
             for (int workers : workerCounts) {
                 List<ServiceProcess> pool = new ArrayList<>();
@@ -91,9 +82,8 @@ final class BenchScale {
                 }
             }
         } finally {
-            for (int i = infrastructure.size() - 1; i >= 0; i--) {
-                infrastructure.get(i).stop(Duration.ofSeconds(30));
-            }
+            gatewayProcess.stop(Duration.ofSeconds(30));
+            bench.stop();
         }
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("benchmark", "scale");
@@ -157,16 +147,6 @@ final class BenchScale {
             return done;
         } finally {
             clients.shutdown();
-        }
-    }
-
-    static void deleteRecursively(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (Stream<Path> paths = Files.walk(dir)) {
-                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(path);
-                }
-            }
         }
     }
 }

@@ -48,21 +48,13 @@ final class BenchState {
     }
 
     ObjectNode run(int jobs, int steps) throws Exception {
-        Path home = EaselHome.folder().resolve("bench-state");
-        BenchScale.deleteRecursively(home);
-        String root = System.getenv("EASEL_ROOT");
-        LocalStack stack = new LocalStack(Path.of(root == null ? "." : root), home);
-        int kafkaPort = LocalStack.freePort();
-        int s3Port = LocalStack.freePort();
-        String kafka = "127.0.0.1:" + kafkaPort;
-        String s3 = "http://127.0.0.1:" + s3Port;
-        List<ServiceProcess> infrastructure = List.of(stack.kafka(kafkaPort, LocalStack.freePort()), stack.s3(s3Port));
+        BenchStack bench = BenchStack.fresh("bench-state");
+        LocalStack stack = bench.stack();
+        String kafka = bench.kafka();
+        String s3 = bench.s3();
         List<ServiceProcess> gateways = new ArrayList<>();
         try {
-            for (ServiceProcess service : infrastructure) {
-                err.println("starting " + service.name());
-                service.start(START);
-            }
+            bench.start(err);
             ServiceProcess watching = stack.gateway("bench-state-watching", LocalStack.freePort(), kafka, s3);
             gateways.add(watching);
             long emptyStartMillis = startMillis(watching);
@@ -100,9 +92,7 @@ final class BenchState {
             for (ServiceProcess gateway : gateways) {
                 gateway.stop(Duration.ofSeconds(30));
             }
-            for (int i = infrastructure.size() - 1; i >= 0; i--) {
-                infrastructure.get(i).stop(Duration.ofSeconds(30));
-            }
+            bench.stop();
         }
     }
 
