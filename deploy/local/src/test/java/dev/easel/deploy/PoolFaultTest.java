@@ -3,6 +3,7 @@ package dev.easel.deploy;
 import static dev.easel.deploy.GatewayClient.count;
 import static dev.easel.deploy.GatewayClient.names;
 import static dev.easel.deploy.GatewayClient.request;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,21 +100,18 @@ class PoolFaultTest {
         return worker(head.get(1).data().path("workerId").asText());
     }
 
-    /** Polls {@code GET /v1/models} until the served model ids are {@code expected}. */
-    private static void awaitModels(List<String> expected) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        List<String> ids = List.of();
-        while (System.nanoTime() < deadline) {
-            ids = new ArrayList<>();
-            for (var model : gateway.get("/v1/models").path("models")) {
-                ids.add(model.path("id").asText());
-            }
-            if (ids.equals(expected)) {
-                return;
-            }
-            Thread.sleep(200);
+    /** Waits until the served model ids, as {@code GET /v1/models} lists them, are {@code expected}. */
+    private static void awaitModels(List<String> expected) {
+        await("served models " + expected).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(PoolFaultTest::servedModels, expected::equals);
+    }
+
+    private static List<String> servedModels() throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (var model : gateway.get("/v1/models").path("models")) {
+            ids.add(model.path("id").asText());
         }
-        throw new AssertionError("served models stayed " + ids + ", expected " + expected);
+        return ids;
     }
 
     private static String workerOf(String id) throws Exception {
@@ -296,18 +294,12 @@ class PoolFaultTest {
         assertEquals("completed", names(gateway.allEvents(after)).getLast(), "the workers keep serving");
     }
 
-    /** Polls the job's status until attempt {@code attempt} of it runs. */
-    private static com.fasterxml.jackson.databind.JsonNode awaitRunning(String id, int attempt) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        com.fasterxml.jackson.databind.JsonNode status = null;
-        while (System.nanoTime() < deadline) {
-            status = gateway.get("/v1/jobs/" + id);
-            if (status.path("status").asText().equals("running") && status.path("attempt").asInt() == attempt) {
-                return status;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("attempt " + attempt + " of job " + id + " did not start: " + status);
+    /** Waits until attempt {@code attempt} of the job runs; returns its status then. */
+    private static com.fasterxml.jackson.databind.JsonNode awaitRunning(String id, int attempt) {
+        return await("attempt " + attempt + " of job " + id + " running").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100)).until(() -> gateway.get("/v1/jobs/" + id),
+                        status -> status.path("status").asText().equals("running")
+                                && status.path("attempt").asInt() == attempt);
     }
 
     @Test
