@@ -27,11 +27,11 @@ import org.jboss.logging.Logger;
 /**
  * Restores the jobs kept on {@code easel.job-state} ({@link JobStateLog}) into the {@link JobStore}, then reads
  * {@code easel.events} from where that state's checkpoint reaches (every partition from its beginning when there is
- * none) and the workers' announcements ({@code easel.workers}, compacted) from their beginning into the
- * {@link WorkerRegistry}, and follows both. A plain consumer on its own thread with assigned partitions: no consumer
+ * none), the workers' announcements ({@code easel.workers}, compacted) into the {@link WorkerRegistry} and the API
+ * keys ({@code easel.api-keys}, compacted) into {@link ApiKeys}, both from their beginning, and follows all three. A plain consumer on its own thread with assigned partitions: no consumer
  * group to clean up, and events reach SSE clients within milliseconds. Readiness turns true once both topics are read up
- * to where they ended at start-up, so a restarted replica never reports a known job as missing nor refuses a job for
- * want of workers it has not read yet.
+ * to where they ended at start-up, so a restarted replica never reports a known job as missing, nor refuses a job for
+ * want of workers or a key it has not read yet.
  */
 @Readiness
 @ApplicationScoped
@@ -48,6 +48,12 @@ public class EventLogReader implements HealthCheck {
     @Inject
     WorkerRegistry workers;
 
+    @Inject
+    ApiKeys apiKeys;
+
+    @Inject
+    Idempotency idempotency;
+
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
@@ -56,6 +62,9 @@ public class EventLogReader implements HealthCheck {
 
     @ConfigProperty(name = "easel.events.retention-hours", defaultValue = "24")
     long eventsRetentionHours;
+
+    @ConfigProperty(name = "easel.idempotency.retention-hours", defaultValue = "24")
+    long idempotencyRetentionHours;
 
     private volatile KafkaConsumer<String, String> consumer;
     private volatile Map<TopicPartition, Long> endOffsetsAtStart;
@@ -101,6 +110,8 @@ public class EventLogReader implements HealthCheck {
             List<TopicPartition> events = awaitPartitions(kafka, Topics.EVENTS);
             List<TopicPartition> partitions = new java.util.ArrayList<>(events);
             partitions.addAll(awaitPartitions(kafka, Topics.WORKERS));
+            partitions.addAll(awaitPartitions(kafka, Topics.API_KEYS));
+            partitions.addAll(awaitPartitions(kafka, Topics.IDEMPOTENCY));
             kafka.assign(partitions);
             kafka.seekToBeginning(partitions);
             for (TopicPartition partition : events) {
@@ -118,6 +129,10 @@ public class EventLogReader implements HealthCheck {
                 for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(200))) {
                     if (record.topic().equals(Topics.WORKERS)) {
                         workers.onAnnouncement(record);
+                    } else if (record.topic().equals(Topics.API_KEYS)) {
+                        apiKeys.onRecord(record);
+                    } else if (record.topic().equals(Topics.IDEMPOTENCY)) {
+                        idempotency.onRecord(record);
                     } else {
                         store.onEvent(record);
                     }
@@ -134,6 +149,7 @@ public class EventLogReader implements HealthCheck {
                     Map<Integer, Long> eventPositions = new HashMap<>();
                     events.forEach(partition -> eventPositions.put(partition.partition(), positions.get(partition)));
                     stateLog.checkpoint(eventPositions, store::snapshots);
+                    idempotency.evictExpired();
                     lastCheckpoint = System.currentTimeMillis();
                 }
             }
@@ -146,7 +162,8 @@ public class EventLogReader implements HealthCheck {
 
     /**
      * Whoever comes first creates the topics with their policies rather than leaving them to auto-creation: the events
-     * with a time retention, the job state and the workers' announcements compacted (workers create theirs too).
+     * with a time retention, the job state, the workers' announcements and the API keys compacted (workers and
+ * {@code easel keys} create theirs too).
      */
     private void createTopics() {
         Map<String, String> jobState = Map.of("cleanup.policy", "compact", "segment.bytes", Integer.toString(16 << 20),
@@ -155,7 +172,12 @@ public class EventLogReader implements HealthCheck {
                 newTopic(Topics.EVENTS, java.util.Optional.empty(),
                         Map.of("retention.ms", Long.toString(eventsRetentionHours * 3_600_000L))),
                 newTopic(Topics.JOB_STATE, java.util.Optional.of(1), jobState),
-                newTopic(Topics.WORKERS, java.util.Optional.of(1), Map.of("cleanup.policy", "compact")));
+                newTopic(Topics.WORKERS, java.util.Optional.of(1), Map.of("cleanup.policy", "compact")),
+                newTopic(Topics.API_KEYS, java.util.Optional.of(1), Map.of("cleanup.policy", "compact")),
+                // Compacted and deleted by age: one record per key, gone a little after the retention.
+                newTopic(Topics.IDEMPOTENCY, java.util.Optional.of(1), Map.of("cleanup.policy", "compact,delete",
+                        "retention.ms", Long.toString(idempotencyRetentionHours * 3_600_000L + 3_600_000L),
+                        "segment.ms", "3600000")));
         Properties props = new Properties();
         props.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
@@ -189,6 +211,11 @@ public class EventLogReader implements HealthCheck {
             LOG.infof("waiting for %s", topic);
         }
         throw new WakeupException();
+    }
+
+    /** How far this replica has read {@code partition} (0 before it started). */
+    long position(TopicPartition partition) {
+        return positions.getOrDefault(partition, 0L);
     }
 
     public boolean replayed() {

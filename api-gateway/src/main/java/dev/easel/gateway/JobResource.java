@@ -13,15 +13,23 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
+import io.smallrye.common.annotation.Blocking;
 import java.net.URI;
+import org.eclipse.microprofile.openapi.annotations.enums.SecuritySchemeType;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
+import org.eclipse.microprofile.openapi.annotations.security.SecurityScheme;
 
-/** The jobs API: submit, follow (SSE), inspect, cancel, fetch images. */
+/** The jobs API: submit, follow (SSE), inspect, cancel, fetch images; each call as the tenant of its API key. */
 @Path("/v1/jobs")
+@SecurityScheme(securitySchemeName = "apiKey", type = SecuritySchemeType.HTTP, scheme = "bearer",
+        description = "An Easel API key (esk_...), from ./easel keys create")
+@SecurityRequirement(name = "apiKey")
 public class JobResource {
     @Inject
     JobService service;
@@ -35,31 +43,46 @@ public class JobResource {
     @Inject
     EventHistory history;
 
+    @Inject
+    Caller caller;
+
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    public Uni<Response> submit(JobRequest request) {
-        return service.submit(request).map(view -> Response.accepted(view)
-                .location(URI.create(view.links().self())).build());
+    @Blocking // validation decodes images and resolves webhook hosts, and an idempotent retry may wait for the topic
+    public Response submit(JobRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey) {
+        // On a worker thread, so waiting for the broker's acknowledgements (bounded by their timeouts) blocks no one.
+        JobService.Submitted submitted = service.submit(caller.key(), request, idempotencyKey).await().indefinitely();
+        return Response.status(submitted.repeated() ? 200 : 202).entity(submitted.job())
+                .location(URI.create(submitted.job().links().self())).build();
+    }
+
+    /** The caller's jobs, newest first, a page at a time: pass a page's {@code nextCursor} as the next one's cursor. */
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    @Blocking // may list the bucket and read final records
+    public JobService.JobPage list(@QueryParam("status") String status, @QueryParam("limit") Integer limit,
+            @QueryParam("cursor") String cursor) {
+        return service.list(caller.tenant(), status, limit, cursor);
     }
 
     @GET
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     public JobView get(@PathParam("id") String id) {
-        return service.view(store.require(id));
+        return service.view(store.require(caller.tenant(), id));
     }
 
     @DELETE
     @Path("{id}")
     @Produces(MediaType.APPLICATION_JSON)
     public Uni<Response> cancel(@PathParam("id") String id) {
-        JobState state = store.require(id);
+        JobState state = store.require(caller.tenant(), id);
         if (state.isTerminal()) {
             return Uni.createFrom().item(Problem.response(409, "Job already finished",
                     "job " + id + " is " + state.status() + "; only queued or running jobs can be cancelled", null));
         }
-        return service.cancel(id).map(view -> Response.accepted(view).build());
+        return service.cancel(state).map(view -> Response.accepted(view).build());
     }
 
     /**
@@ -72,7 +95,7 @@ public class JobResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     public Multi<OutboundSseEvent> events(@PathParam("id") String id, @HeaderParam("Last-Event-ID") String lastEventId,
             @Context Sse sse) {
-        JobState state = store.require(id);
+        JobState state = store.require(caller.tenant(), id);
         long after = parseEventId(lastEventId);
         return Multi.createFrom().emitter(emitter -> {
             JobState.Subscriber subscriber = new JobState.Subscriber() {
@@ -95,7 +118,7 @@ public class JobResource {
     @GET
     @Path("{id}/images/{index}")
     public Response image(@PathParam("id") String id, @PathParam("index") int index) {
-        JobState state = store.require(id);
+        JobState state = store.require(caller.tenant(), id);
         if (!(state.terminal() instanceof JobEvent.Completed completed)) {
             return Problem.response(409, "No images yet", "job " + id + " is " + state.status()
                     + "; images exist once it completed", null);

@@ -1,7 +1,9 @@
 package dev.easel.gateway;
 
+import dev.easel.contracts.ApiKey;
 import dev.easel.contracts.ControlMessage;
 import dev.easel.contracts.FieldError;
+import dev.easel.contracts.IdempotentSubmit;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.JobRequest;
@@ -18,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
@@ -38,6 +39,12 @@ public class JobService {
     private static final SecureRandom SEEDS = new SecureRandom();
 
     @Inject
+    TenantLimits limits;
+
+    @Inject
+    FinishedJobs finishedJobs;
+
+    @Inject
     @Channel("jobs-out")
     MutinyEmitter<String> jobs;
 
@@ -48,6 +55,15 @@ public class JobService {
     @Inject
     @Channel("control-out")
     MutinyEmitter<String> control;
+
+    @Channel("idempotency-out")
+    MutinyEmitter<String> idempotencyOut;
+
+    @Inject
+    Idempotency idempotency;
+
+    @Inject
+    WebhookTargets webhookTargets;
 
     @Inject
     JobStore store;
@@ -88,7 +104,15 @@ public class JobService {
         return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
     }
 
-    public Uni<JobView> submit(JobRequest request) {
+    /** What a submit did: queued a new job, or found the one an earlier submit with the same Idempotency-Key made. */
+    public record Submitted(JobView job, boolean repeated) {
+    }
+
+    /**
+     * Validates, routes and queues a job for the key's tenant. With an {@code idempotencyKey}, a repeat of an earlier
+     * submit (same key, same body, within the retention) returns that submit's job and queues nothing.
+     */
+    public Uni<Submitted> submit(ApiKey key, JobRequest request, String idempotencyKey) {
         if (request == null) {
             throw new InvalidJobException(List.of(new FieldError("body", "is required: a JSON job request")));
         }
@@ -96,18 +120,144 @@ public class JobService {
         if (!errors.isEmpty()) {
             throw new InvalidJobException(errors);
         }
+        if (idempotencyKey == null) {
+            return queue(key, request, null).map(view -> new Submitted(view, false));
+        }
+        if (!Idempotency.isValidKey(idempotencyKey)) {
+            throw new InvalidJobException(List.of(new FieldError("Idempotency-Key", "must be 1 to 255 printable ASCII"
+                    + " characters without spaces, e.g. a UUID")));
+        }
+        String requestHash = Idempotency.hash(request);
+        Optional<Submitted> repeated = repeat(key.tenant(), idempotencyKey, requestHash);
+        if (repeated.isPresent()) {
+            return Uni.createFrom().item(repeated.get());
+        }
+        if (!idempotency.claim(key.tenant(), idempotencyKey)) {
+            throw new IdempotencyConflictException(409, "a submit with this Idempotency-Key is still under way; retry"
+                    + " in a moment to get its job");
+        }
+        try {
+            return queue(key, request, IdempotentSubmit.of(key.tenant(), idempotencyKey, null, requestHash, 0))
+                    .map(view -> new Submitted(view, false))
+                    .eventually(() -> idempotency.release(key.tenant(), idempotencyKey));
+        } catch (RuntimeException e) {
+            idempotency.release(key.tenant(), idempotencyKey);
+            throw e;
+        }
+    }
+
+    /** One page of a tenant's jobs, newest first; {@code nextCursor} is absent on the last page. */
+    public record JobPage(List<JobView> jobs, String nextCursor) {
+    }
+
+    static final List<String> STATUSES = List.of("queued", "running", "completed", "failed", "cancelled");
+    /** Jobs looked at per page at most, so a rare status cannot make one request read the whole bucket. */
+    private static final int MAX_SCANNED = 500;
+
+    /**
+     * The tenant's jobs after {@code cursor}, newest first: those held in memory merged with those whose objects are in
+     * the bucket (any age), filtered by {@code status}.
+     */
+    public JobPage list(String tenant, String status, Integer limit, String cursor) {
+        List<FieldError> errors = new ArrayList<>();
+        int pageSize = limit == null ? 20 : limit;
+        if (pageSize < 1 || pageSize > 100) {
+            errors.add(new FieldError("limit", "is " + pageSize + "; must be between 1 and 100"));
+        }
+        if (status != null && !STATUSES.contains(status)) {
+            errors.add(new FieldError("status", "is '" + status + "'; one of " + String.join(", ", STATUSES)));
+        }
+        if (cursor != null && !JobIds.isValid(cursor)) {
+            errors.add(new FieldError("cursor", "is not a cursor from this list; pass the nextCursor of a page"));
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidJobException(errors);
+        }
+        java.util.TreeSet<String> held = new java.util.TreeSet<>();
+        for (String id : store.ids(tenant)) {
+            if (cursor == null || id.compareTo(cursor) > 0) {
+                held.add(id);
+            }
+        }
+        java.util.Iterator<String> stored = finishedJobs.jobIds(tenant, cursor);
+        List<JobView> page = new ArrayList<>();
+        String last = null;
+        String storedHead = stored.hasNext() ? stored.next() : null;
+        int scanned = 0;
+        while (page.size() < pageSize && scanned < MAX_SCANNED && (!held.isEmpty() || storedHead != null)) {
+            String id;
+            if (storedHead == null || !held.isEmpty() && held.first().compareTo(storedHead) <= 0) {
+                id = held.pollFirst();
+                if (id.equals(storedHead)) {
+                    storedHead = stored.hasNext() ? stored.next() : null;
+                }
+            } else {
+                id = storedHead;
+                storedHead = stored.hasNext() ? stored.next() : null;
+            }
+            scanned++;
+            last = id;
+            try {
+                JobState state = store.require(tenant, id);
+                if (status == null || status.equals(state.status())) {
+                    page.add(view(state));
+                }
+            } catch (JobNotFoundException e) {
+                // images stored but no final record yet: the job is held by another replica's memory only
+            }
+        }
+        boolean more = !held.isEmpty() || storedHead != null;
+        return new JobPage(page, more ? last : null);
+    }
+
+    /** The job of an earlier submit with this key; 422 if that submit had another body. */
+    private Optional<Submitted> repeat(String tenant, String idempotencyKey, String requestHash) {
+        Optional<IdempotentSubmit> earlier = idempotency.find(tenant, idempotencyKey);
+        if (earlier.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!earlier.get().requestHash().equals(requestHash)) {
+            throw new IdempotencyConflictException(422, "this Idempotency-Key was used for a different request "
+                    + "within the last " + idempotency.retentionHours + " h; use a new key for a new job");
+        }
+        try {
+            JobState state = store.require(tenant, earlier.get().jobId());
+            if (state.terminal() instanceof JobEvent.Failed failed && failed.code().equals("not_enqueued")) {
+                return Optional.empty(); // the first submit was refused (503): this retry may queue the job
+            }
+            return Optional.of(new Submitted(view(state), true));
+        } catch (JobNotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    private Uni<JobView> queue(ApiKey key, JobRequest request, IdempotentSubmit idempotent) {
+        limits.checkCost(request.withDefaults());
+        if (request.webhook() != null) {
+            webhookTargets.check(request.webhook().url());
+        }
         String model = route(request.model());
-        String id = UUID.randomUUID().toString();
+        limits.admit(key);
+        long now = System.currentTimeMillis();
+        String id = JobIds.next(now);
         long seed = request.seed() != null ? request.seed() : SEEDS.nextLong() & 0xffffffffL;
         JobRequest accepted = request.withDefaults().withSeed(seed).withModel(model);
-        long now = System.currentTimeMillis();
-        JobEvent.Queued queued = new JobEvent.Queued(id, now, seed, accepted.steps(), model);
+        JobEvent.Queued queued = new JobEvent.Queued(JobEvent.SCHEMA_VERSION, id, now, seed, accepted.steps(), model,
+                key.tenant(), request.webhook() == null ? null : key.id(), request.webhook());
         OutgoingMessageMetadata<RecordMetadata> placed = new OutgoingMessageMetadata<>();
-        Message<String> job = Message.of(Json.write(JobMessage.of(id, now, accepted)))
+        Message<String> job = Message.of(Json.write(JobMessage.of(id, key.tenant(), now, accepted)))
                 .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(id).withTopic(Topics.jobs(model))
                         .build())
                 .addMetadata(placed);
-        return send(events, id, Json.write(queued))
+        // The idempotency record is durable before the job is queued, so no retry can queue a second one.
+        IdempotentSubmit submitted = idempotent == null ? null : IdempotentSubmit.of(key.tenant(),
+                idempotent.idempotencyKey(), id, idempotent.requestHash(), now);
+        Uni<Void> recorded = submitted == null ? send(events, id, Json.write(queued))
+                : Uni.combine().all().unis(send(events, id, Json.write(queued)),
+                        send(idempotencyOut, IdempotentSubmit.recordKey(key.tenant(), submitted.idempotencyKey()),
+                                Json.write(submitted))).discardItems()
+                        .invoke(() -> idempotency.remember(submitted));
+        return recorded
                 .chain(() -> send(jobs, id, job)
                         .onFailure().call(e -> send(events, id, Json.write(new JobEvent.Failed(id,
                                 System.currentTimeMillis(), "not_enqueued", "the job queue did not accept the job",
@@ -117,7 +267,7 @@ public class JobService {
                 .map(ignored -> {
                     RecordMetadata where = placed.getResult();
                     store.submitted(queued, where == null ? -1 : where.offset());
-                    return view(store.require(id));
+                    return view(store.require(key.tenant(), id));
                 });
     }
 
@@ -139,8 +289,8 @@ public class JobService {
     }
 
     /** Cancels a job: a queued job never starts, a running one stops at its next step. */
-    public Uni<JobView> cancel(String id) {
-        JobState state = store.require(id);
+    public Uni<JobView> cancel(JobState state) {
+        String id = state.id();
         if (state.isTerminal()) {
             return Uni.createFrom().item(view(state));
         }

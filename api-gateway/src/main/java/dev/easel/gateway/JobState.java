@@ -204,6 +204,11 @@ public final class JobState {
         return queued;
     }
 
+    /** The tenant that owns the job; null before its queued event is known. */
+    public synchronized String tenant() {
+        return queued == null ? null : queued.tenant();
+    }
+
     public synchronized JobEvent.Started started() {
         return started;
     }

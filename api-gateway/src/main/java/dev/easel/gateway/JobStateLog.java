@@ -33,7 +33,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class JobStateLog {
     private static final Logger LOG = Logger.getLogger(JobStateLog.class);
-    /** Job ids are UUIDs, so this key names no job. */
+    /** No job id has this form ({@link JobIds}), so this key names no job. */
     private static final String CHECKPOINT_KEY = "checkpoint";
 
     /** Every event before these offsets (per partition of the events topic) is in the snapshots written before it. */

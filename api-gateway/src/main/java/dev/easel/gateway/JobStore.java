@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -122,13 +123,35 @@ public class JobStore {
         return jobs.computeIfAbsent(jobId, JobState::new);
     }
 
-    /** The job as held in memory or, once it left memory, as its final record in the bucket says. */
-    public JobState require(String jobId) {
+    /**
+     * The tenant's job as held in memory or, once it left memory, as its final record in the bucket says. Another
+     * tenant's job is not found, exactly like one that does not exist, so ids reveal nothing across tenants.
+     */
+    public JobState require(String tenant, String jobId) {
         JobState state = jobs.get(jobId);
         if (state != null) {
+            if (!tenant.equals(state.tenant())) {
+                throw new JobNotFoundException(jobId);
+            }
             return state;
         }
-        return finishedJobs.read(jobId).map(JobStore::fromRecord).orElseThrow(() -> new JobNotFoundException(jobId));
+        return finishedJobs.read(tenant, jobId).map(JobStore::fromRecord)
+                .orElseThrow(() -> new JobNotFoundException(jobId));
+    }
+
+    /** The job if this gateway holds it in memory, whoever owns it (for the gateway's own use, never for a caller). */
+    Optional<JobState> find(String jobId) {
+        return Optional.ofNullable(jobs.get(jobId));
+    }
+
+    /** The ids of the tenant's jobs held in memory. */
+    List<String> ids(String tenant) {
+        return jobs.values().stream().filter(state -> tenant.equals(state.tenant())).map(JobState::id).toList();
+    }
+
+    /** The tenant's jobs queued or running, as this replica knows them (O(jobs held), with no lock taken). */
+    public long activeJobs(String tenant) {
+        return jobs.values().stream().filter(state -> !state.isTerminal() && tenant.equals(state.tenant())).count();
     }
 
     /** A finished job from its final record: queued, started (when it ran) and the terminal event, numbered 0, 1, 2. */
@@ -137,7 +160,8 @@ public class JobStore {
         JobState state = new JobState(job.jobId());
         long id = 0;
         JobEvent.Queued queued = new JobEvent.Queued(job.jobId(), job.submittedAtMillis(),
-                job.request().seed() == null ? 0 : job.request().seed(), job.request().steps(), job.request().model());
+                job.request().seed() == null ? 0 : job.request().seed(), job.request().steps(), job.request().model(),
+                job.tenant());
         for (JobEvent event : new JobEvent[] {queued, record.started(), record.terminal()}) {
             if (event != null) {
                 state.apply(new JobState.StoredEvent(id++, event, Json.write(event)), -1);

@@ -9,6 +9,7 @@ import java.util.List;
 
 /** The pool: which models are served, by which workers. */
 @Path("/v1")
+@org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement(name = "apiKey")
 @Produces(MediaType.APPLICATION_JSON)
 public class PoolResource {
     /**

@@ -15,7 +15,19 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response invalid(InvalidJobException e) {
-        return Problem.response(400, "Invalid job request", e.getMessage(), e.errors());
+        return Problem.builder(400, "Invalid job request", e.getMessage(), e.errors(), e.limits()).build();
+    }
+
+    @ServerExceptionMapper
+    public Response idempotency(IdempotencyConflictException e) {
+        return Problem.response(e.status(), e.status() == 422 ? "Idempotency-Key reused" : "Submit in progress",
+                e.getMessage(), null);
+    }
+
+    @ServerExceptionMapper
+    public Response limited(LimitExceededException e) {
+        return Problem.builder(429, "Too many requests", e.getMessage(), null, e.limits())
+                .header("Retry-After", Long.toString(e.retryAfterSeconds())).build();
     }
 
     @ServerExceptionMapper

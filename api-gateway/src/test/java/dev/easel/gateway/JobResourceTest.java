@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.easel.contracts.ApiKey;
 import dev.easel.contracts.ControlMessage;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
@@ -15,7 +16,10 @@ import dev.easel.contracts.Json;
 import dev.easel.contracts.WorkerStatus;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.RestAssured;
+import io.restassured.builder.RequestSpecBuilder;
 import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
 import io.smallrye.reactive.messaging.memory.InMemorySink;
 import jakarta.enterprise.inject.Any;
@@ -23,6 +27,7 @@ import jakarta.inject.Inject;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +49,26 @@ class JobResourceTest {
     @Inject
     WorkerRegistry workers;
 
+    @Inject
+    ApiKeys apiKeys;
+
+    /** What easel.api-keys would deliver: a new key of {@code tenant}; returns the key to present. */
+    private String issueKey(String tenant, Integer ratePerMinute, Integer maxActive) {
+        ApiKey.Issued issued = ApiKey.issue(tenant, ratePerMinute, maxActive, System.currentTimeMillis());
+        apiKeys.onRecord(new ConsumerRecord<>("easel.api-keys", 0, OFFSETS.incrementAndGet(), issued.record().id(),
+                Json.write(issued.record())));
+        return issued.key();
+    }
+
+    /**
+     * Makes {@code key} the one every request presents (a builder starts from the current default, so that is cleared
+     * first, or the request would carry two Authorization headers).
+     */
+    private static RequestSpecification as(String key) {
+        RestAssured.requestSpecification = null;
+        return new RequestSpecBuilder().addHeader("Authorization", "Bearer " + key).build();
+    }
+
     /** What easel.workers would deliver: a live worker serving {@code models}, or a tombstone when none. */
     private void announce(String workerId, List<String> models) {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
@@ -53,6 +78,8 @@ class JobResourceTest {
 
     @BeforeEach
     void clear() {
+        // Tenant t1 makes the requests of every test; its limits are out of the way except where a test sets its own.
+        RestAssured.requestSpecification = as(issueKey("t1", 100_000, 100_000));
         announce("w1", List.of("toy"));
         announce("w2", null);
         jobs = connector.sink("jobs-out");
@@ -237,5 +264,162 @@ class JobResourceTest {
         deliver(cancelled);
         given().when().get("/v1/jobs/" + id).then().body("status", equalTo("cancelled"))
                 .body("cancelReason", containsString("queued"));
+    }
+
+    @AfterEach
+    void noDefaultKey() {
+        RestAssured.requestSpecification = null;
+    }
+
+    @Test
+    void everyV1RouteNeedsAKnownKey() {
+        RestAssured.requestSpecification = null;
+        for (String path : List.of("/v1/models", "/v1/workers", "/v1/jobs/some-id", "/v1/jobs/some-id/events")) {
+            given().when().get(path).then().statusCode(401).contentType("application/problem+json")
+                    .header("WWW-Authenticate", equalTo("Bearer realm=\"easel\""))
+                    .body("detail", containsString("Authorization: Bearer"));
+            given().header("Authorization", "Bearer esk_unknown").when().get(path).then().statusCode(401)
+                    .header("WWW-Authenticate", containsString("invalid_token"));
+            given().header("Authorization", "Basic dXNlcjpwYXNz").when().get(path).then().statusCode(401)
+                    .header("WWW-Authenticate", containsString("invalid_request"));
+        }
+        given().contentType("application/json").body("{\"prompt\":\"x\"}").when().post("/v1/jobs").then()
+                .statusCode(401);
+        assertEquals(0, jobs.received().size(), "nothing published without a key");
+        given().when().get("/q/health/live").then().statusCode(200);
+        given().when().get("/q/openapi").then().statusCode(200);
+    }
+
+    @Test
+    void anotherTenantsJobIsNotFoundOnEveryRoute() {
+        RequestSpecification mine = RestAssured.requestSpecification;
+        String id = submit("{\"prompt\":\"mine\",\"steps\":2}");
+        assertEquals("t1", Json.read(jobs.received().get(0).getPayload(), JobMessage.class).tenant());
+        deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
+        RestAssured.requestSpecification = as(issueKey("t2", null, null));
+        given().when().get("/v1/jobs/" + id).then().statusCode(404).contentType("application/problem+json");
+        given().when().get("/v1/jobs/" + id + "/events").then().statusCode(404);
+        given().when().get("/v1/jobs/" + id + "/images/0").then().statusCode(404);
+        given().when().delete("/v1/jobs/" + id).then().statusCode(404);
+        assertEquals(0, control.received().size(), "t2 cancelled nothing");
+        RestAssured.requestSpecification = mine;
+        given().when().get("/v1/jobs/" + id).then().statusCode(200).body("status", equalTo("queued"));
+    }
+
+    @Test
+    void overTheSubmitRateOrTheActiveJobsIs429WithRetryAfterAndTheLimits() {
+        RestAssured.requestSpecification = as(issueKey("t3", 2, 100));
+        for (int i = 0; i < 2; i++) {
+            given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs").then().statusCode(202);
+        }
+        given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs")
+                .then().statusCode(429).contentType("application/problem+json").header("Retry-After", equalTo("30"))
+                .body("limits.ratePerMinute", equalTo(2)).body("detail", containsString("2 jobs per minute"));
+
+        RestAssured.requestSpecification = as(issueKey("t4", 100, 1));
+        String first = given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs").then()
+                .statusCode(202).extract().path("id");
+        given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs")
+                .then().statusCode(429).header("Retry-After", notNullValue()).body("limits.maxActive", equalTo(1));
+        deliver(Json.read(events.received().getLast().getPayload(), JobEvent.class));
+        deliver(new JobEvent.Cancelled(first, 9L, "cancelled while queued"));
+        given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs").then().statusCode(202);
+    }
+
+    @Test
+    void aJobOverTheCostCapIs400NamingTheLimit() {
+        given().contentType("application/json")
+                .body("{\"prompt\":\"x\",\"width\":2048,\"height\":2048,\"steps\":150}").post("/v1/jobs")
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("errors[0].field", equalTo("cost")).body("limits.maxPixelSteps", equalTo(268435456));
+        assertEquals(0, jobs.received().size());
+    }
+
+    @Test
+    void aBodyOverTheSizeLimitIs413Problem() {
+        String huge = "{\"prompt\":\"" + "x".repeat(25 * 1024 * 1024) + "\"}";
+        given().contentType("application/json").body(huge).post("/v1/jobs").then().statusCode(413)
+                .contentType("application/problem+json").body("limits.maxBodyBytes", notNullValue());
+        assertEquals(0, jobs.received().size());
+    }
+
+    @Test
+    void aRetryWithTheSameIdempotencyKeyGetsTheSameJobAndQueuesNothing() {
+        String body = "{\"prompt\":\"once\",\"steps\":3}";
+        String id = given().header("Idempotency-Key", "retry-1").contentType("application/json").body(body)
+                .post("/v1/jobs").then().statusCode(202).extract().path("id");
+        given().header("Idempotency-Key", "retry-1").contentType("application/json").body(body).post("/v1/jobs")
+                .then().statusCode(200).body("id", equalTo(id)).header("Location", containsString(id));
+        assertEquals(1, jobs.received().size(), "one job queued for two submits");
+        given().header("Idempotency-Key", "retry-1").contentType("application/json")
+                .body("{\"prompt\":\"something else\"}").post("/v1/jobs").then().statusCode(422)
+                .contentType("application/problem+json").body("detail", containsString("different request"));
+        given().header("Idempotency-Key", "retry-2").contentType("application/json").body(body).post("/v1/jobs")
+                .then().statusCode(202).body("id", org.hamcrest.Matchers.not(equalTo(id)));
+        given().header("Idempotency-Key", "has spaces").contentType("application/json").body(body).post("/v1/jobs")
+                .then().statusCode(400).body("errors[0].field", equalTo("Idempotency-Key"));
+
+        // Keys are per tenant: another tenant's same key is a new job of its own.
+        RestAssured.requestSpecification = as(issueKey("t5", null, null));
+        given().header("Idempotency-Key", "retry-1").contentType("application/json").body(body).post("/v1/jobs")
+                .then().statusCode(202).body("id", org.hamcrest.Matchers.not(equalTo(id)));
+        assertEquals(3, jobs.received().size());
+    }
+
+    @Test
+    void webhooksGoOnlyToPublicAddressesAndTravelWithTheQueuedEvent() {
+        for (String url : List.of("http://127.0.0.1:9/hook", "http://localhost/hook", "http://169.254.169.254/latest",
+                "http://10.1.2.3/hook", "http://[::1]/hook", "http://100.64.0.1/", "ftp://example.org/hook",
+                "http://user:pw@93.184.215.14/", "not a url")) {
+            given().contentType("application/json")
+                    .body("{\"prompt\":\"x\",\"webhook\":{\"url\":\"" + url + "\"}}").post("/v1/jobs").then()
+                    .statusCode(400).contentType("application/problem+json").body("errors[0].field", equalTo("webhook.url"));
+        }
+        given().contentType("application/json")
+                .body("{\"prompt\":\"x\",\"webhook\":{\"url\":\"https://93.184.215.14/h\",\"events\":[\"done\"]}}")
+                .post("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("webhook.events"));
+        assertEquals(0, jobs.received().size(), "nothing queued for a refused webhook");
+
+        submit("{\"prompt\":\"x\",\"webhook\":{\"url\":\"https://93.184.215.14/hook\",\"events\":[\"started\"]}}");
+        JobEvent.Queued queued = (JobEvent.Queued) Json.read(events.received().get(0).getPayload(), JobEvent.class);
+        assertEquals("https://93.184.215.14/hook", queued.webhook().url());
+        assertEquals(List.of("started"), queued.webhook().eventsOrDefault());
+        assertTrue(queued.keyId().startsWith("key_"), "the key that signs the deliveries: " + queued.keyId());
+    }
+
+    @Test
+    void theSignatureIsTheHmacOfTimestampDotBody() {
+        // Computed independently: printf '1700000000.{}' | openssl dgst -sha256 -hmac whsec_test
+        assertEquals("t=1700000000,v1=35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91",
+                WebhookSignature.header("whsec_test", 1700000000L, "{}"));
+    }
+
+    @Test
+    void theJobsListIsTheTenantsOwnNewestFirstInPages() {
+        RestAssured.requestSpecification = as(issueKey("t6", null, null));
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(submit("{\"prompt\":\"job " + i + "\"}"));
+        }
+        events.received().forEach(message -> deliver(Json.read(message.getPayload(), JobEvent.class)));
+        deliver(new JobEvent.Cancelled(ids.get(1), 9L, "cancelled while queued"));
+        List<String> newestFirst = List.of(ids.get(2), ids.get(1), ids.get(0));
+        assertEquals(newestFirst, given().get("/v1/jobs").then().statusCode(200).extract().jsonPath()
+                .getList("jobs.id"));
+        Response first = given().queryParam("limit", 2).get("/v1/jobs");
+        assertEquals(newestFirst.subList(0, 2), first.jsonPath().getList("jobs.id"));
+        String cursor = first.jsonPath().getString("nextCursor");
+        given().queryParam("limit", 2).queryParam("cursor", cursor).get("/v1/jobs").then().statusCode(200)
+                .body("jobs.id", equalTo(List.of(ids.get(0)))).body("nextCursor", org.hamcrest.Matchers.nullValue());
+        given().queryParam("status", "cancelled").get("/v1/jobs").then()
+                .body("jobs.id", equalTo(List.of(ids.get(1)))).body("jobs[0].status", equalTo("cancelled"));
+        given().queryParam("limit", 0).get("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("limit"));
+        given().queryParam("status", "lost").get("/v1/jobs").then().statusCode(400).body("errors[0].field",
+                equalTo("status"));
+        given().queryParam("cursor", "../x").get("/v1/jobs").then().statusCode(400).body("errors[0].field",
+                equalTo("cursor"));
+
+        RestAssured.requestSpecification = as(issueKey("t7", null, null));
+        given().get("/v1/jobs").then().statusCode(200).body("jobs", org.hamcrest.Matchers.empty());
     }
 }

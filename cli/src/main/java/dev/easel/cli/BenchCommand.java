@@ -3,6 +3,7 @@ package dev.easel.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contracts.JobRequest;
+import dev.easel.deploy.StackSettings;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
@@ -108,11 +109,15 @@ final class BenchCommand {
     /** The service benchmark on the local stack (started with its saved settings when not running). */
     private int endToEnd(List<String> args) throws Exception {
         Arguments arguments = new Arguments(args,
-                Set.of("jobs", "concurrency", "rate", "rate-seconds", "steps", "size", "server"), Set.of());
-        String server = arguments.value("server");
-        if (server == null) {
-            server = new StackCommand(err, err).up(new Arguments(List.of(), StackCommand.UP_OPTIONS, Set.of()))
-                    .gatewayUrl();
+                Set.of("jobs", "concurrency", "rate", "rate-seconds", "steps", "size", "server", "key"), Set.of());
+        Gateway server;
+        if (arguments.value("server") != null) {
+            server = Gateway.of(arguments.value("server"), arguments);
+        } else {
+            // The local stack, with a key of the benchmark's own whose limits the open loop cannot reach.
+            StackSettings stack = new StackCommand(err, err).up(new Arguments(List.of(), StackCommand.UP_OPTIONS,
+                    Set.of()));
+            server = Gateway.withBenchKey(stack.gatewayUrl(), stack.kafkaBootstrap());
         }
         int size = arguments.intValue("size", 64);
         JobRequest request = new JobRequest("a red circle on a blue background", "", size, size,

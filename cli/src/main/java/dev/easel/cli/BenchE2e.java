@@ -54,7 +54,7 @@ final class BenchE2e {
         }
     }
 
-    ObjectNode run(String server, int jobs, int concurrency, int rate, int rateSeconds, JobRequest request)
+    ObjectNode run(Gateway server, int jobs, int concurrency, int rate, int rateSeconds, JobRequest request)
             throws Exception {
         for (int i = 0; i < 2; i++) {
             runJob(server, request);
@@ -114,7 +114,7 @@ final class BenchE2e {
         return summary;
     }
 
-    private JobTiming runJob(String server, JobRequest request) throws Exception {
+    private JobTiming runJob(Gateway server, JobRequest request) throws Exception {
         long t0 = System.nanoTime();
         String id = submit(server, request);
         double submitted = (System.nanoTime() - t0) / 1e6;
@@ -127,12 +127,12 @@ final class BenchE2e {
                 receivedAtMillis - completed.path("atMillis").asLong());
     }
 
-    private String submit(String server, JobRequest request) throws IOException, InterruptedException {
+    private String submit(Gateway server, JobRequest request) throws IOException, InterruptedException {
         return submit(http, server, request);
     }
 
-    static String submit(HttpClient http, String server, JobRequest request) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs"))
+    static String submit(HttpClient http, Gateway server, JobRequest request) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(server.request("/v1/jobs")
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(Json.write(request)))
                 .build(), HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 202) {
@@ -141,7 +141,7 @@ final class BenchE2e {
         return Json.MAPPER.readTree(response.body()).path("id").asText();
     }
 
-    private JsonNode awaitCompleted(String server, String id) throws IOException, InterruptedException {
+    private JsonNode awaitCompleted(Gateway server, String id) throws IOException, InterruptedException {
         return follow(http, server, id).completed();
     }
 
@@ -150,9 +150,8 @@ final class BenchE2e {
     }
 
     /** Follows the job's SSE stream to its end; fails unless it completed. */
-    static Followed follow(HttpClient http, String server, String id) throws IOException, InterruptedException {
-        HttpResponse<Stream<String>> response = http.send(HttpRequest.newBuilder(
-                URI.create(server + "/v1/jobs/" + id + "/events")).GET().build(), HttpResponse.BodyHandlers.ofLines());
+    static Followed follow(HttpClient http, Gateway server, String id) throws IOException, InterruptedException {
+        HttpResponse<Stream<String>> response = http.send(server.request("/v1/jobs/" + id + "/events").GET().build(), HttpResponse.BodyHandlers.ofLines());
         String event = null;
         JsonNode started = null;
         try (Stream<String> lines = response.body()) {
@@ -178,7 +177,7 @@ final class BenchE2e {
     }
 
     /** Submits at a fixed rate for {@code seconds}; returns each submit's latency. Waits for the jobs to drain. */
-    private List<Double> submitAtRate(String server, int rate, int seconds, JobRequest request) throws Exception {
+    private List<Double> submitAtRate(Gateway server, int rate, int seconds, JobRequest request) throws Exception {
         List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
         List<String> ids = Collections.synchronizedList(new ArrayList<>());
         if (rate <= 0 || seconds <= 0) {

@@ -51,7 +51,7 @@ final class BenchScale {
             bench.start(err);
             err.println("starting " + gatewayProcess.name());
             gatewayProcess.start(START);
-            String gateway = gatewayProcess.address();
+            Gateway gateway = Gateway.withBenchKey(gatewayProcess.address(), kafka);
             double single = 0;
             for (int workers : workerCounts) {
                 List<ServiceProcess> pool = new ArrayList<>();
@@ -95,11 +95,10 @@ final class BenchScale {
     }
 
     /** Waits until the gateway sees {@code count} live workers (their announcements). */
-    private void awaitWorkers(String gateway, int count) throws Exception {
+    private void awaitWorkers(Gateway gateway, int count) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
-            JsonNode models = Json.MAPPER.readTree(http.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create(gateway + "/v1/models")).GET().build(),
+            JsonNode models = Json.MAPPER.readTree(http.send(gateway.request("/v1/models").GET().build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString()).body()).path("models");
             if (models.size() == 1 && models.get(0).path("workers").size() == count) {
                 return;
@@ -109,7 +108,7 @@ final class BenchScale {
         throw new IOException("the gateway did not see " + count + " workers within 60 s");
     }
 
-    private ObjectNode measure(String gateway, int workers, int jobsPerWorker, int steps) throws Exception {
+    private ObjectNode measure(Gateway gateway, int workers, int jobsPerWorker, int steps) throws Exception {
         JobRequest request = new JobRequest("a red circle on a blue background", "", 64, 64, steps, 7.5, "euler", false,
                 null, 7L, 1, null, null, null, false, null);
         // Warm-up: two jobs per worker, so every queue slot has joined the share group before the measured jobs (a slot
@@ -132,7 +131,7 @@ final class BenchScale {
     }
 
     /** Submits {@code count} jobs at once and follows each to completion. */
-    private List<BenchE2e.Followed> followAll(String gateway, JobRequest request, int count) throws Exception {
+    private List<BenchE2e.Followed> followAll(Gateway gateway, JobRequest request, int count) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(Math.min(count, 64));
         try {
             List<Future<BenchE2e.Followed>> running = new ArrayList<>();

@@ -120,7 +120,7 @@ final class BenchState {
             for (int i = 0; i < jobs; i++) {
                 String id = UUID.randomUUID().toString();
                 List<JobEvent> events = new ArrayList<>();
-                events.add(new JobEvent.Queued(id, now, i, steps, "toy"));
+                events.add(new JobEvent.Queued(id, now, i, steps, "toy", "bench"));
                 events.add(new JobEvent.Started(id, now, "bench-worker", "CPUExecutionProvider", steps, 1, 3L));
                 for (int step = 1; step <= steps; step++) {
                     events.add(new JobEvent.Progress(id, now, 0, step, steps, 1000.0 - step * 50, 14.6 / step,

@@ -26,15 +26,15 @@ import java.util.stream.Stream;
  * stack first when it is not running.
  */
 final class GenerateCommand {
-    private static final Set<String> OPTIONS = RunCommand.union(RequestOptions.OPTIONS, Set.of("server", "out"));
+    private static final Set<String> OPTIONS = RunCommand.union(RequestOptions.OPTIONS, Set.of("server", "out",
+            "key"));
     /** generate names a model by id; demo's --model is the stack's model folder. */
     private static final Set<String> GENERATE_OPTIONS = RunCommand.union(OPTIONS, Set.of("model"));
     private static final int BAR_WIDTH = 24;
 
     private final PrintStream out;
     private final PrintStream err;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NORMAL).build();
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     GenerateCommand(PrintStream out, PrintStream err) {
         this.out = out;
@@ -59,21 +59,28 @@ final class GenerateCommand {
         } else {
             server = arguments.value("server", StackSettings.load(EaselHome.folder()).gatewayUrl());
         }
-        server = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
+        Gateway gateway = Gateway.of(server, arguments);
 
-        JsonNode accepted = submit(server, request);
+        JsonNode accepted = submit(gateway, request);
         String id = accepted.path("id").asText();
         err.println("job " + id + " queued (seed " + accepted.path("seed").asText() + ")");
-        JsonNode completed = follow(server, id);
+        JsonNode completed = follow(gateway, id);
         List<Path> written = new ArrayList<>();
         JsonNode images = completed.path("images");
         Files.createDirectories(output.toAbsolutePath().getParent());
         for (JsonNode image : images) {
             int index = image.path("index").asInt();
             Path path = RequestOptions.outputFor(output, index, images.size());
-            HttpResponse<Path> response = http.send(HttpRequest.newBuilder(
-                    URI.create(server + "/v1/jobs/" + id + "/images/" + index)).GET().build(),
-                    HttpResponse.BodyHandlers.ofFile(path));
+            // The gateway redirects to a presigned URL, which must not get the API key: follow it by hand.
+            HttpResponse<Void> link = http.send(gateway.request("/v1/jobs/" + id + "/images/" + index).GET().build(),
+                    HttpResponse.BodyHandlers.discarding());
+            String location = link.headers().firstValue("Location").orElse(null);
+            if (link.statusCode() != 302 || location == null) {
+                throw new IOException("image " + index + " of job " + id + " has no download link (HTTP "
+                        + link.statusCode() + ")");
+            }
+            HttpResponse<Path> response = http.send(HttpRequest.newBuilder(URI.create(server).resolve(location))
+                    .GET().build(), HttpResponse.BodyHandlers.ofFile(path));
             if (response.statusCode() != 200) {
                 Files.deleteIfExists(path);
                 throw new IOException("image " + index + " of job " + id + " could not be downloaded (HTTP "
@@ -87,15 +94,16 @@ final class GenerateCommand {
         return 0;
     }
 
-    private JsonNode submit(String server, JobRequest request) throws Exception {
+    private JsonNode submit(Gateway gateway, JobRequest request) throws Exception {
         HttpResponse<String> response;
         try {
-            response = http.send(HttpRequest.newBuilder(URI.create(server + "/v1/jobs"))
+            response = http.send(gateway.request("/v1/jobs")
                     .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
                     .POST(HttpRequest.BodyPublishers.ofString(Json.write(request))).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
-            throw new IOException("cannot reach the gateway at " + server + "; start the local stack with ./easel up");
+            throw new IOException("cannot reach the gateway at " + gateway.url() + "; start the local stack with"
+                    + " ./easel up");
         }
         if (response.statusCode() != 202) {
             throw problem(response);
@@ -117,10 +125,10 @@ final class GenerateCommand {
     }
 
     /** Follows the job's SSE stream to its terminal event; returns the completed event's data. */
-    private JsonNode follow(String server, String id) throws Exception {
+    private JsonNode follow(Gateway gateway, String id) throws Exception {
         String lastEventId = null;
         for (int attempt = 0; attempt < 6; attempt++) {
-            HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(server + "/v1/jobs/" + id + "/events"))
+            HttpRequest.Builder builder = gateway.request("/v1/jobs/" + id + "/events")
                     .header("Accept", "text/event-stream").GET();
             if (lastEventId != null) {
                 builder.header("Last-Event-ID", lastEventId);
@@ -172,7 +180,7 @@ final class GenerateCommand {
                 // the stream dropped: resume after the last event seen
             }
         }
-        throw new IOException("lost the event stream of job " + id + "; see GET " + server + "/v1/jobs/" + id);
+        throw new IOException("lost the event stream of job " + id + "; see GET " + gateway.url() + "/v1/jobs/" + id);
     }
 
     private void bar(JsonNode progress) {

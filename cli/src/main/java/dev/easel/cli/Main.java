@@ -14,7 +14,10 @@ public final class Main {
                                                           start Kafka, the S3 server, N workers and the gateway
               worker add [--model DIR]...                 add one more worker to the running stack
               down | status                               stop the local stack / report its services
-              generate "PROMPT" [options] [--server URL]  submit to a gateway, follow progress, download the images
+              keys create --tenant NAME [--rate-per-minute N] [--max-active N] | keys list | keys revoke ID
+                                                          API keys ([--kafka HOST:PORT], default the local stack's)
+              generate "PROMPT" [options] [--server URL] [--key KEY]
+                                                          submit to a gateway, follow progress, download the images
               run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
               tokenize [--model DIR] TEXT                 print the token ids fed to the text encoder
               models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction]
@@ -51,6 +54,7 @@ public final class Main {
                 case "down" -> new StackCommand(out, err).down(rest);
                 case "status" -> new StackCommand(out, err).status(rest);
                 case "worker" -> new StackCommand(out, err).worker(rest);
+                case "keys" -> new KeysCommand(out, err).run(rest);
                 case "generate" -> new GenerateCommand(out, err).run(rest, false);
                 case "demo" -> new GenerateCommand(out, err).run(rest, true);
                 default -> throw new UsageException("unknown command '" + args.get(0) + "'; run 'easel help'");

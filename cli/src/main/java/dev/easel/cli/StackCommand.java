@@ -1,5 +1,6 @@
 package dev.easel.cli;
 
+import dev.easel.deploy.LocalApiKey;
 import dev.easel.deploy.LocalStack;
 import dev.easel.deploy.ServiceProcess;
 import dev.easel.deploy.StackSettings;
@@ -46,6 +47,8 @@ final class StackCommand {
             out.println(String.format("%-9s http://127.0.0.1:%d/health/ready  (models %s)", worker.name(),
                     worker.healthPort(), worker.modelDirs().stream().map(dir -> dir.getFileName().toString()).toList()));
         }
+        out.println("api key   " + EaselHome.folder().resolve("api-key.json") + "  (tenant " + LocalApiKey.TENANT
+                + "; generate and demo use it)");
         out.println("logs      " + EaselHome.folder().resolve("logs"));
         return 0;
     }
@@ -120,6 +123,7 @@ final class StackCommand {
             err.println((running ? "already running: " : "starting ") + service.name() + " (" + service.address() + ")");
             service.start(Duration.ofSeconds(180));
         }
+        LocalApiKey.ensure(EaselHome.folder(), settings.kafkaBootstrap(), settings.gatewayUrl());
         return settings;
     }
 

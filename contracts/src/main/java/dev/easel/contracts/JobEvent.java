@@ -50,12 +50,14 @@ public sealed interface JobEvent {
 
     /**
      * Accepted and on the queue of {@code model}; {@code seed} is the request's seed (drawn by the gateway when
-     * absent).
+     * absent); {@code tenant} owns the job: only its keys see it. {@code keyId} is the key that submitted it and
+     * {@code webhook} where its events go (both absent without a webhook): deliveries are signed with that key's
+     * webhook secret.
      */
-    record Queued(int schemaVersion, String jobId, long atMillis, long seed, int totalSteps, String model)
-            implements JobEvent {
-        public Queued(String jobId, long atMillis, long seed, int totalSteps, String model) {
-            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps, model);
+    record Queued(int schemaVersion, String jobId, long atMillis, long seed, int totalSteps, String model,
+            String tenant, String keyId, JobRequest.Webhook webhook) implements JobEvent {
+        public Queued(String jobId, long atMillis, long seed, int totalSteps, String model, String tenant) {
+            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps, model, tenant, null, null);
         }
     }
 

@@ -27,7 +27,28 @@ public record JobRequest(
         String initImage,
         Double strength,
         Boolean preview,
-        Integer previewEvery) {
+        Integer previewEvery,
+        Webhook webhook) {
+
+    /** Where the gateway POSTs the job's events, and which ones (absent: completed, failed and cancelled). */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Webhook(String url, List<String> events) {
+        public static final List<String> EVENTS = List.of("started", "progress", "completed", "failed", "cancelled");
+        public static final List<String> DEFAULT_EVENTS = List.of("completed", "failed", "cancelled");
+
+        /** The events to deliver: those asked for, or the terminal ones. */
+        public List<String> eventsOrDefault() {
+            return events == null || events.isEmpty() ? DEFAULT_EVENTS : events;
+        }
+    }
+
+    /** A request without a webhook, as the CLI and the engine's callers make them. */
+    public JobRequest(String prompt, String negativePrompt, Integer width, Integer height, Integer steps,
+            Double guidanceScale, String scheduler, Boolean karras, String timestepSpacing, Long seed, Integer numImages,
+            String model, String initImage, Double strength, Boolean preview, Integer previewEvery) {
+        this(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras, timestepSpacing, seed,
+                numImages, model, initImage, strength, preview, previewEvery, null);
+    }
 
     public static final int DEFAULT_SIDE = 512;
     public static final int DEFAULT_STEPS = 20;
@@ -42,17 +63,17 @@ public record JobRequest(
                 steps == null ? DEFAULT_STEPS : steps, guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale,
                 scheduler, karras != null && karras, timestepSpacing, seed, numImages == null ? 1 : numImages, model,
                 initImage, strength == null ? DEFAULT_STRENGTH : strength, previews,
-                previews ? (previewEvery == null ? 1 : previewEvery) : 0);
+                previews ? (previewEvery == null ? 1 : previewEvery) : 0, webhook);
     }
 
     public JobRequest withModel(String newModel) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery);
+                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery, webhook);
     }
 
     public JobRequest withSeed(long newSeed) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery);
+                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, webhook);
     }
 
     /** Every field out of bounds, the request taken with its defaults. */
@@ -76,6 +97,9 @@ public record JobRequest(
             errors.add(new FieldError("previewEvery", "is " + r.previewEvery() + "; must be at least 1"));
         }
         errors.addAll(RequestLimits.checkScheduler(r.scheduler(), r.karras(), r.timestepSpacing()));
+        if (webhook != null) {
+            errors.addAll(RequestLimits.checkWebhook(webhook.url(), webhook.events()));
+        }
         errors.addAll(0, RequestLimits.check(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(),
                 r.guidanceScale(), r.numImages(), r.initImage() != null, r.strength(), r.previewEvery()));
         return errors;

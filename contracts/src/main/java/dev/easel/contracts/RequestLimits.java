@@ -33,12 +33,11 @@ public final class RequestLimits {
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
             errors.add(new FieldError("prompt", "is required"));
-        } else if (prompt.length() > MAX_PROMPT_CHARS) {
-            errors.add(new FieldError("prompt", "has " + prompt.length() + " characters; at most " + MAX_PROMPT_CHARS));
+        } else {
+            text("prompt", prompt, errors);
         }
-        if (negativePrompt != null && negativePrompt.length() > MAX_PROMPT_CHARS) {
-            errors.add(new FieldError("negativePrompt", "has " + negativePrompt.length() + " characters; at most "
-                    + MAX_PROMPT_CHARS));
+        if (negativePrompt != null) {
+            text("negativePrompt", negativePrompt, errors);
         }
         side("width", width, errors);
         side("height", height, errors);
@@ -126,5 +125,56 @@ public final class RequestLimits {
             errors.add(new FieldError(field, "is " + value + "; must be a multiple of 8 between " + MIN_SIDE + " and "
                     + MAX_SIDE));
         }
+    }
+
+    /**
+     * A prompt: at most {@link #MAX_PROMPT_CHARS} characters, well-formed Unicode (no lone surrogate halves) and no
+     * control characters but tab and line breaks, which no tokenizer reads as text.
+     */
+    private static void text(String field, String value, List<FieldError> errors) {
+        if (value.length() > MAX_PROMPT_CHARS) {
+            errors.add(new FieldError(field, "has " + value.length() + " characters; at most " + MAX_PROMPT_CHARS));
+            return;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                errors.add(new FieldError(field, "has a lone UTF-16 surrogate at index " + i + "; send valid Unicode"));
+                return;
+            } else if (Character.isISOControl(c) && c != '\n' && c != '\r' && c != '\t') {
+                errors.add(new FieldError(field, "has the control character U+" + String.format("%04X", (int) c)
+                        + " at index " + i + "; of the control characters only tab and line breaks are allowed"));
+                return;
+            }
+        }
+    }
+
+    /** A webhook's URL (absolute http or https, at most 2048 characters) and event names. */
+    public static List<FieldError> checkWebhook(String url, List<String> events) {
+        List<FieldError> errors = new ArrayList<>();
+        java.net.URI uri = null;
+        if (url != null && url.length() <= 2048) {
+            try {
+                uri = new java.net.URI(url);
+            } catch (java.net.URISyntaxException e) {
+                uri = null;
+            }
+        }
+        if (uri == null || uri.getHost() == null || uri.getUserInfo() != null
+                || !("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme()))) {
+            errors.add(new FieldError("webhook.url", "must be an absolute http or https URL with a host and no user"
+                    + " info, at most 2048 characters"));
+        }
+        if (events != null) {
+            for (String event : events) {
+                if (!JobRequest.Webhook.EVENTS.contains(event)) {
+                    errors.add(new FieldError("webhook.events", "has '" + event + "'; events are "
+                            + String.join(", ", JobRequest.Webhook.EVENTS)));
+                }
+            }
+        }
+        return errors;
     }
 }

@@ -22,6 +22,13 @@ public final class Topics {
      * a starting gateway restores its jobs without replaying the events topic from its beginning.
      */
     public static final String JOB_STATE = "easel.job-state";
+    /** API keys (compacted, key: key id; a tombstone revokes one), written by {@code easel keys}, read by the gateways. */
+    public static final String API_KEYS = "easel.api-keys";
+    /**
+     * Submits with an {@code Idempotency-Key} (compacted, and deleted after a day; key: tenant/idempotency key), read by
+     * every gateway replica.
+     */
+    public static final String IDEMPOTENCY = "easel.idempotency";
     /** The workers' share group on the job queues. */
     public static final String WORKER_GROUP = "easel-workers";
 

@@ -41,7 +41,7 @@ class ContractsTest {
             "trailing", 42L, 2, "toy", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC", 0.6, true, 2);
 
     static final List<JobEvent> EVENTS = List.of(
-            new JobEvent.Queued("j1", 1L, 42L, 20, "toy"),
+            new JobEvent.Queued("j1", 1L, 42L, 20, "toy", "acme"),
             new JobEvent.Started("j1", 2L, "worker-1", "CPUExecutionProvider", 20, 1, 3L),
             new JobEvent.Requeued("j1", 2L, 2, "worker-1 stopped announcing itself"),
             new JobEvent.Progress("j1", 3L, 0, 1, 20, 999.0, 14.6, 12L, 240L, "iVBORw0KGgo="),
@@ -68,7 +68,7 @@ class ContractsTest {
         assertEquals(Set.of(), validate("job-request.schema.json", FULL_REQUEST));
         assertEquals(Set.of(), validate("job-request.schema.json", new JobRequest("only a prompt", null, null, null,
                 null, null, null, null, null, null, null, null, null, null, null, null)));
-        assertEquals(Set.of(), validate("job-message.schema.json", JobMessage.of("j1", 1L, FULL_REQUEST)));
+        assertEquals(Set.of(), validate("job-message.schema.json", JobMessage.of("j1", "acme", 1L, FULL_REQUEST)));
         assertEquals(Set.of(), validate("control-message.schema.json", ControlMessage.cancel("j1", 3L)));
         assertEquals(Set.of(), validate("worker-status.schema.json", STATUS));
         for (JobEvent event : EVENTS) {
@@ -88,6 +88,25 @@ class ContractsTest {
         JsonNode unknownType = Json.MAPPER.valueToTree(EVENTS.get(0));
         ((com.fasterxml.jackson.databind.node.ObjectNode) unknownType).put("type", "exploded");
         assertFalse(schema("job-event.schema.json").validate(unknownType).isEmpty());
+    }
+
+    @Test
+    void promptsMustBeWellFormedTextAndWebhooksHttpUrls() {
+        assertEquals(List.of(), request("a cat \uD83D\uDE00,\tline\r\nbreak", null).validate(), "emoji, tab, line breaks");
+        assertEquals("prompt", request("a \uD800 b", null).validate().get(0).field(), "a lone surrogate");
+        assertEquals("prompt", request("a \u0000 b", null).validate().get(0).field(), "NUL");
+        assertEquals("prompt", request("\u001b[31m", null).validate().get(0).field(), "an escape sequence");
+        assertEquals(List.of(), request("x", new JobRequest.Webhook("https://example.org/h", List.of("started")))
+                .validate());
+        assertEquals("webhook.url", request("x", new JobRequest.Webhook("file:///etc/passwd", null)).validate().get(0)
+                .field());
+        assertEquals("webhook.events", request("x", new JobRequest.Webhook("https://example.org/h",
+                List.of("exploded"))).validate().get(0).field());
+    }
+
+    private static JobRequest request(String prompt, JobRequest.Webhook webhook) {
+        return new JobRequest(prompt, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null, null, webhook);
     }
 
     @Test
@@ -118,7 +137,7 @@ class ContractsTest {
         }
         assertEquals(FULL_REQUEST, Json.read(Json.write(FULL_REQUEST), JobRequest.class));
         assertEquals(STATUS, Json.read(Json.write(STATUS), WorkerStatus.class));
-        FinishedJob finished = FinishedJob.of(JobMessage.of("j1", 1L, FULL_REQUEST), (JobEvent.Started) EVENTS.get(1),
+        FinishedJob finished = FinishedJob.of(JobMessage.of("j1", "acme", 1L, FULL_REQUEST), (JobEvent.Started) EVENTS.get(1),
                 EVENTS.get(5));
         assertEquals(finished, Json.read(Json.write(finished), FinishedJob.class));
     }

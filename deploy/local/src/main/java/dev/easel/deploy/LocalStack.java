@@ -193,7 +193,9 @@ public final class LocalStack {
                 "-Dkafka.bootstrap.servers=" + kafka,
                 "-Deasel.s3.endpoint=" + s3Endpoint,
                 "-Deasel.s3.access-key=" + S3_ACCESS_KEY,
-                "-Deasel.s3.secret-key=" + S3_SECRET_KEY));
+                "-Deasel.s3.secret-key=" + S3_SECRET_KEY,
+                // Everything of the local stack is on this machine, webhook receivers included.
+                "-Deasel.webhooks.allow-loopback=true"));
         settings.forEach((key, value) -> command.add("-D" + key + "=" + value));
         command.addAll(List.of("-jar", jar.toString()));
         String url = "http://127.0.0.1:" + port;

@@ -58,8 +58,8 @@ class PoolSoakTest {
             workers.add(start(stack.worker(new LocalStack.WorkerSettings("soak-worker-" + i, kafka, s3, List.of(model),
                     LocalStack.freePort(), Map.of("EASEL_LOCK_MS", "5000")))));
         }
-        GatewayClient gateway = new GatewayClient(start(stack.gateway("soak-gateway", LocalStack.freePort(), kafka, s3))
-                .address());
+        GatewayClient gateway = GatewayClient.withNewKey(start(stack.gateway("soak-gateway", LocalStack.freePort(),
+                kafka, s3, TestProcesses.GATEWAY_SETTINGS)).address(), kafka, "soak");
 
         long started = System.nanoTime();
         List<String> ids = new ArrayList<>();
@@ -99,8 +99,8 @@ class PoolSoakTest {
         }
         Set<String> expected = new HashSet<>();
         for (String id : ids) {
-            expected.add(id + "/0.png");
-            expected.add(id + "/job.json");
+            expected.add("soak/" + id + "/0.png");
+            expected.add("soak/" + id + "/job.json");
         }
         System.out.println("soak: " + jobs + " jobs, " + completed + " completed, " + duplicates
                 + " with more than one completed, " + objects.size() + " objects, " + Math.round(seconds) + " s");

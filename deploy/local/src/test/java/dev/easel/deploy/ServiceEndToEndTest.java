@@ -42,8 +42,6 @@ import org.junit.jupiter.api.Test;
  * on ONNX Runtime, and gateway processes, all started the way {@code ./easel up} starts them.
  */
 class ServiceEndToEndTest {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NORMAL).build();
     private static final Duration START = Duration.ofSeconds(180);
     /** Every step reported (the default), and a job lock far shorter than the slow job below. */
     private static final Map<String, String> WORKER_ENVIRONMENT = Map.of("EASEL_LOCK_MS", "5000");
@@ -53,6 +51,8 @@ class ServiceEndToEndTest {
     private static String kafka;
     private static String s3;
     private static String gateway;
+    /** Tenant e2e's client of the first gateway; its key works on every gateway of the stack. */
+    private static GatewayClient e2e;
     private static ServiceProcess firstGateway;
     private static final TestProcesses PROCESSES = new TestProcesses();
     private static final List<String> JOBS = new ArrayList<>();
@@ -71,8 +71,10 @@ class ServiceEndToEndTest {
         start(stack.s3(s3Port));
         start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, List.of(modelDir), LocalStack.freePort(),
                 WORKER_ENVIRONMENT)));
-        firstGateway = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3));
+        firstGateway = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3,
+                TestProcesses.GATEWAY_SETTINGS));
         gateway = firstGateway.address();
+        e2e = GatewayClient.withNewKey(gateway, kafka, "e2e");
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
@@ -90,22 +92,27 @@ class ServiceEndToEndTest {
     }
 
     private static String submit(String server, JobRequest request) throws Exception {
-        String id = new GatewayClient(server).submit(request);
+        String id = client(server).submit(request);
         JOBS.add(id);
         return id;
     }
 
     private static HttpResponse<String> post(String server, String body) throws Exception {
-        return new GatewayClient(server).post(body);
+        return client(server).post(body);
+    }
+
+    /** Tenant e2e's client of {@code server}. */
+    private static GatewayClient client(String server) {
+        return e2e.on(server);
     }
 
     private static JsonNode get(String server, String path) throws Exception {
-        return new GatewayClient(server).get(path);
+        return client(server).get(path);
     }
 
     /** Reads SSE events until the stream ends or {@code limit} events arrived; fails after two minutes. */
     private static List<GatewayClient.Event> events(String server, String id, String lastEventId, int limit) throws Exception {
-        return new GatewayClient(server).events(id, lastEventId, limit, Duration.ofSeconds(120));
+        return client(server).events(id, lastEventId, limit, Duration.ofSeconds(120));
     }
 
     @Test
@@ -131,8 +138,7 @@ class ServiceEndToEndTest {
             }
             byte[] offline = new StableDiffusionPipeline(model).generate(GenerationRequest.from(request), s -> { },
                     () -> false).images().get(0).png();
-            byte[] served = HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/jobs/" + id + "/images/0"))
-                    .GET().build(), HttpResponse.BodyHandlers.ofByteArray()).body();
+            byte[] served = client(gateway).image(id, 0);
             assertArrayEquals(offline, served, "the stored PNG equals the offline engine's for the same request");
         }
         JsonNode status = get(gateway, "/v1/jobs/" + id);
@@ -191,8 +197,7 @@ class ServiceEndToEndTest {
     }
 
     private static int delete(String id) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/jobs/" + id)).DELETE().build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode();
+        return client(gateway).send("DELETE", "/v1/jobs/" + id, null).statusCode();
     }
 
     @Test
@@ -323,6 +328,73 @@ class ServiceEndToEndTest {
         }
     }
 
+    /** One request of the hostile-input suite and the status it must get. */
+    private record Hostile(String what, String method, String path, String contentType, String body, int status) {
+    }
+
+    @Test
+    void theHostileInputSuiteGetsProblemsAndLeavesTheGatewayHealthy() throws Exception {
+        Map<String, Long> before = endOffsets();
+        String deep = "[".repeat(5000) + "]".repeat(5000);
+        List<Hostile> suite = List.of(
+                new Hostile("malformed JSON", "POST", "/v1/jobs", "application/json", "{\"prompt\":", 400),
+                new Hostile("empty body", "POST", "/v1/jobs", "application/json", "", 400),
+                new Hostile("a JSON array", "POST", "/v1/jobs", "application/json", "[1,2]", 400),
+                new Hostile("a JSON string", "POST", "/v1/jobs", "application/json", "\"prompt\"", 400),
+                new Hostile("null", "POST", "/v1/jobs", "application/json", "null", 400),
+                new Hostile("nesting 5000 deep", "POST", "/v1/jobs", "application/json", "{\"prompt\":" + deep + "}",
+                        400),
+                new Hostile("a number too big for steps", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"steps\":1e400}", 400),
+                new Hostile("steps beyond int", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"steps\":99999999999}", 400),
+                new Hostile("a seed beyond long", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"seed\":123456789012345678901234567890}", 400),
+                new Hostile("NaN guidance", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"guidanceScale\":NaN}", 400),
+                new Hostile("a duplicate field", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"prompt\":\"y\"}", 400),
+                new Hostile("a lone surrogate in the prompt", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"a \\ud800 b\"}", 400),
+                new Hostile("a NUL in the prompt", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"a \\u0000 b\"}", 400),
+                new Hostile("an escape sequence in the negative prompt", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"negativePrompt\":\"\\u001b[31m\"}", 400),
+                new Hostile("a 4001-character prompt of emoji halves", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"" + "\uD83D\uDE00".repeat(2001) + "\"}", 400),
+                new Hostile("text/plain", "POST", "/v1/jobs", "text/plain", "prompt=x", 415),
+                new Hostile("form data", "POST", "/v1/jobs", "application/x-www-form-urlencoded", "prompt=x", 415),
+                new Hostile("a 30 MB body", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"" + "x".repeat(30 << 20) + "\"}", 413),
+                new Hostile("a webhook to cloud metadata", "POST", "/v1/jobs", "application/json",
+                        "{\"prompt\":\"x\",\"webhook\":{\"url\":\"http://169.254.169.254/\"}}", 400),
+                new Hostile("a traversal in the job id", "GET", "/v1/jobs/..%2F..%2Fetc%2Fpasswd", null, null, 404),
+                new Hostile("a traversal in the image index", "GET", "/v1/jobs/x/images/..", null, null, 404),
+                new Hostile("a cursor that is not one", "GET", "/v1/jobs?cursor=%27%20OR%201=1", null, null, 400),
+                new Hostile("a limit that is not a number", "GET", "/v1/jobs?limit=ten", null, null, 404),
+                new Hostile("an unknown route", "GET", "/v1/admin", null, null, 404),
+                new Hostile("an unsupported method", "PUT", "/v1/jobs", "application/json", "{}", 405));
+        List<String> failures = new ArrayList<>();
+        for (Hostile hostile : suite) {
+            HttpResponse<String> response = sendRaw(hostile);
+            String type = response.headers().firstValue("Content-Type").orElse("");
+            if (response.statusCode() != hostile.status() || !type.startsWith("application/problem+json")
+                    || response.body().contains("Exception") || response.body().contains("\tat ")) {
+                failures.add(hostile.what() + ": " + response.statusCode() + " " + type + " "
+                        + response.body().substring(0, Math.min(200, response.body().length())));
+            }
+        }
+        assertEquals(List.of(), failures, "each of the " + suite.size() + " hostile requests");
+        assertEquals(before.get(Topics.jobs("toy")), endOffsets().get(Topics.jobs("toy")), "nothing was queued");
+        assertEquals("UP", get(gateway, "/q/health/ready").path("status").asText(), "the gateway is still healthy");
+        String after = submit(gateway, request("after the storm", 64, 2, "euler", 40L));
+        assertEquals("completed", names(events(gateway, after, null, 100)).getLast());
+    }
+
+    private static HttpResponse<String> sendRaw(Hostile hostile) throws Exception {
+        return client(gateway).sendTyped(hostile.method(), hostile.path(), hostile.contentType(), hostile.body());
+    }
+
     private static Map<Integer, Long> eventEndOffsets() {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
@@ -352,6 +424,127 @@ class ServiceEndToEndTest {
     }
 
     @Test
+    void keysTenantsAndLimits() throws Exception {
+        // No key, a malformed header, an unknown key: 401 problem+json with a Bearer challenge, on every /v1 route.
+        for (String authorization : new String[] {null, "Basic abc", "Bearer esk_not-a-key"}) {
+            for (String[] route : new String[][] {{"GET", "/v1/models"}, {"GET", "/v1/workers"},
+                    {"POST", "/v1/jobs"}, {"GET", "/v1/jobs/some-id"}}) {
+                HttpResponse<String> response = GatewayClient.send(gateway, route[0], route[1], authorization,
+                        route[0].equals("POST") ? Json.write(request("a key-less job", 64, 2, "euler", 1L)) : null);
+                assertEquals(401, response.statusCode(), route[1] + " with " + authorization);
+                assertTrue(response.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer realm="),
+                        response.headers().toString());
+                assertEquals("application/problem+json", response.headers().firstValue("Content-Type").orElse(""));
+            }
+        }
+
+        // Another tenant cannot see, follow, download or cancel e2e's jobs: 404, as for a job that does not exist.
+        String done = submit(gateway, request("a private picture", 64, 2, "euler", 3L));
+        assertEquals("completed", names(events(gateway, done, null, 100)).getLast());
+        String running = submit(gateway, request("a private long picture", 2048, 150, "euler", 4L));
+        events(gateway, running, null, 3);
+        GatewayClient other = GatewayClient.withNewKey(gateway, kafka, "other");
+        for (String id : List.of(done, running)) {
+            for (String[] route : new String[][] {{"GET", ""}, {"GET", "/events"}, {"GET", "/images/0"},
+                    {"DELETE", ""}}) {
+                HttpResponse<String> response = other.send(route[0], "/v1/jobs/" + id + route[1], null);
+                assertEquals(404, response.statusCode(), route[0] + " " + route[1] + " of another tenant's job");
+                assertFalse(response.body().contains("e2e"), "nothing about the owner: " + response.body());
+            }
+        }
+        assertEquals("running", get(gateway, "/v1/jobs/" + running).path("status").asText(), "not cancelled by other");
+        assertEquals(202, client(gateway).send("DELETE", "/v1/jobs/" + running, null).statusCode());
+        String own = other.submit(request("other's own job", 64, 2, "euler", 5L));
+        assertEquals("completed", names(other.allEvents(own)).getLast(), "other's own job works");
+
+        // The submit rate of a key: 2 per minute, so the third is 429 with Retry-After and the limit in the body.
+        GatewayClient slow = GatewayClient.withNewKey(gateway, kafka, "rate-limited", 2, 100);
+        slow.submit(request("one", 64, 2, "euler", 6L));
+        slow.submit(request("two", 64, 2, "euler", 7L));
+        HttpResponse<String> third = slow.post(request("three", 64, 2, "euler", 8L));
+        assertEquals(429, third.statusCode(), third.body());
+        long retryAfter = Long.parseLong(third.headers().firstValue("Retry-After").orElseThrow());
+        assertTrue(retryAfter >= 1 && retryAfter <= 30, "Retry-After " + retryAfter);
+        assertEquals(2, Json.MAPPER.readTree(third.body()).path("limits").path("ratePerMinute").asInt(), third.body());
+
+        // Queued plus running jobs of a key: at most 1, so a second while the first runs is 429.
+        GatewayClient single = GatewayClient.withNewKey(gateway, kafka, "one-at-a-time", 100, 1);
+        String first = single.submit(request("a long one", 2048, 150, "euler", 9L));
+        HttpResponse<String> second = single.post(request("and another", 64, 2, "euler", 10L));
+        assertEquals(429, second.statusCode(), second.body());
+        assertTrue(second.headers().firstValue("Retry-After").isPresent());
+        assertEquals(1, Json.MAPPER.readTree(second.body()).path("limits").path("maxActive").asInt());
+        assertEquals(202, single.send("DELETE", "/v1/jobs/" + first, null).statusCode());
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30))
+                .until(() -> single.post(request("after the cancel", 64, 2, "euler", 11L)).statusCode() == 202);
+
+        // A revoked key stops working on the gateways that read easel.api-keys.
+        ApiKeyAdmin admin = new ApiKeyAdmin(kafka);
+        ApiKeyAdmin.Created revoked = admin.create("short-lived", null, null);
+        ApiKeyAdmin.awaitAccepted(gateway, revoked.key(), Duration.ofSeconds(30));
+        assertTrue(admin.revoke(revoked.id()));
+        assertTrue(admin.list().stream().noneMatch(k -> k.id().equals(revoked.id())), "gone from keys list");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> GatewayClient.send(gateway, "GET",
+                "/v1/models", "Bearer " + revoked.key(), null).statusCode() == 401);
+    }
+
+    /** One POST a webhook receiver got. */
+    private record Delivery(String event, int attempt, String signature, String body) {
+    }
+
+    @Test
+    void webhooksAreSignedDeliveredInOrderAndRetried() throws Exception {
+        List<Delivery> deliveries = java.util.Collections.synchronizedList(new ArrayList<>());
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        receiver.createContext("/hook", exchange -> {
+            Delivery delivery = new Delivery(exchange.getRequestHeaders().getFirst("Easel-Event"),
+                    Integer.parseInt(exchange.getRequestHeaders().getFirst("Easel-Delivery-Attempt")),
+                    exchange.getRequestHeaders().getFirst("Easel-Signature"),
+                    new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            deliveries.add(delivery);
+            // The first delivery fails, as a receiver that is briefly down would: it must come again.
+            exchange.sendResponseHeaders(deliveries.size() == 1 ? 503 : 204, -1);
+            exchange.close();
+        });
+        receiver.start();
+        try {
+            ApiKeyAdmin.Created hooks = new ApiKeyAdmin(kafka).create("hooks", null, null);
+            ApiKeyAdmin.awaitAccepted(gateway, hooks.key(), Duration.ofSeconds(30));
+            GatewayClient client = new GatewayClient(gateway, hooks.key());
+            String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+            String id = client.submit(new JobRequest("a hooked job", "", 64, 64, 3, 7.5, "euler", false, null, 30L, 1,
+                    null, null, null, false, null, new JobRequest.Webhook(url, List.of("started", "completed"))));
+            assertEquals("completed", names(client.allEvents(id)).getLast());
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> deliveries.size() >= 3);
+            assertEquals(List.of("started/1", "started/2", "completed/1"), deliveries.stream()
+                    .map(d -> d.event() + "/" + d.attempt()).toList(), "in order, the failed one retried");
+            for (Delivery delivery : deliveries) {
+                String[] parts = delivery.signature().split(",");
+                String t = parts[0].substring(2);
+                javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+                mac.init(new javax.crypto.spec.SecretKeySpec(hooks.webhookSecret().getBytes(), "HmacSHA256"));
+                String expected = java.util.HexFormat.of().formatHex(mac.doFinal((t + "." + delivery.body()).getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8)));
+                assertEquals("v1=" + expected, parts[1], "signed with the key's webhook secret");
+                assertTrue(Math.abs(System.currentTimeMillis() / 1000 - Long.parseLong(t)) < 120, "a fresh timestamp");
+                JsonNode event = Json.MAPPER.readTree(delivery.body());
+                assertEquals(delivery.event(), event.path("type").asText());
+                assertEquals(id, event.path("jobId").asText());
+            }
+            // A webhook to a private or link-local address is refused at submit on a gateway that allows loopback only.
+            for (String refused : List.of("http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data")) {
+                HttpResponse<String> response = client.post(new JobRequest("x", "", 64, 64, 2, 7.5, "euler", false, null,
+                        1L, 1, null, null, null, false, null, new JobRequest.Webhook(refused, null)));
+                assertEquals(400, response.statusCode(), response.body());
+                assertTrue(response.body().contains("webhook.url"), response.body());
+            }
+        } finally {
+            receiver.stop(0);
+        }
+    }
+
+    @Test
     void stateIsTheSameOnASecondGatewayAndAfterARestart() throws Exception {
         String done = submit(gateway, request("black square on a white background", 64, 4, "unipc", 8L));
         events(gateway, done, null, 100);
@@ -360,10 +553,25 @@ class ServiceEndToEndTest {
         for (String id : jobs) {
             before.put(id, comparable(get(gateway, "/v1/jobs/" + id)));
         }
-        ServiceProcess second = start(stack.gateway("e2e-gateway-2", LocalStack.freePort(), kafka, s3));
+        ServiceProcess second = start(stack.gateway("e2e-gateway-2", LocalStack.freePort(), kafka, s3,
+                TestProcesses.GATEWAY_SETTINGS));
         for (String id : jobs) {
             assertEquals(before.get(id), comparable(get(second.address(), "/v1/jobs/" + id)), "job " + id + " on gateway 2");
         }
+        // A submit whose answer was lost, retried with its Idempotency-Key on the other replica: the same job.
+        String body = Json.write(request("submitted once", 64, 2, "euler", 21L));
+        HttpResponse<String> original = client(gateway).send("POST", "/v1/jobs", body,
+                Map.of("Idempotency-Key", "e2e-1"));
+        assertEquals(202, original.statusCode(), original.body());
+        String once = Json.MAPPER.readTree(original.body()).path("id").asText();
+        JOBS.add(once);
+        HttpResponse<String> retried = client(second.address()).send("POST", "/v1/jobs", body,
+                Map.of("Idempotency-Key", "e2e-1"));
+        assertEquals(200, retried.statusCode(), retried.body());
+        assertEquals(once, Json.MAPPER.readTree(retried.body()).path("id").asText(), "the retry got the first job");
+        assertEquals(422, client(second.address()).send("POST", "/v1/jobs", Json.write(request("another", 64, 2,
+                "euler", 22L)), Map.of("Idempotency-Key", "e2e-1")).statusCode(), "the same key for another body");
+        assertEquals("completed", names(events(gateway, once, null, 100)).getLast());
         ServiceProcess first = firstGateway;
         first.stop(Duration.ofSeconds(20));
         first.start(START);
@@ -376,10 +584,21 @@ class ServiceEndToEndTest {
         ServiceProcess forgetful = start(stack.gateway("e2e-gateway-forgetful", LocalStack.freePort(), kafka, s3,
                 Map.of("easel.jobs.finished-max", "0")));
         assertEquals(before.get(done), comparable(get(forgetful.address(), "/v1/jobs/" + done)),
-                "a finished job read back from {jobId}/job.json");
+                "a finished job read back from {tenant}/{jobId}/job.json");
         assertEquals(List.of("queued", "started", "completed"), names(events(forgetful.address(), done, null, 100)));
-        assertEquals(404, HTTP.send(HttpRequest.newBuilder(URI.create(forgetful.address() + "/v1/jobs/no-such-job"))
-                .GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+        // The jobs list of a gateway that holds no finished job comes from the bucket: every job, newest first.
+        List<String> listed = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = get(forgetful.address(), "/v1/jobs?limit=3&status=completed"
+                    + (cursor == null ? "" : "&cursor=" + cursor));
+            page.path("jobs").forEach(job -> listed.add(job.path("id").asText()));
+            cursor = page.path("nextCursor").isTextual() ? page.path("nextCursor").asText() : null;
+        } while (cursor != null);
+        assertTrue(listed.contains(done), "the finished job is listed: " + listed);
+        assertEquals(listed.stream().sorted().toList(), listed, "newest first (ids sort so)");
+        assertEquals(listed.stream().distinct().count(), listed.size(), "no job twice across pages");
+        assertEquals(404, client(forgetful.address()).send("GET", "/v1/jobs/no-such-job", null).statusCode());
     }
 
     @Test

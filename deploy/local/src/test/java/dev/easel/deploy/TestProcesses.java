@@ -12,6 +12,9 @@ import java.util.stream.Stream;
 /** The processes a test class started, stopped in reverse order when it ends; and a fresh state folder per run. */
 final class TestProcesses {
     private static final Duration START = Duration.ofSeconds(180);
+    /** The tests' gateways: their long jobs are huge toy-model pictures, far over the default per-job cost cap. */
+    static final java.util.Map<String, String> GATEWAY_SETTINGS =
+            java.util.Map.of("easel.limits.max-pixel-steps", "1000000000000");
 
     private final List<ServiceProcess> started = new ArrayList<>();
 

@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.FinishedJob;
+import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.Json;
 import io.minio.BucketExistsArgs;
 import io.minio.GetObjectArgs;
@@ -16,9 +17,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The bucket (MinIO or any S3 server): images under {@code {jobId}/{n}.png} with the generation parameters as
- * metadata, and each finished job's record as {@code {jobId}/job.json}. Keys depend only on the job, so a retried job
- * overwrites its own objects and never adds a second set.
+ * The bucket (MinIO or any S3 server): images under {@code {tenant}/{jobId}/{n}.png} with the generation parameters
+ * as metadata, and each finished job's record as {@code {tenant}/{jobId}/job.json}. Keys depend only on the job, so a
+ * retried job overwrites its own objects and never adds a second set.
  */
 final class ImageStore {
     /** S3 stayed unreachable for longer than the configured bound. */
@@ -54,24 +55,24 @@ final class ImageStore {
         }
     }
 
-    static String objectKey(String jobId, int index) {
-        return jobId + "/" + index + ".png";
+    static String objectKey(JobMessage job, int index) {
+        return JobMessage.objectPrefix(job.tenant(), job.jobId()) + index + ".png";
     }
 
     /**
      * Uploads one PNG, retrying for up to the configured bound. Metadata: {@code parameters} (the infotext,
      * URL-encoded since headers carry no newlines), {@code seed} and {@code job-id}.
      */
-    String put(String jobId, int index, byte[] png, String infotext, long seed)
+    String put(JobMessage job, int index, byte[] png, String infotext, long seed)
             throws StorageUnavailableException, InterruptedException {
-        String key = objectKey(jobId, index);
+        String key = objectKey(job, index);
         retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
                 .stream(new ByteArrayInputStream(png), png.length, -1)
                 .contentType("image/png")
                 .userMetadata(Map.of(
                         "parameters", URLEncoder.encode(infotext, StandardCharsets.UTF_8),
                         "seed", Long.toString(seed),
-                        "job-id", jobId))
+                        "job-id", job.jobId()))
                 .build()));
         return key;
     }
@@ -79,15 +80,15 @@ final class ImageStore {
     /** Stores the job's final record beside its images, retrying like {@link #put}. */
     void putFinished(FinishedJob finished) throws StorageUnavailableException, InterruptedException {
         byte[] json = Json.bytes(finished);
-        String key = FinishedJob.objectKey(finished.job().jobId());
+        String key = FinishedJob.objectKey(finished.job().tenant(), finished.job().jobId());
         retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
                 .stream(new ByteArrayInputStream(json), json.length, -1).contentType("application/json").build()));
     }
 
     /** The job's final record if an earlier attempt finished it; empty when there is none or S3 cannot say. */
-    Optional<FinishedJob> finished(String jobId) {
+    Optional<FinishedJob> finished(JobMessage job) {
         try (GetObjectResponse response = client.getObject(GetObjectArgs.builder().bucket(bucket)
-                .object(FinishedJob.objectKey(jobId)).build())) {
+                .object(FinishedJob.objectKey(job.tenant(), job.jobId())).build())) {
             return Optional.of(Json.read(response.readAllBytes(), FinishedJob.class));
         } catch (ErrorResponseException e) {
             return Optional.empty(); // NoSuchKey: no attempt finished it

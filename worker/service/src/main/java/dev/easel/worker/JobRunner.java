@@ -1,5 +1,6 @@
 package dev.easel.worker;
 
+import dev.easel.contracts.ApiKey;
 import dev.easel.contracts.FinishedJob;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
@@ -63,8 +64,8 @@ final class JobRunner {
         JobMessage job;
         try {
             job = Json.read(record.value(), JobMessage.class);
-            if (job.jobId() == null || job.request() == null) {
-                throw new IllegalArgumentException("a job needs jobId and request");
+            if (job.jobId() == null || job.request() == null || !ApiKey.isValidTenant(job.tenant())) {
+                throw new IllegalArgumentException("a job needs jobId, a valid tenant and request");
             }
         } catch (IllegalArgumentException e) {
             // Unreadable now means unreadable on every attempt: dead-letter it at once.
@@ -78,7 +79,7 @@ final class JobRunner {
         String jobId = job.jobId();
         if (attempt > 1) {
             LOG.log(System.Logger.Level.INFO, "job " + jobId + " delivered again: attempt " + attempt);
-            Optional<FinishedJob> earlier = images.finished(jobId);
+            Optional<FinishedJob> earlier = images.finished(job);
             if (earlier.isPresent()) {
                 // An earlier attempt finished and stored its record but was not acknowledged: repeat its terminal
                 // event (the gateway keeps the first) rather than the work.
@@ -167,7 +168,7 @@ final class JobRunner {
         JobEvent.Completed completed;
         try {
             for (GenerationResult.GeneratedImage image : result.images()) {
-                String key = images.put(jobId, image.index(), image.png(), image.infotext(), image.seed());
+                String key = images.put(job.job(), image.index(), image.png(), image.infotext(), image.seed());
                 stored.add(new JobEvent.Image(image.index(), images.bucket(), key, null, image.width(), image.height(),
                         image.seed()));
             }
