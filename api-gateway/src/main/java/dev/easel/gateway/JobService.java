@@ -243,7 +243,7 @@ public class JobService {
         long seed = request.seed() != null ? request.seed() : SEEDS.nextLong() & 0xffffffffL;
         JobRequest accepted = request.withDefaults().withSeed(seed).withModel(model);
         JobEvent.Queued queued = new JobEvent.Queued(JobEvent.SCHEMA_VERSION, id, now, seed, accepted.steps(), model,
-                key.tenant(), request.webhook() == null ? null : key.id(), request.webhook());
+                key.tenant(), request.webhook() == null ? null : key.id(), request.webhook(), accepted.noise());
         OutgoingMessageMetadata<RecordMetadata> placed = new OutgoingMessageMetadata<>();
         Message<String> job = Message.of(Json.write(JobMessage.of(id, key.tenant(), now, accepted)))
                 .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(id).withTopic(Topics.jobs(model))

@@ -115,6 +115,7 @@ class JobResourceTest {
         assertEquals(512, job.request().width());
         JobEvent queued = Json.read(events.received().get(0).getPayload(), JobEvent.class);
         assertTrue(queued instanceof JobEvent.Queued q && q.seed() == 77L);
+        assertEquals("torch", ((JobEvent.Queued) queued).noise(), "the default noise source, named in the event");
         given().when().get("/v1/jobs/" + id).then().statusCode(200).body("status", equalTo("queued"))
                 .body("seed", equalTo(77))
                 .body("links.events", equalTo("/v1/jobs/" + id + "/events"));

@@ -11,7 +11,7 @@ import java.util.Set;
 /** The generation options {@code run} and {@code generate} share, turned into a job request. */
 final class RequestOptions {
     static final Set<String> OPTIONS = Set.of("negative-prompt", "steps", "guidance", "scheduler", "timestep-spacing",
-            "seed", "width", "height", "num-images", "init-image", "strength", "preview-every");
+            "seed", "width", "height", "num-images", "init-image", "strength", "preview-every", "noise");
     static final Set<String> FLAGS = Set.of("karras");
 
     private RequestOptions() {
@@ -47,7 +47,9 @@ final class RequestOptions {
                 initImage,
                 strength,
                 previewEvery > 0,
-                previewEvery > 0 ? previewEvery : null);
+                previewEvery > 0 ? previewEvery : null,
+                arguments.value("noise"),
+                null);
     }
 
     /** The file for image {@code index} of {@code count}: {@code out} itself for one image, else -1, -2... */

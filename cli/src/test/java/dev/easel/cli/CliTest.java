@@ -132,6 +132,7 @@ class CliTest {
         assertUserError("unknown option --colour", "run", "--model", model, "--prompt", "x", "--colour", "red");
         assertUserError("unknown model kind 'huge'", "models", "make", "huge", scratch.resolve("h").toString());
         assertUserError("unknown command 'paint'", "paint");
+        assertUserError("unknown noise 'perlin'", "run", "--model", model, "--prompt", "x", "--noise", "perlin");
         assertUserError("usage: easel keys create --tenant NAME", "keys");
         assertUserError("tenant 'Bad Name' must be", "keys", "create", "--tenant", "Bad Name", "--kafka", "127.0.0.1:1");
         assertUserError("must be at least 1", "keys", "create", "--tenant", "acme", "--max-active", "0", "--kafka",

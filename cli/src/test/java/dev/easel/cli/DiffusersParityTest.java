@@ -33,24 +33,30 @@ class DiffusersParityTest {
     @TempDir
     static Path scratch;
 
+    /** The core cases, and each part's (its init images and references in its own folder, the model shared). */
+    private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json");
+
     static Stream<Arguments> cases() throws Exception {
-        Optional<Path> file = SharedData.file("parity/cases.json");
-        if (file.isEmpty()) {
-            System.out.println("SKIPPED diffusers parity: ../shared/parity/cases.json not found");
-            return Stream.of(Arguments.of("(no parity data)", null));
-        }
         List<Arguments> cases = new ArrayList<>();
-        for (JsonNode c : new ObjectMapper().readTree(file.get().toFile()).path("cases")) {
-            cases.add(Arguments.of(c.path("name").asText(), c));
+        for (String name : CASE_FILES) {
+            Optional<Path> file = SharedData.file(name);
+            if (file.isEmpty()) {
+                System.out.println("SKIPPED diffusers parity: ../shared/" + name + " not found");
+                cases.add(Arguments.of("(no " + name + ")", null, null));
+                continue;
+            }
+            for (JsonNode c : new ObjectMapper().readTree(file.get().toFile()).path("cases")) {
+                cases.add(Arguments.of(c.path("name").asText(), c, file.get().getParent()));
+            }
         }
         return cases.stream();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void easelRunMatchesDiffusers(String name, JsonNode parityCase) throws Exception {
-        Assumptions.assumeTrue(parityCase != null, "../shared/parity/cases.json not found");
-        Path folder = SharedData.file("parity/cases.json").orElseThrow().getParent();
+    void easelRunMatchesDiffusers(String name, JsonNode parityCase, Path folder) throws Exception {
+        Assumptions.assumeTrue(parityCase != null, name + ": the parity data is not in ../shared");
+        Path models = SharedData.file("parity/cases.json").orElseThrow().getParent();
         Path out = scratch.resolve(name + ".png");
         List<String> args = new ArrayList<>(List.of("run"));
         JsonNode given = parityCase.path("easel_args");
@@ -58,10 +64,15 @@ class DiffusersParityTest {
             String arg = given.get(i).asText();
             String previous = i > 0 ? given.get(i - 1).asText() : "";
             args.add(switch (previous) {
-                case "--model", "--init-image" -> folder.resolve(arg).toString();
+                case "--model" -> models.resolve(arg).toString();
+                case "--init-image" -> folder.resolve(arg).toString();
                 case "--out" -> out.toString();
                 default -> arg;
             });
+        }
+        if (!parityCase.has("noise")) {
+            // The core references start from Easel's own generator's noise (their README says so).
+            args.addAll(List.of("--noise", "easel"));
         }
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code = Main.run(args, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),

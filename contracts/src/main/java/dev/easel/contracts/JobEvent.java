@@ -52,12 +52,12 @@ public sealed interface JobEvent {
      * Accepted and on the queue of {@code model}; {@code seed} is the request's seed (drawn by the gateway when
      * absent); {@code tenant} owns the job: only its keys see it. {@code keyId} is the key that submitted it and
      * {@code webhook} where its events go (both absent without a webhook): deliveries are signed with that key's
-     * webhook secret.
+     * webhook secret. {@code noise} is the noise source the seed drives (torch or easel).
      */
     record Queued(int schemaVersion, String jobId, long atMillis, long seed, int totalSteps, String model,
-            String tenant, String keyId, JobRequest.Webhook webhook) implements JobEvent {
+            String tenant, String keyId, JobRequest.Webhook webhook, String noise) implements JobEvent {
         public Queued(String jobId, long atMillis, long seed, int totalSteps, String model, String tenant) {
-            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps, model, tenant, null, null);
+            this(SCHEMA_VERSION, jobId, atMillis, seed, totalSteps, model, tenant, null, null, null);
         }
     }
 

@@ -28,6 +28,7 @@ public record JobRequest(
         Double strength,
         Boolean preview,
         Integer previewEvery,
+        String noise,
         Webhook webhook) {
 
     /** Where the gateway POSTs the job's events, and which ones (absent: completed, failed and cancelled). */
@@ -42,18 +43,20 @@ public record JobRequest(
         }
     }
 
-    /** A request without a webhook, as the CLI and the engine's callers make them. */
+    /** A request with Easel's noise and no webhook, as the CLI and the engine's callers make them. */
     public JobRequest(String prompt, String negativePrompt, Integer width, Integer height, Integer steps,
             Double guidanceScale, String scheduler, Boolean karras, String timestepSpacing, Long seed, Integer numImages,
             String model, String initImage, Double strength, Boolean preview, Integer previewEvery) {
         this(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras, timestepSpacing, seed,
-                numImages, model, initImage, strength, preview, previewEvery, null);
+                numImages, model, initImage, strength, preview, previewEvery, null, null);
     }
 
     public static final int DEFAULT_SIDE = 512;
     public static final int DEFAULT_STEPS = 20;
     public static final double DEFAULT_GUIDANCE = 7.5;
     public static final double DEFAULT_STRENGTH = 0.8;
+    /** torch.randn on a CPU generator: it reproduces torch bit for bit, so a diffusers or ComfyUI seed carries over. */
+    public static final String DEFAULT_NOISE = "torch";
 
     /** A copy with every absent field at its default (the seed stays absent: the gateway draws it). */
     public JobRequest withDefaults() {
@@ -63,17 +66,17 @@ public record JobRequest(
                 steps == null ? DEFAULT_STEPS : steps, guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale,
                 scheduler, karras != null && karras, timestepSpacing, seed, numImages == null ? 1 : numImages, model,
                 initImage, strength == null ? DEFAULT_STRENGTH : strength, previews,
-                previews ? (previewEvery == null ? 1 : previewEvery) : 0, webhook);
+                previews ? (previewEvery == null ? 1 : previewEvery) : 0, noise == null ? DEFAULT_NOISE : noise, webhook);
     }
 
     public JobRequest withModel(String newModel) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery, webhook);
+                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery, noise, webhook);
     }
 
     public JobRequest withSeed(long newSeed) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, webhook);
+                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, noise, webhook);
     }
 
     /** Every field out of bounds, the request taken with its defaults. */
@@ -99,6 +102,9 @@ public record JobRequest(
         errors.addAll(RequestLimits.checkScheduler(r.scheduler(), r.karras(), r.timestepSpacing()));
         if (webhook != null) {
             errors.addAll(RequestLimits.checkWebhook(webhook.url(), webhook.events()));
+        }
+        if (noise != null && !RequestLimits.NOISES.contains(noise)) {
+            errors.add(new FieldError("noise", "is '" + noise + "'; one of " + String.join(", ", RequestLimits.NOISES)));
         }
         errors.addAll(0, RequestLimits.check(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(),
                 r.guidanceScale(), r.numImages(), r.initImage() != null, r.strength(), r.previewEvery()));

@@ -20,6 +20,8 @@ public final class RequestLimits {
     /** The schedulers with Karras sigmas (where diffusers offers them). */
     public static final List<String> KARRAS_SCHEDULERS = List.of("euler", "lms", "heun", "dpmpp_2m", "unipc");
     public static final List<String> TIMESTEP_SPACINGS = List.of("linspace", "leading", "trailing");
+    /** Noise sources: Easel's generator, or torch.randn on a CPU generator (diffusers' and ComfyUI's seeds). */
+    public static final List<String> NOISES = List.of("easel", "torch");
 
     private RequestLimits() {
     }

@@ -207,7 +207,10 @@ class ToyModelPipelineTest {
         byte[] png = generate(request).images().get(0).png();
         String text = new String(png, StandardCharsets.ISO_8859_1);
         assertTrue(text.contains("tEXtparameters\0red circle\nNegative prompt: blue\nSteps: 5, Sampler: DPM++ 2M Karras,"
-                + " CFG scale: 7.5, Seed: 42, Size: 64x64, Model: toy"), "infotext chunk missing");
+                + " CFG scale: 7.5, Seed: 42, Size: 64x64, Model: toy, RNG: CPU"), "infotext chunk missing");
+        byte[] easelNoise = generate(GenerationRequest.builder("red circle").size(64, 64).steps(2).seed(42L)
+                .noise(dev.easel.engine.noise.NoiseSource.Kind.EASEL).build()).images().get(0).png();
+        assertTrue(!new String(easelNoise, StandardCharsets.ISO_8859_1).contains("RNG:"), "Easel's noise has no RNG");
     }
 
     @Test

@@ -14,7 +14,7 @@ package dev.easel.engine.noise;
  * Image {@code i} of a request uses seed {@code seed + i}. Latent noise is drawn in NCHW order, then each stochastic
  * scheduler step draws its fresh noise from the same stream.
  */
-public final class GaussianNoise {
+public final class GaussianNoise implements NoiseSource {
     private long state;
     private float spare;
     private boolean hasSpare;
@@ -47,7 +47,7 @@ public final class GaussianNoise {
         return (float) (radius * StrictMath.cos(angle));
     }
 
-    /** Fills {@code target} with standard normal values. */
+    @Override
     public void fill(float[] target) {
         for (int i = 0; i < target.length; i++) {
             target[i] = nextGaussian();

@@ -1,5 +1,6 @@
 package dev.easel.engine.pipeline;
 
+import dev.easel.engine.noise.NoiseSource;
 import dev.easel.contracts.FieldError;
 import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.RequestLimits;
@@ -26,7 +27,8 @@ public record GenerationRequest(
         int numImages,
         byte[] initImage,
         double strength,
-        int previewEvery) {
+        int previewEvery,
+        NoiseSource.Kind noise) {
 
     /** A text-to-image request with Easel's defaults: 512x512, 20 steps, guidance 7.5, one image. */
     public static Builder builder(String prompt) {
@@ -53,7 +55,8 @@ public record GenerationRequest(
                 .timestepSpacing(r.timestepSpacing())
                 .seed(r.seed())
                 .numImages(r.numImages())
-                .previewEvery(r.previewEvery());
+                .previewEvery(r.previewEvery())
+                .noise(NoiseSource.Kind.of(r.noise()));
         if (r.initImage() != null) {
             try {
                 builder.initImage(Base64.getDecoder().decode(r.initImage()), r.strength());
@@ -67,13 +70,13 @@ public record GenerationRequest(
     /** A copy with {@code seed} set. */
     public GenerationRequest withSeed(long newSeed) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery);
+                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise);
     }
 
     /** A copy asking for {@code count} images. */
     public GenerationRequest withNumImages(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, count, initImage, strength, previewEvery);
+                timestepSpacing, seed, count, initImage, strength, previewEvery, noise);
     }
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
@@ -98,6 +101,7 @@ public record GenerationRequest(
         private byte[] initImage;
         private double strength = 0.8;
         private int previewEvery;
+        private NoiseSource.Kind noise = NoiseSource.Kind.TORCH;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -156,6 +160,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** Where the images' noise comes from (torch's CPU generator unless set, so diffusers' seeds carry over). */
+        public Builder noise(NoiseSource.Kind value) {
+            noise = value;
+            return this;
+        }
+
         public Builder previewEvery(int value) {
             previewEvery = value;
             return this;
@@ -163,7 +173,7 @@ public record GenerationRequest(
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                    timestepSpacing, seed, numImages, initImage, strength, previewEvery);
+                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise);
         }
     }
 }

@@ -18,6 +18,9 @@ final class Infotext {
                 .append(", Seed: ").append(seed)
                 .append(", Size: ").append(request.width()).append('x').append(request.height())
                 .append(", Model: ").append(model);
+        if (request.noise() == dev.easel.engine.noise.NoiseSource.Kind.TORCH) {
+            text.append(", RNG: CPU"); // A1111's name for torch.randn on a CPU generator, which this is
+        }
         if (request.isImageToImage()) {
             text.append(", Denoising strength: ").append(format(request.strength()));
         }

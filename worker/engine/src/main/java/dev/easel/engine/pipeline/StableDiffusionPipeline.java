@@ -8,7 +8,7 @@ import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.TextEncoder;
 import dev.easel.engine.model.Unet;
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 import dev.easel.engine.scheduler.Scheduler;
 import dev.easel.engine.scheduler.Schedulers;
 import java.security.SecureRandom;
@@ -89,7 +89,7 @@ public final class StableDiffusionPipeline {
             for (int index = 0; index < request.numImages(); index++) {
                 phaseStart = System.nanoTime();
                 long imageSeed = seed + index;
-                GaussianNoise noise = new GaussianNoise(imageSeed);
+                NoiseSource noise = request.noise().create(imageSeed);
                 scheduler.setTimesteps(request.steps());
                 double[] timesteps = scheduler.timesteps();
                 double[] sigmas = scheduler.sigmas();

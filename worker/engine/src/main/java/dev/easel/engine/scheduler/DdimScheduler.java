@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 
 /** DDIM (eta = 0): diffusers' {@code DDIMScheduler}. */
 final class DdimScheduler extends AlphaScheduler {
@@ -23,7 +23,7 @@ final class DdimScheduler extends AlphaScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         int timestep = (int) timesteps[stepIndex];
         int previous = timestep - trainTimesteps / inferenceSteps;
         float alpha = schedule.alphaCumprod(timestep);

@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 
 /**
  * DPM-Solver++ multistep (2M by default): diffusers' {@code DPMSolverMultistepScheduler} with
@@ -59,7 +59,7 @@ final class DpmSolverScheduler extends MultistepScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         int count = timesteps.length;
         boolean lowerOrderFinalStep = stepIndex == count - 1
                 && (eulerAtFinal || (lowerOrderFinal && count < 15) || finalSigmaZero);

@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 
 /** Euler's method on the probability-flow ODE: diffusers' {@code EulerDiscreteScheduler} (s_churn = 0). */
 final class EulerScheduler extends SigmaScheduler {
@@ -20,7 +20,7 @@ final class EulerScheduler extends SigmaScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         double sigma = stepSigmas[stepIndex];
         double dt = stepSigmas[stepIndex + 1] - sigma;
         for (int i = 0; i < sample.length; i++) {

@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 
 /**
  * Heun's second-order method: diffusers' {@code HeunDiscreteScheduler}. Each inference step but the last takes two
@@ -47,7 +47,7 @@ final class HeunScheduler extends SigmaScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         if (!inSecondOrder) {
             double sigma = stepSigmas[stepIndex];
             double sigmaNext = stepSigmas[stepIndex + 1];

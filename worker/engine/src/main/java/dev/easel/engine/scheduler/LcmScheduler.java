@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 
 /**
  * Latent Consistency Model multistep sampling: diffusers' {@code LCMScheduler}. Each step jumps to a denoised estimate
@@ -42,8 +42,10 @@ final class LcmScheduler extends AlphaScheduler {
         }
     }
 
+    private float[] fresh;
+
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         int timestep = (int) timesteps[stepIndex];
         int previous = stepIndex + 1 < timesteps.length ? (int) timesteps[stepIndex + 1] : timestep;
         float alpha = schedule.alphaCumprod(timestep);
@@ -58,9 +60,15 @@ final class LcmScheduler extends AlphaScheduler {
         boolean last = stepIndex == timesteps.length - 1;
         double signal = Math.sqrt(alphaPrevious);
         double noiseScale = Math.sqrt(1.0 - alphaPrevious);
+        if (!last) {
+            if (fresh == null || fresh.length != sample.length) {
+                fresh = new float[sample.length];
+            }
+            noise.fill(fresh); // one draw per step but the last, as diffusers draws it
+        }
         for (int i = 0; i < sample.length; i++) {
             double denoised = out * original[i] + skip * sample[i];
-            sample[i] = (float) (last ? denoised : signal * denoised + noiseScale * noise.nextGaussian());
+            sample[i] = (float) (last ? denoised : signal * denoised + noiseScale * fresh[i]);
         }
     }
 }

@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
@@ -53,7 +53,7 @@ final class LmsScheduler extends SigmaScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         double sigma = stepSigmas[stepIndex];
         float[] derivative = derivatives.size() >= ORDER ? derivatives.removeFirst() : new float[sample.length];
         for (int i = 0; i < sample.length; i++) {

@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
@@ -47,7 +47,7 @@ final class PndmScheduler extends AlphaScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         int timestep = (int) timesteps[stepIndex];
         int stride = trainTimesteps / inferenceSteps;
         int previous = timestep - stride;

@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 
 /**
  * A denoising scheduler in the manner of diffusers: built from a {@link SchedulerConfig}, prepared with
@@ -31,7 +31,7 @@ public interface Scheduler {
      * Advances {@code sample} in place from step {@code stepIndex} to the next one, given the model output there.
      * Stochastic schedulers draw their fresh noise from {@code noise}.
      */
-    void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise);
+    void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise);
 
     /** Noises clean latents in place to the level of step {@code stepIndex} (image-to-image start). */
     void addNoise(float[] originalSamples, float[] noise, int stepIndex);

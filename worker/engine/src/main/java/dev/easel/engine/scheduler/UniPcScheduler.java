@@ -1,6 +1,6 @@
 package dev.easel.engine.scheduler;
 
-import dev.easel.engine.noise.GaussianNoise;
+import dev.easel.engine.noise.NoiseSource;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -52,7 +52,7 @@ final class UniPcScheduler extends MultistepScheduler {
     }
 
     @Override
-    public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
+    public void step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
         boolean useCorrector = stepIndex > 0 && !disabledCorrector.contains(stepIndex - 1) && hasLastSample;
         if (useCorrector) {
             // The corrector needs the previous step's newest output as m0, so it runs before the history shifts;

@@ -1,0 +1,35 @@
+package dev.easel.engine.noise;
+
+/**
+ * Where an image's noise comes from: its initial latents first, then whatever a stochastic scheduler draws per step,
+ * each draw a whole tensor in NCHW order. One source per image, seeded with {@code seed + image index}.
+ */
+public interface NoiseSource {
+    /** Fills {@code target} with standard normal values: one draw of a tensor of that many elements. */
+    void fill(float[] target);
+
+    /** The sources a request may choose, by the names requests use. */
+    enum Kind {
+        /** {@link GaussianNoise}: Easel's own generator. */
+        EASEL,
+        /** {@link TorchNoise}: {@code torch.randn} on a CPU generator, as diffusers and ComfyUI draw it. */
+        TORCH;
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Kind of(String id) {
+            for (Kind kind : values()) {
+                if (kind.id().equals(id)) {
+                    return kind;
+                }
+            }
+            throw new IllegalArgumentException("unknown noise '" + id + "'; use easel or torch");
+        }
+
+        public NoiseSource create(long seed) {
+            return this == TORCH ? new TorchNoise(seed) : new GaussianNoise(seed);
+        }
+    }
+}
