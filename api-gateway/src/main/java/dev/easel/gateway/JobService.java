@@ -66,6 +66,9 @@ public class JobService {
     WebhookTargets webhookTargets;
 
     @Inject
+    GatewayMetrics metrics;
+
+    @Inject
     JobStore store;
 
     @Inject
@@ -267,6 +270,7 @@ public class JobService {
                 .map(ignored -> {
                     RecordMetadata where = placed.getResult();
                     store.submitted(queued, where == null ? -1 : where.offset());
+                    metrics.submitted(model);
                     return view(store.require(key.tenant(), id));
                 });
     }

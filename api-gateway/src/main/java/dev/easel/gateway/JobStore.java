@@ -37,6 +37,9 @@ public class JobStore {
     @Inject
     QueueFigures queues;
 
+    @Inject
+    GatewayMetrics metrics;
+
     @ConfigProperty(name = "easel.jobs.finished-max", defaultValue = "10000")
     int finishedMax;
 
@@ -70,6 +73,7 @@ public class JobStore {
             queues.jobRan(state.model(), event.atMillis() - state.started().atMillis());
         }
         if (state.isTerminal()) {
+            metrics.ended(state.model(), event);
             finished.addLast(new Finished(event.jobId(), event.atMillis()));
             evictFinished();
         }

@@ -28,6 +28,9 @@ public class WorkerRegistry {
             String executionProvider, long startedAtMillis, long lastHeartbeatMillis) {
     }
 
+    @jakarta.inject.Inject
+    GatewayMetrics metrics;
+
     @ConfigProperty(name = "easel.workers.missed-heartbeats", defaultValue = "3")
     int missedHeartbeats;
 
@@ -46,7 +49,9 @@ public class WorkerRegistry {
             return;
         }
         try {
-            workers.put(record.key(), Json.read(record.value(), WorkerStatus.class));
+            WorkerStatus status = Json.read(record.value(), WorkerStatus.class);
+            workers.put(record.key(), status);
+            metrics.models(status.models());
         } catch (IllegalArgumentException e) {
             LOG.warnf("ignoring an unreadable worker announcement: %s", e.getMessage());
         }

@@ -423,4 +423,28 @@ class JobResourceTest {
         RestAssured.requestSpecification = as(issueKey("t7", null, null));
         given().get("/v1/jobs").then().statusCode(200).body("jobs", org.hamcrest.Matchers.empty());
     }
+
+    /** A sample's value in the Prometheus text, 0 when absent. */
+    private static double sample(String metrics, String series) {
+        return metrics.lines().filter(line -> line.startsWith(series + " ")).findFirst()
+                .map(line -> Double.parseDouble(line.substring(series.length() + 1).strip())).orElse(0.0);
+    }
+
+    @Test
+    void metricsCountSubmitsAndEndsAndTimeTheJobs() {
+        String submitted = "easel_jobs_submitted_total{model=\"toy\"}";
+        String ended = "easel_jobs_ended_total{model=\"toy\",status=\"completed\"}";
+        String before = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String id = submit("{\"prompt\":\"counted\",\"steps\":2}");
+        deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
+        deliver(new JobEvent.Started(id, 2L, "w1", "CPUExecutionProvider", 2, 1, null));
+        deliver(new JobEvent.Completed(id, 5L, List.of(new JobEvent.Image(0, "easel-images", "t1/" + id + "/0.png",
+                null, 64, 64, 1L)), new JobEvent.Timings(10, 20, 30, 60)));
+        String after = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertEquals(sample(before, submitted) + 1, sample(after, submitted), after);
+        assertEquals(sample(before, ended) + 1, sample(after, ended));
+        assertTrue(sample(after, "easel_job_end_to_end_seconds_count{model=\"toy\"}") >= 1);
+        assertTrue(after.contains("easel_queue_depth{model=\"toy\"}"), "the queue depth the autoscaler reads");
+        assertTrue(after.contains("easel_workers_live"));
+    }
 }

@@ -54,6 +54,7 @@ class ServiceEndToEndTest {
     /** Tenant e2e's client of the first gateway; its key works on every gateway of the stack. */
     private static GatewayClient e2e;
     private static ServiceProcess firstGateway;
+    private static ServiceProcess worker;
     private static final TestProcesses PROCESSES = new TestProcesses();
     private static final List<String> JOBS = new ArrayList<>();
 
@@ -69,8 +70,8 @@ class ServiceEndToEndTest {
         s3 = "http://127.0.0.1:" + s3Port;
         start(stack.kafka(kafkaPort, LocalStack.freePort()));
         start(stack.s3(s3Port));
-        start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, List.of(modelDir), LocalStack.freePort(),
-                WORKER_ENVIRONMENT)));
+        worker = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, List.of(modelDir),
+                LocalStack.freePort(), WORKER_ENVIRONMENT)));
         firstGateway = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3,
                 TestProcesses.GATEWAY_SETTINGS));
         gateway = firstGateway.address();
@@ -486,6 +487,45 @@ class ServiceEndToEndTest {
         assertTrue(admin.list().stream().noneMatch(k -> k.id().equals(revoked.id())), "gone from keys list");
         org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> GatewayClient.send(gateway, "GET",
                 "/v1/models", "Bearer " + revoked.key(), null).statusCode() == 401);
+    }
+
+    /** A sample's value in Prometheus text, 0 when absent. */
+    private static double sample(String metrics, String series) {
+        return metrics.lines().filter(line -> line.startsWith(series + " ")).findFirst()
+                .map(line -> Double.parseDouble(line.substring(series.length() + 1).strip())).orElse(0.0);
+    }
+
+    private static String scrape(String url) throws Exception {
+        HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode(), url);
+        return response.body();
+    }
+
+    @Test
+    void theGatewayAndTheWorkerExportMetricsThatMoveWithAJob() throws Exception {
+        String workerMetrics = worker.address().replace("/health/ready", "/metrics");
+        String gatewayBefore = scrape(gateway + "/q/metrics");
+        String workerBefore = scrape(workerMetrics);
+        String id = submit(gateway, request("a counted circle", 64, 4, "euler", 50L));
+        assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> sample(scrape(gateway + "/q/metrics"),
+                "easel_jobs_ended_total{model=\"toy\",status=\"completed\"}")
+                > sample(gatewayBefore, "easel_jobs_ended_total{model=\"toy\",status=\"completed\"}"));
+        String gatewayAfter = scrape(gateway + "/q/metrics");
+        String workerAfter = scrape(workerMetrics);
+        assertTrue(sample(gatewayAfter, "easel_jobs_submitted_total{model=\"toy\"}")
+                > sample(gatewayBefore, "easel_jobs_submitted_total{model=\"toy\"}"), "submitted moved");
+        assertTrue(sample(gatewayAfter, "easel_job_end_to_end_seconds_count{model=\"toy\"}")
+                > sample(gatewayBefore, "easel_job_end_to_end_seconds_count{model=\"toy\"}"), "end to end timed");
+        assertTrue(gatewayAfter.contains("easel_queue_depth{model=\"toy\"}"), "queue depth per model");
+        assertTrue(sample(workerAfter, "easel_worker_jobs_total{outcome=\"completed\"}")
+                > sample(workerBefore, "easel_worker_jobs_total{outcome=\"completed\"}"), "the worker counted it");
+        assertTrue(sample(workerAfter, "easel_worker_step_seconds_count")
+                >= sample(workerBefore, "easel_worker_step_seconds_count") + 4, "each of its 4 steps timed");
+        assertTrue(workerAfter.contains("easel_worker_info{execution_provider=\"CPUExecutionProvider\""),
+                "the execution provider");
+        assertEquals(1.0, sample(workerAfter, "easel_worker_devices"));
     }
 
     /** One POST a webhook receiver got. */

@@ -23,7 +23,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
 final class EventPublisher implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
 
-    EventPublisher(WorkerConfig config) {
+    private final WorkerMetrics metrics;
+
+    EventPublisher(WorkerConfig config, WorkerMetrics metrics) {
+        this.metrics = metrics;
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -36,11 +39,13 @@ final class EventPublisher implements AutoCloseable {
     /** Sends without waiting (progress events: order is kept per job, losing one on a crash is harmless). */
     void publish(JobEvent event) {
         producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event)));
+        metrics.observe(event);
     }
 
     /** Sends and waits until the broker has it: terminal events, before the job's offset is committed. */
     void publishDurably(JobEvent event) throws InterruptedException {
         await(producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event))));
+        metrics.observe(event);
     }
 
     /** Announces the worker (no wait: the next heartbeat repeats it). */

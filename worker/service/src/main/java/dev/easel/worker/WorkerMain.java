@@ -42,8 +42,9 @@ public final class WorkerMain {
             return;
         }
         Worker[] worker = new Worker[1];
+        WorkerMetrics metrics = new WorkerMetrics();
         HealthServer health = new HealthServer(config.healthHost(), config.healthPort(),
-                () -> worker[0] != null && worker[0].isReady(), config.workerId());
+                () -> worker[0] != null && worker[0].isReady(), config.workerId(), metrics);
         health.start();
 
         List<Device> devices = new ArrayList<>();
@@ -74,11 +75,13 @@ public final class WorkerMain {
         ImageStore images = new ImageStore(config);
         images.ensureBucket();
         QueueSetup.prepare(config, modelIds);
-        EventPublisher events = new EventPublisher(config);
+        EventPublisher events = new EventPublisher(config, metrics);
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
         worker[0] = new Worker(config, devices, modelIds, provider, new JobRunner(config, events, images,
                 cancellations), events);
+        Worker running = worker[0];
+        metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices);
         CountDownLatch drained = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
