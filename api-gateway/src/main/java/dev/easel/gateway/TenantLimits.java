@@ -27,6 +27,13 @@ public class TenantLimits {
     @ConfigProperty(name = "easel.limits.max-pixel-steps", defaultValue = "268435456")
     long maxPixelSteps;
 
+    /** At most the engine's own bounds (16 MiB, 2048 x 2048), which every request obeys anyway. */
+    @ConfigProperty(name = "easel.limits.init-image-max-bytes", defaultValue = "16777216")
+    long initImageMaxBytes;
+
+    @ConfigProperty(name = "easel.limits.init-image-max-pixels", defaultValue = "4194304")
+    long initImageMaxPixels;
+
     @Inject
     JobStore store;
 
@@ -62,6 +69,19 @@ public class TenantLimits {
 
     int maxActive(ApiKey key) {
         return key.maxActive() != null ? key.maxActive() : defaultMaxActive;
+    }
+
+    /** 400 when the init image is over this gateway's byte or pixel bounds. */
+    void checkInitImage(JobRequest request) {
+        if (request.initImage() == null) {
+            return;
+        }
+        byte[] image = java.util.Base64.getDecoder().decode(request.initImage()); // valid: validate() checked it
+        dev.easel.contracts.RequestLimits.checkInitImage(image, initImageMaxBytes, initImageMaxPixels)
+                .ifPresent(error -> {
+                    throw new InvalidJobException(List.of(error), Map.of("initImageMaxBytes", initImageMaxBytes,
+                            "initImageMaxPixels", initImageMaxPixels));
+                });
     }
 
     /** 400 when the job costs more than one job may. */

@@ -88,12 +88,17 @@ public final class RequestLimits {
      * only the header, so a huge picture is refused before it is decoded.
      */
     public static java.util.Optional<FieldError> checkInitImage(byte[] encoded) {
+        return checkInitImage(encoded, MAX_INIT_IMAGE_BYTES, MAX_INIT_IMAGE_PIXELS);
+    }
+
+    /** The same with tighter bounds (a service may allow less than the engine can take). */
+    public static java.util.Optional<FieldError> checkInitImage(byte[] encoded, long maxBytes, long maxPixels) {
         if (encoded.length == 0) {
             return java.util.Optional.of(new FieldError("initImage", "is empty"));
         }
-        if (encoded.length > MAX_INIT_IMAGE_BYTES) {
+        if (encoded.length > maxBytes) {
             return java.util.Optional.of(new FieldError("initImage", "has " + encoded.length + " bytes; at most "
-                    + MAX_INIT_IMAGE_BYTES));
+                    + maxBytes));
         }
         try (javax.imageio.stream.ImageInputStream in = javax.imageio.ImageIO.createImageInputStream(
                 new java.io.ByteArrayInputStream(encoded))) {
@@ -109,9 +114,9 @@ public final class RequestLimits {
                 }
                 reader.setInput(in, true, true);
                 long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-                if (pixels > MAX_INIT_IMAGE_PIXELS) {
+                if (pixels > maxPixels) {
                     return java.util.Optional.of(new FieldError("initImage", "is " + reader.getWidth(0) + "x"
-                            + reader.getHeight(0) + "; at most " + MAX_INIT_IMAGE_PIXELS + " pixels"));
+                            + reader.getHeight(0) + "; at most " + maxPixels + " pixels"));
                 }
             } finally {
                 reader.dispose();
