@@ -11,13 +11,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
@@ -66,97 +66,83 @@ public class EventLogReader implements HealthCheck {
     @ConfigProperty(name = "easel.idempotency.retention-hours", defaultValue = "24")
     long idempotencyRetentionHours;
 
-    private volatile KafkaConsumer<String, String> consumer;
     private volatile Map<TopicPartition, Long> endOffsetsAtStart;
     private final Map<TopicPartition, Long> positions = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile boolean running = true;
-    private Thread thread;
+    private final ConsumerLoop loop = new ConsumerLoop();
 
     void onStart(@Observes StartupEvent event) {
         if (!enabled) {
             endOffsetsAtStart = Map.of();
             return;
         }
-        thread = new Thread(this::run, "easel-topics-reader");
-        thread.setDaemon(true);
-        thread.start();
+        loop.start("easel-topics-reader", consumerProperties(),
+                "reading the events topic failed; job state is no longer updated", this::run);
     }
 
     void onStop(@Observes ShutdownEvent event) throws InterruptedException {
-        running = false;
-        KafkaConsumer<String, String> current = consumer;
-        if (current != null) {
-            current.wakeup();
-        }
-        if (thread != null) {
-            thread.join(5000);
-        }
+        loop.stop();
     }
 
-    private void run() {
+    private Properties consumerProperties() {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "easel-gateway-events");
         // A checkpoint older than the events' retention points at deleted offsets: read what is left.
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        try (KafkaConsumer<String, String> kafka =
-                new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
-            consumer = kafka;
-            createTopics();
-            awaitPartitions(kafka, Topics.JOB_STATE);
-            JobStateLog.Restored restored = stateLog.read(kafka);
-            store.restore(restored.jobs(), restored.eventPositions());
-            List<TopicPartition> events = awaitPartitions(kafka, Topics.EVENTS);
-            List<TopicPartition> partitions = new java.util.ArrayList<>(events);
-            partitions.addAll(awaitPartitions(kafka, Topics.WORKERS));
-            partitions.addAll(awaitPartitions(kafka, Topics.API_KEYS));
-            partitions.addAll(awaitPartitions(kafka, Topics.IDEMPOTENCY));
-            kafka.assign(partitions);
-            kafka.seekToBeginning(partitions);
-            for (TopicPartition partition : events) {
-                Long checkpoint = restored.eventPositions().get(partition.partition());
-                if (checkpoint != null) {
-                    kafka.seek(partition, checkpoint);
+        return props;
+    }
+
+    private void run(KafkaConsumer<String, String> kafka, BooleanSupplier running) {
+        createTopics();
+        awaitPartitions(kafka, Topics.JOB_STATE, running);
+        JobStateLog.Restored restored = stateLog.read(kafka);
+        store.restore(restored.jobs(), restored.eventPositions());
+        List<TopicPartition> events = awaitPartitions(kafka, Topics.EVENTS, running);
+        List<TopicPartition> partitions = new java.util.ArrayList<>(events);
+        partitions.addAll(awaitPartitions(kafka, Topics.WORKERS, running));
+        partitions.addAll(awaitPartitions(kafka, Topics.API_KEYS, running));
+        partitions.addAll(awaitPartitions(kafka, Topics.IDEMPOTENCY, running));
+        kafka.assign(partitions);
+        kafka.seekToBeginning(partitions);
+        for (TopicPartition partition : events) {
+            Long checkpoint = restored.eventPositions().get(partition.partition());
+            if (checkpoint != null) {
+                kafka.seek(partition, checkpoint);
+            }
+        }
+        endOffsetsAtStart = new HashMap<>(kafka.endOffsets(partitions));
+        LOG.infof("restored %d jobs from %s; reading %s from %s", restored.jobs().size(), Topics.JOB_STATE,
+                Topics.EVENTS, restored.eventPositions().isEmpty() ? "its beginning" : restored.eventPositions());
+        long lastCheckpoint = System.currentTimeMillis();
+        boolean ready = false;
+        while (running.getAsBoolean()) {
+            for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(200))) {
+                if (record.topic().equals(Topics.WORKERS)) {
+                    workers.onAnnouncement(record);
+                } else if (record.topic().equals(Topics.API_KEYS)) {
+                    apiKeys.onRecord(record);
+                } else if (record.topic().equals(Topics.IDEMPOTENCY)) {
+                    idempotency.onRecord(record);
+                } else {
+                    store.onEvent(record);
                 }
             }
-            endOffsetsAtStart = new HashMap<>(kafka.endOffsets(partitions));
-            LOG.infof("restored %d jobs from %s; reading %s from %s", restored.jobs().size(), Topics.JOB_STATE,
-                    Topics.EVENTS, restored.eventPositions().isEmpty() ? "its beginning" : restored.eventPositions());
-            long lastCheckpoint = System.currentTimeMillis();
-            boolean ready = false;
-            while (running) {
-                for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(200))) {
-                    if (record.topic().equals(Topics.WORKERS)) {
-                        workers.onAnnouncement(record);
-                    } else if (record.topic().equals(Topics.API_KEYS)) {
-                        apiKeys.onRecord(record);
-                    } else if (record.topic().equals(Topics.IDEMPOTENCY)) {
-                        idempotency.onRecord(record);
-                    } else {
-                        store.onEvent(record);
-                    }
-                }
-                // The position, not the last record's offset: compaction leaves gaps the records do not show.
-                for (TopicPartition partition : partitions) {
-                    positions.put(partition, kafka.position(partition));
-                }
-                if (!ready && replayed()) {
-                    ready = true;
-                    LOG.infof("ready: %d jobs in memory", store.size());
-                }
-                if (System.currentTimeMillis() - lastCheckpoint >= CHECKPOINT_EVERY_MILLIS) {
-                    Map<Integer, Long> eventPositions = new HashMap<>();
-                    events.forEach(partition -> eventPositions.put(partition.partition(), positions.get(partition)));
-                    stateLog.checkpoint(eventPositions, store::snapshots);
-                    idempotency.evictExpired();
-                    lastCheckpoint = System.currentTimeMillis();
-                }
+            // The position, not the last record's offset: compaction leaves gaps the records do not show.
+            for (TopicPartition partition : partitions) {
+                positions.put(partition, kafka.position(partition));
             }
-        } catch (WakeupException e) {
-            // shutting down
-        } catch (RuntimeException e) {
-            LOG.error("reading the events topic failed; job state is no longer updated", e);
+            if (!ready && replayed()) {
+                ready = true;
+                LOG.infof("ready: %d jobs in memory", store.size());
+            }
+            if (System.currentTimeMillis() - lastCheckpoint >= CHECKPOINT_EVERY_MILLIS) {
+                Map<Integer, Long> eventPositions = new HashMap<>();
+                events.forEach(partition -> eventPositions.put(partition.partition(), positions.get(partition)));
+                stateLog.checkpoint(eventPositions, store::snapshots);
+                idempotency.evictExpired();
+                lastCheckpoint = System.currentTimeMillis();
+            }
         }
     }
 
@@ -202,8 +188,9 @@ public class EventLogReader implements HealthCheck {
     }
 
     /** A topic's partitions; creates it through auto-creation when it does not exist yet. */
-    private List<TopicPartition> awaitPartitions(KafkaConsumer<String, String> kafka, String topic) {
-        while (running) {
+    private List<TopicPartition> awaitPartitions(KafkaConsumer<String, String> kafka, String topic,
+            BooleanSupplier running) {
+        while (running.getAsBoolean()) {
             List<PartitionInfo> infos = kafka.partitionsFor(topic, Duration.ofSeconds(10));
             if (infos != null && !infos.isEmpty()) {
                 return infos.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();

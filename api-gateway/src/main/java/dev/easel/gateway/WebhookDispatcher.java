@@ -26,9 +26,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -77,52 +74,32 @@ public class WebhookDispatcher {
     private final Map<String, Target> targetsByJob = new ConcurrentHashMap<>();
     /** Per job, the end of its last delivery: the next one starts after it. */
     private final Map<String, CompletableFuture<Void>> lastDelivery = new ConcurrentHashMap<>();
-    private volatile KafkaConsumer<String, String> consumer;
-    private volatile boolean running = true;
-    private Thread thread;
+    private final ConsumerLoop loop = new ConsumerLoop();
 
     void onStart(@Observes StartupEvent event) {
         if (!enabled) {
             return;
         }
-        thread = new Thread(this::run, "easel-webhooks");
-        thread.setDaemon(true);
-        thread.start();
-    }
-
-    void onStop(@Observes ShutdownEvent event) throws InterruptedException {
-        running = false;
-        KafkaConsumer<String, String> current = consumer;
-        if (current != null) {
-            current.wakeup();
-        }
-        if (thread != null) {
-            thread.join(5000);
-        }
-        retries.shutdownNow();
-    }
-
-    private void run() {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "easel-webhooks");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "easel-gateway-webhooks");
         // A new group starts from the oldest events; those older than max-event-age are skipped, not delivered late.
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        try (KafkaConsumer<String, String> kafka =
-                new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
-            consumer = kafka;
-            kafka.subscribe(List.of(Topics.EVENTS));
-            while (running) {
-                for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(500))) {
-                    onEvent(record);
-                }
-            }
-        } catch (WakeupException e) {
-            // shutting down
-        } catch (RuntimeException e) {
-            LOG.error("reading the events for webhooks failed; no more deliveries from this replica", e);
-        }
+        loop.start("easel-webhooks", props, "reading the events for webhooks failed; no more deliveries from this"
+                + " replica", (kafka, running) -> {
+                    kafka.subscribe(List.of(Topics.EVENTS));
+                    while (running.getAsBoolean()) {
+                        for (ConsumerRecord<String, String> record : kafka.poll(Duration.ofMillis(500))) {
+                            onEvent(record);
+                        }
+                    }
+                });
+    }
+
+    void onStop(@Observes ShutdownEvent event) throws InterruptedException {
+        loop.stop();
+        retries.shutdownNow();
     }
 
     private void onEvent(ConsumerRecord<String, String> record) {
