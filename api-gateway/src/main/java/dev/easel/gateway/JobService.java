@@ -236,7 +236,7 @@ public class JobService {
 
     private Uni<JobView> queue(ApiKey key, JobRequest request, IdempotentSubmit idempotent) {
         limits.checkCost(request.withDefaults());
-        limits.checkInitImage(request);
+        limits.checkImages(request);
         if (request.webhook() != null) {
             webhookTargets.check(request.webhook().url());
         }

@@ -71,13 +71,18 @@ public class TenantLimits {
         return key.maxActive() != null ? key.maxActive() : defaultMaxActive;
     }
 
-    /** 400 when the init image is over this gateway's byte or pixel bounds. */
-    void checkInitImage(JobRequest request) {
-        if (request.initImage() == null) {
+    /** 400 when the init image or the mask is over this gateway's byte or pixel bounds. */
+    void checkImages(JobRequest request) {
+        checkImage("initImage", request.initImage());
+        checkImage("mask", request.mask());
+    }
+
+    private void checkImage(String field, String base64) {
+        if (base64 == null) {
             return;
         }
-        byte[] image = java.util.Base64.getDecoder().decode(request.initImage()); // valid: validate() checked it
-        dev.easel.contracts.RequestLimits.checkInitImage(image, initImageMaxBytes, initImageMaxPixels)
+        byte[] image = java.util.Base64.getDecoder().decode(base64); // valid: validate() checked it
+        dev.easel.contracts.RequestLimits.checkImage(field, image, initImageMaxBytes, initImageMaxPixels)
                 .ifPresent(error -> {
                     throw new InvalidJobException(List.of(error), Map.of("initImageMaxBytes", initImageMaxBytes,
                             "initImageMaxPixels", initImageMaxPixels));

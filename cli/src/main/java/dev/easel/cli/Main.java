@@ -27,7 +27,8 @@ public final class Main {
               bench state [--jobs 100000]                 gateway start-up and heap after that many jobs
             options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
-              --init-image PNG --strength S --out FILE.png --preview-every N --noise torch|easel; run also --progress jsonl;
+              --init-image PNG --strength S --mask PNG (inpainting: white is repainted) --out FILE.png --preview-every N
+              --noise torch|easel --prompt-syntax a1111|plain; run also --progress jsonl;
               generate also --model ID (a model the workers serve; default: the gateway's default model)""";
 
     private Main() {

@@ -11,7 +11,8 @@ import java.util.Set;
 /** The generation options {@code run} and {@code generate} share, turned into a job request. */
 final class RequestOptions {
     static final Set<String> OPTIONS = Set.of("negative-prompt", "steps", "guidance", "scheduler", "timestep-spacing",
-            "seed", "width", "height", "num-images", "init-image", "strength", "preview-every", "noise");
+            "seed", "width", "height", "num-images", "init-image", "strength", "preview-every", "noise", "mask",
+            "prompt-syntax");
     static final Set<String> FLAGS = Set.of("karras");
 
     private RequestOptions() {
@@ -31,6 +32,18 @@ final class RequestOptions {
         } else if (arguments.value("strength") != null) {
             throw new UsageException("--strength needs --init-image");
         }
+        String mask = null;
+        String maskPath = arguments.value("mask");
+        if (maskPath != null) {
+            if (initPath == null) {
+                throw new UsageException("--mask needs --init-image (the picture whose white mask area is repainted)");
+            }
+            Path path = Path.of(maskPath);
+            if (!Files.isReadable(path)) {
+                throw new InvalidRequestException("mask", "file " + path + " cannot be read");
+            }
+            mask = Base64.getEncoder().encodeToString(Files.readAllBytes(path));
+        }
         int previewEvery = arguments.intValue("preview-every", 0);
         return new JobRequest(prompt,
                 arguments.value("negative-prompt", ""),
@@ -49,6 +62,8 @@ final class RequestOptions {
                 previewEvery > 0,
                 previewEvery > 0 ? previewEvery : null,
                 arguments.value("noise"),
+                mask,
+                arguments.value("prompt-syntax"),
                 null);
     }
 

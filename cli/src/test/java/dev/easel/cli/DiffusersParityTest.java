@@ -34,7 +34,11 @@ class DiffusersParityTest {
     static Path scratch;
 
     /** The core cases, and each part's (its init images and references in its own folder, the model shared). */
-    private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json");
+    private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json",
+            "parity/prompt-weighting/cases.json", "parity/inpainting/cases.json");
+    /** The components a part's partial model folder takes from the core fixture when it lacks them. */
+    private static final List<String> COMPONENTS = List.of("model_index.json", "text_encoder", "tokenizer",
+            "scheduler", "unet", "vae_encoder", "vae_decoder");
 
     static Stream<Arguments> cases() throws Exception {
         List<Arguments> cases = new ArrayList<>();
@@ -42,11 +46,15 @@ class DiffusersParityTest {
             Optional<Path> file = SharedData.file(name);
             if (file.isEmpty()) {
                 System.out.println("SKIPPED diffusers parity: ../shared/" + name + " not found");
-                cases.add(Arguments.of("(no " + name + ")", null, null));
+                cases.add(Arguments.of("(no " + name + ")", null, null, false));
                 continue;
             }
             for (JsonNode c : new ObjectMapper().readTree(file.get().toFile()).path("cases")) {
-                cases.add(Arguments.of(c.path("name").asText(), c, file.get().getParent()));
+                cases.add(Arguments.of(c.path("name").asText(), c, file.get().getParent(), false));
+                if (c.has("plain_references")) {
+                    // The same case read as plain text (brackets literal, truncated): diffusers' own encoder.
+                    cases.add(Arguments.of("plain-" + c.path("name").asText(), c, file.get().getParent(), true));
+                }
             }
         }
         return cases.stream();
@@ -54,7 +62,7 @@ class DiffusersParityTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
-    void easelRunMatchesDiffusers(String name, JsonNode parityCase, Path folder) throws Exception {
+    void easelRunMatchesDiffusers(String name, JsonNode parityCase, Path folder, boolean plain) throws Exception {
         Assumptions.assumeTrue(parityCase != null, name + ": the parity data is not in ../shared");
         Path models = SharedData.file("parity/cases.json").orElseThrow().getParent();
         Path out = scratch.resolve(name + ".png");
@@ -64,23 +72,27 @@ class DiffusersParityTest {
             String arg = given.get(i).asText();
             String previous = i > 0 ? given.get(i - 1).asText() : "";
             args.add(switch (previous) {
-                case "--model" -> models.resolve(arg).toString();
-                case "--init-image" -> folder.resolve(arg).toString();
+                case "--model" -> modelFolder(folder, models, arg).toString();
+                case "--init-image", "--mask" -> folder.resolve(arg).toString();
                 case "--out" -> out.toString();
                 default -> arg;
             });
         }
-        if (!parityCase.has("noise")) {
-            // The core references start from Easel's own generator's noise (their README says so).
-            args.addAll(List.of("--noise", "easel"));
+        if (plain) {
+            args.addAll(List.of("--prompt-syntax", "plain"));
+        }
+        if (!args.contains("--noise")) {
+            // The case's noise source (the core references, which do not say, start from Easel's own generator).
+            args.addAll(List.of("--noise", parityCase.path("noise").asText("easel")));
         }
         ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.out.println("parity " + name + ": easel " + String.join(" ", args));
         int code = Main.run(args, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
 
         BufferedImage ours = ImageIO.read(out.toFile());
-        BufferedImage theirs = ImageIO.read(folder.resolve(parityCase.path("references").get(0).asText()).toFile());
+        BufferedImage theirs = ImageIO.read(folder.resolve(parityCase.path(plain ? "plain_references" : "references").get(0).asText()).toFile());
         assertEquals(theirs.getWidth(), ours.getWidth(), "width");
         assertEquals(theirs.getHeight(), ours.getHeight(), "height");
         int worst = 0;
@@ -96,5 +108,26 @@ class DiffusersParityTest {
         System.out.println("parity " + name + ": largest difference " + worst + " grey levels");
         assertTrue(worst <= TOLERANCE, name + ": a pixel is " + worst + " grey levels from diffusers' (at most "
                 + TOLERANCE + ")");
+    }
+
+    /**
+     * The model a case names: the core fixture's folder, or a part's own folder completed with the core fixture's
+     * components it does not hold (as the parts' READMEs say to assemble them), linked into a scratch folder.
+     */
+    private static Path modelFolder(Path caseFolder, Path models, String name) throws java.io.IOException {
+        Path own = caseFolder.resolve(name);
+        if (!java.nio.file.Files.isDirectory(own) || own.equals(models.resolve("model"))) {
+            return models.resolve(name);
+        }
+        Path assembled = scratch.resolve("models").resolve(caseFolder.getFileName() + "-" + name);
+        if (!java.nio.file.Files.isDirectory(assembled)) {
+            java.nio.file.Files.createDirectories(assembled);
+            for (String component : COMPONENTS) {
+                Path source = java.nio.file.Files.exists(own.resolve(component)) ? own.resolve(component)
+                        : models.resolve("model").resolve(component);
+                java.nio.file.Files.createSymbolicLink(assembled.resolve(component), source.toAbsolutePath());
+            }
+        }
+        return assembled;
     }
 }

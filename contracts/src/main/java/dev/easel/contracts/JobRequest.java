@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * What a client submits: the fields and limits of {@code easel run}. Absent fields take the defaults
  * ({@link #withDefaults}); {@code initImage} is a base64 PNG or JPEG for image-to-image; {@code model} names a model
- * the workers serve (absent: their default).
+ * the workers serve (absent: their default); {@code mask} (base64 PNG or JPEG, white = repaint) turns image-to-image
+ * into inpainting.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobRequest(
@@ -29,6 +30,8 @@ public record JobRequest(
         Boolean preview,
         Integer previewEvery,
         String noise,
+        String mask,
+        String promptSyntax,
         Webhook webhook) {
 
     /** Where the gateway POSTs the job's events, and which ones (absent: completed, failed and cancelled). */
@@ -48,7 +51,7 @@ public record JobRequest(
             Double guidanceScale, String scheduler, Boolean karras, String timestepSpacing, Long seed, Integer numImages,
             String model, String initImage, Double strength, Boolean preview, Integer previewEvery) {
         this(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras, timestepSpacing, seed,
-                numImages, model, initImage, strength, preview, previewEvery, null, null);
+                numImages, model, initImage, strength, preview, previewEvery, null, null, null, null);
     }
 
     public static final int DEFAULT_SIDE = 512;
@@ -57,6 +60,8 @@ public record JobRequest(
     public static final double DEFAULT_STRENGTH = 0.8;
     /** torch.randn on a CPU generator: it reproduces torch bit for bit, so a diffusers or ComfyUI seed carries over. */
     public static final String DEFAULT_NOISE = "torch";
+    /** AUTOMATIC1111's attention syntax and chunking, which prompts written for A1111 (most published ones) expect. */
+    public static final String DEFAULT_PROMPT_SYNTAX = "a1111";
 
     /** A copy with every absent field at its default (the seed stays absent: the gateway draws it). */
     public JobRequest withDefaults() {
@@ -66,17 +71,20 @@ public record JobRequest(
                 steps == null ? DEFAULT_STEPS : steps, guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale,
                 scheduler, karras != null && karras, timestepSpacing, seed, numImages == null ? 1 : numImages, model,
                 initImage, strength == null ? DEFAULT_STRENGTH : strength, previews,
-                previews ? (previewEvery == null ? 1 : previewEvery) : 0, noise == null ? DEFAULT_NOISE : noise, webhook);
+                previews ? (previewEvery == null ? 1 : previewEvery) : 0, noise == null ? DEFAULT_NOISE : noise, mask,
+                promptSyntax == null ? DEFAULT_PROMPT_SYNTAX : promptSyntax, webhook);
     }
 
     public JobRequest withModel(String newModel) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery, noise, webhook);
+                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery, noise, mask,
+                promptSyntax, webhook);
     }
 
     public JobRequest withSeed(long newSeed) {
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, noise, webhook);
+                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
+                promptSyntax, webhook);
     }
 
     /** Every field out of bounds, the request taken with its defaults. */
@@ -91,10 +99,24 @@ public record JobRequest(
                 errors.add(new FieldError("initImage", "is not valid base64"));
             }
             if (image != null) {
-                RequestLimits.checkInitImage(image).ifPresent(errors::add);
+                RequestLimits.checkImage("initImage", image).ifPresent(errors::add);
             }
         } else if (strength() != null) {
             errors.add(new FieldError("strength", "applies to image-to-image only; send initImage with it, or drop it"));
+        }
+        if (mask != null) {
+            if (initImage == null) {
+                errors.add(new FieldError("mask", RequestLimits.MASK_NEEDS_INIT_IMAGE));
+            }
+            try {
+                RequestLimits.checkImage("mask", Base64.getDecoder().decode(mask)).ifPresent(errors::add);
+            } catch (IllegalArgumentException e) {
+                errors.add(new FieldError("mask", "is not valid base64"));
+            }
+        }
+        if (promptSyntax != null && !RequestLimits.PROMPT_SYNTAXES.contains(promptSyntax)) {
+            errors.add(new FieldError("promptSyntax", "is '" + promptSyntax + "'; one of "
+                    + String.join(", ", RequestLimits.PROMPT_SYNTAXES)));
         }
         if (r.preview() && r.previewEvery() < 1) {
             errors.add(new FieldError("previewEvery", "is " + r.previewEvery() + "; must be at least 1"));

@@ -22,6 +22,10 @@ public final class RequestLimits {
     public static final List<String> TIMESTEP_SPACINGS = List.of("linspace", "leading", "trailing");
     /** Noise sources: Easel's generator, or torch.randn on a CPU generator (diffusers' and ComfyUI's seeds). */
     public static final List<String> NOISES = List.of("easel", "torch");
+    /** How prompts are read: AUTOMATIC1111's weights and chunks, or plain text as diffusers reads it. */
+    public static final List<String> PROMPT_SYNTAXES = List.of("a1111", "plain");
+    public static final String MASK_NEEDS_INIT_IMAGE =
+            "applies to inpainting only: send initImage (the picture to repaint) with it, or drop it";
 
     private RequestLimits() {
     }
@@ -84,45 +88,46 @@ public final class RequestLimits {
     }
 
     /**
-     * Why {@code encoded} cannot be an init image: not PNG or JPEG, unreadable, or over the byte or pixel limit. Reads
-     * only the header, so a huge picture is refused before it is decoded.
+     * Why {@code encoded} cannot be the init image or mask {@code field}: not PNG or JPEG, unreadable, or over the
+     * byte or pixel limit. Reads only the header, so a huge picture is refused before it is decoded.
      */
-    public static java.util.Optional<FieldError> checkInitImage(byte[] encoded) {
-        return checkInitImage(encoded, MAX_INIT_IMAGE_BYTES, MAX_INIT_IMAGE_PIXELS);
+    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded) {
+        return checkImage(field, encoded, MAX_INIT_IMAGE_BYTES, MAX_INIT_IMAGE_PIXELS);
     }
 
     /** The same with tighter bounds (a service may allow less than the engine can take). */
-    public static java.util.Optional<FieldError> checkInitImage(byte[] encoded, long maxBytes, long maxPixels) {
+    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded, long maxBytes,
+            long maxPixels) {
         if (encoded.length == 0) {
-            return java.util.Optional.of(new FieldError("initImage", "is empty"));
+            return java.util.Optional.of(new FieldError(field, "is empty"));
         }
         if (encoded.length > maxBytes) {
-            return java.util.Optional.of(new FieldError("initImage", "has " + encoded.length + " bytes; at most "
+            return java.util.Optional.of(new FieldError(field, "has " + encoded.length + " bytes; at most "
                     + maxBytes));
         }
         try (javax.imageio.stream.ImageInputStream in = javax.imageio.ImageIO.createImageInputStream(
                 new java.io.ByteArrayInputStream(encoded))) {
             java.util.Iterator<javax.imageio.ImageReader> readers = javax.imageio.ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                return java.util.Optional.of(new FieldError("initImage", "is not a PNG or JPEG image"));
+                return java.util.Optional.of(new FieldError(field, "is not a PNG or JPEG image"));
             }
             javax.imageio.ImageReader reader = readers.next();
             try {
                 String format = reader.getFormatName().toLowerCase(java.util.Locale.ROOT);
                 if (!format.equals("png") && !format.equals("jpeg")) {
-                    return java.util.Optional.of(new FieldError("initImage", "is " + format + "; send a PNG or JPEG"));
+                    return java.util.Optional.of(new FieldError(field, "is " + format + "; send a PNG or JPEG"));
                 }
                 reader.setInput(in, true, true);
                 long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
                 if (pixels > maxPixels) {
-                    return java.util.Optional.of(new FieldError("initImage", "is " + reader.getWidth(0) + "x"
+                    return java.util.Optional.of(new FieldError(field, "is " + reader.getWidth(0) + "x"
                             + reader.getHeight(0) + "; at most " + maxPixels + " pixels"));
                 }
             } finally {
                 reader.dispose();
             }
         } catch (java.io.IOException | RuntimeException e) {
-            return java.util.Optional.of(new FieldError("initImage", "cannot be read as an image: " + e.getMessage()));
+            return java.util.Optional.of(new FieldError(field, "cannot be read as an image: " + e.getMessage()));
         }
         return java.util.Optional.empty();
     }

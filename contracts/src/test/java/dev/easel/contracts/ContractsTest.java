@@ -106,7 +106,7 @@ class ContractsTest {
 
     private static JobRequest request(String prompt, JobRequest.Webhook webhook) {
         return new JobRequest(prompt, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, webhook);
+                null, null, null, null, null, webhook);
     }
 
     @Test

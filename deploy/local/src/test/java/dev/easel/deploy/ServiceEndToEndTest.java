@@ -554,7 +554,7 @@ class ServiceEndToEndTest {
             GatewayClient client = new GatewayClient(gateway, hooks.key());
             String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
             String id = client.submit(new JobRequest("a hooked job", "", 64, 64, 3, 7.5, "euler", false, null, 30L, 1,
-                    null, null, null, false, null, null, new JobRequest.Webhook(url, List.of("started", "completed"))));
+                    null, null, null, false, null, null, null, null, new JobRequest.Webhook(url, List.of("started", "completed"))));
             assertEquals("completed", names(client.allEvents(id)).getLast());
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> deliveries.size() >= 3);
             assertEquals(List.of("started/1", "started/2", "completed/1"), deliveries.stream()
@@ -575,7 +575,7 @@ class ServiceEndToEndTest {
             // A webhook to a private or link-local address is refused at submit on a gateway that allows loopback only.
             for (String refused : List.of("http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data")) {
                 HttpResponse<String> response = client.post(new JobRequest("x", "", 64, 64, 2, 7.5, "euler", false, null,
-                        1L, 1, null, null, null, false, null, null, new JobRequest.Webhook(refused, null)));
+                        1L, 1, null, null, null, false, null, null, null, null, new JobRequest.Webhook(refused, null)));
                 assertEquals(400, response.statusCode(), response.body());
                 assertTrue(response.body().contains("webhook.url"), response.body());
             }

@@ -20,14 +20,26 @@ public record RgbImage(int width, int height, byte[] rgb) {
         try {
             image = ImageIO.read(new ByteArrayInputStream(encoded));
         } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("the init image cannot be decoded (" + e.getMessage() + "); use a PNG or JPEG");
+            throw new IllegalArgumentException("cannot be decoded (" + e.getMessage() + "); send a PNG or JPEG");
         }
         if (image == null) {
-            throw new IllegalArgumentException("the init image is not a PNG or JPEG this build can read");
+            throw new IllegalArgumentException("is not a PNG or JPEG this build can read");
         }
         int width = image.getWidth();
         int height = image.getHeight();
         byte[] rgb = new byte[width * height * 3];
+        if (image.getColorModel().getColorSpace().getType() == java.awt.color.ColorSpace.TYPE_GRAY
+                && image.getRaster().getSampleModel().getSampleSize(0) == 8) {
+            // Java's getRGB would gamma-convert grey samples; a mask's 127 vs 128 must stay what the file says.
+            java.awt.image.Raster raster = image.getRaster();
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    int offset = (y * width + x) * 3;
+                    rgb[offset] = rgb[offset + 1] = rgb[offset + 2] = (byte) raster.getSample(x, y, 0);
+                }
+            }
+            return new RgbImage(width, height, rgb);
+        }
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {
                 int pixel = image.getRGB(x, y);
@@ -40,36 +52,72 @@ public record RgbImage(int width, int height, byte[] rgb) {
         return new RgbImage(width, height, rgb);
     }
 
-    /** Bilinear resampling (pixel centres aligned), deterministic in plain float arithmetic. */
+    /**
+     * Resampled with Pillow's Lanczos filter (support 3, widened when shrinking; horizontal pass then vertical, each
+     * rounded to 8 bits with Pillow's 22-bit fixed-point coefficients), as diffusers resizes init images and masks.
+     */
     public RgbImage resized(int newWidth, int newHeight) {
         if (newWidth == width && newHeight == height) {
             return this;
         }
+        byte[] horizontal = rgb;
+        if (newWidth != width) {
+            horizontal = new byte[newWidth * height * 3];
+            Lanczos.Filter filter = Lanczos.filter(width, newWidth);
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < newWidth; x++) {
+                    for (int c = 0; c < 3; c++) {
+                        horizontal[(y * newWidth + x) * 3 + c] = filter.apply(x, rgb, (y * width) * 3 + c, 3);
+                    }
+                }
+            }
+        }
+        if (newHeight == height) {
+            return new RgbImage(newWidth, newHeight, horizontal);
+        }
         byte[] out = new byte[newWidth * newHeight * 3];
-        float scaleX = (float) width / newWidth;
-        float scaleY = (float) height / newHeight;
+        Lanczos.Filter filter = Lanczos.filter(height, newHeight);
         for (int y = 0; y < newHeight; y++) {
-            float sy = Math.max(0, (y + 0.5f) * scaleY - 0.5f);
-            int y0 = Math.min((int) sy, height - 1);
-            int y1 = Math.min(y0 + 1, height - 1);
-            float fy = sy - y0;
             for (int x = 0; x < newWidth; x++) {
-                float sx = Math.max(0, (x + 0.5f) * scaleX - 0.5f);
-                int x0 = Math.min((int) sx, width - 1);
-                int x1 = Math.min(x0 + 1, width - 1);
-                float fx = sx - x0;
                 for (int c = 0; c < 3; c++) {
-                    float top = sample(x0, y0, c) * (1 - fx) + sample(x1, y0, c) * fx;
-                    float bottom = sample(x0, y1, c) * (1 - fx) + sample(x1, y1, c) * fx;
-                    out[(y * newWidth + x) * 3 + c] = (byte) Math.round(top * (1 - fy) + bottom * fy);
+                    out[(y * newWidth + x) * 3 + c] = filter.apply(y, horizontal, x * 3 + c, newWidth * 3);
                 }
             }
         }
         return new RgbImage(newWidth, newHeight, out);
     }
 
-    private int sample(int x, int y, int channel) {
-        return rgb[(y * width + x) * 3 + channel] & 0xff;
+    /** The picture as the VAE encoder takes it: [3, height, width], each value v / 255 * 2 - 1. */
+    public float[] normalised() {
+        int plane = width * height;
+        float[] pixels = new float[plane * 3];
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) {
+                pixels[c * plane + p] = (rgb[p * 3 + c] & 0xff) / 255f * 2f - 1f;
+            }
+        }
+        return pixels;
+    }
+
+    /** Pillow's greyscale ("L"): ITU-R 601-2 luma in 16-bit fixed point, rounded. */
+    public int[] luma() {
+        int[] values = new int[width * height];
+        for (int p = 0; p < values.length; p++) {
+            int r = rgb[p * 3] & 0xff;
+            int g = rgb[p * 3 + 1] & 0xff;
+            int b = rgb[p * 3 + 2] & 0xff;
+            values[p] = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+        }
+        return values;
+    }
+
+    /** A grey picture (R = G = B) of {@code values} in 0..255. */
+    public static RgbImage grey(int width, int height, int[] values) {
+        byte[] rgb = new byte[width * height * 3];
+        for (int p = 0; p < values.length; p++) {
+            rgb[p * 3] = rgb[p * 3 + 1] = rgb[p * 3 + 2] = (byte) values[p];
+        }
+        return new RgbImage(width, height, rgb);
     }
 
     public byte[] toPng(String textKey, String text) {

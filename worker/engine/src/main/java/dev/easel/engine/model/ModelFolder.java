@@ -1,5 +1,7 @@
 package dev.easel.engine.model;
 
+import dev.easel.engine.prompt.PromptChunker;
+import dev.easel.engine.prompt.PromptEncoder;
 import ai.onnxruntime.OrtException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -33,6 +35,7 @@ public final class ModelFolder implements AutoCloseable {
     private final Unet unet;
     private final VaeDecoder vaeDecoder;
     private final VaeEncoder vaeEncoder;
+    private final PromptEncoder promptEncoder;
 
     private ModelFolder(Path folder, OrtRuntime runtime) throws IOException, OrtException {
         this.folder = folder;
@@ -57,11 +60,13 @@ public final class ModelFolder implements AutoCloseable {
         List<Component> opened = new ArrayList<>();
         try {
             this.textEncoder = new TextEncoder(open("text_encoder", textEncoderFile, opened));
-            this.unet = new Unet(open("unet", unetFile, opened));
+            this.unet = new Unet(open("unet", unetFile, opened),
+                    readJson(folder.resolve("unet/config.json")).path("in_channels").asInt(4));
             this.vaeDecoder = new VaeDecoder(open("vae_decoder", vaeDecoderFile, opened));
             Path vaeEncoderFile = folder.resolve("vae_encoder/model.onnx");
             this.vaeEncoder = Files.isRegularFile(vaeEncoderFile)
                     ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened)) : null;
+            this.promptEncoder = new PromptEncoder(new PromptChunker(tokenizer), textEncoder);
         } catch (RuntimeException | OrtException e) {
             for (Component component : opened) {
                 component.close();
@@ -152,6 +157,11 @@ public final class ModelFolder implements AutoCloseable {
         return textEncoder;
     }
 
+    /** Prompt text to the UNet's conditioning (A1111's weights and chunks, or plain text). */
+    public PromptEncoder promptEncoder() {
+        return promptEncoder;
+    }
+
     public Unet unet() {
         return unet;
     }
@@ -164,7 +174,7 @@ public final class ModelFolder implements AutoCloseable {
     public VaeEncoder vaeEncoder() {
         if (vaeEncoder == null) {
             throw new ModelException(folder.resolve("vae_encoder/model.onnx")
-                    + " is missing: image-to-image needs the VAE encoder");
+                    + " is missing: image-to-image and inpainting need the VAE encoder");
         }
         return vaeEncoder;
     }

@@ -5,21 +5,29 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The denoising UNet: {@code sample} [batch, 4, h, w], {@code timestep} (float32, float16 or int64; shape [batch],
- * [1] or scalar) and {@code encoder_hidden_states} [batch, sequence, width] in, the prediction out.
+ * The denoising UNet: {@code sample} [batch, channels, h, w], {@code timestep} (float32, float16 or int64; shape
+ * [batch], [1] or scalar) and {@code encoder_hidden_states} [batch, sequence, width] in, the prediction [batch, 4, h, w]
+ * out. {@code channels} is 4, or 9 for an inpainting UNet (latents, then the latent mask, then the masked picture's
+ * latents).
  */
 public final class Unet {
+    /** The channels an inpainting UNet takes besides the latents: the mask (1) and the masked picture's latents (4). */
+    public static final int INPAINT_CHANNELS = 9;
+
     private final Component component;
     private final Component.Port sample;
     private final Component.Port timestep;
     private final Component.Port hidden;
+    private final int inChannels;
 
-    Unet(Component component) {
+    /** {@code inChannels}: from the UNet's config.json where the ONNX channel axis is symbolic. */
+    Unet(Component component, int inChannels) {
         this.component = component;
         this.sample = component.input("sample");
         this.timestep = component.input("timestep");
@@ -35,9 +43,11 @@ public final class Unet {
             throw new ModelException(file + ": timestep has rank " + timestep.shape().length
                     + "; expected a scalar or shape [batch]");
         }
-        if (sample.shape().length != 4 || (sample.shape()[1] != 4 && sample.shape()[1] > 0)) {
+        long declared = sample.shape().length == 4 ? sample.shape()[1] : 0;
+        this.inChannels = declared > 0 ? (int) declared : inChannels;
+        if (sample.shape().length != 4 || (this.inChannels != 4 && this.inChannels != INPAINT_CHANNELS)) {
             throw new ModelException(file + ": sample has shape " + java.util.Arrays.toString(sample.shape())
-                    + "; expected [batch, 4, height, width]");
+                    + " and " + this.inChannels + " input channels; expected [batch, 4 or 9, height, width]");
         }
     }
 
@@ -50,17 +60,91 @@ public final class Unet {
         return timestep.type();
     }
 
+    /** Whether this is an inpainting UNet (9 input channels). */
+    public boolean isInpainting() {
+        return inChannels == INPAINT_CHANNELS;
+    }
+
+    /** Whether the export takes conditioning of {@code sequence} tokens (its sequence axis is symbolic or that long). */
+    public boolean acceptsSequence(int sequence) {
+        long declared = hidden.shape().length == 3 ? hidden.shape()[1] : -1;
+        return declared <= 0 || declared == sequence;
+    }
+
     /**
-     * Buffers for one job of {@code batch} samples of h x w latents: allocated once, rewritten every step.
-     * {@code hiddenStates} holds one prompt's hidden states per batch entry.
+     * Buffers for one job: one batch entry per element of {@code hiddenStates} (a prompt's conditioning each), over
+     * h x w latents; allocated once, rewritten every step. Entries of equal sequence length share one ONNX call;
+     * entries of different lengths (prompts of different chunk counts) get a call each, as A1111 runs them.
      */
-    public Session open(OrtEnvironment environment, int batch, int latentHeight, int latentWidth,
+    public Session open(OrtEnvironment environment, int latentHeight, int latentWidth,
             List<TextEncoder.HiddenStates> hiddenStates) throws OrtException {
-        return new Session(environment, batch, latentHeight, latentWidth, hiddenStates);
+        return new Session(environment, latentHeight, latentWidth, hiddenStates);
     }
 
     /** The tensors of one job; {@link #predict} runs one denoising evaluation. */
     public final class Session implements AutoCloseable {
+        private final List<Call> calls = new ArrayList<>();
+        private final int plane;
+
+        private Session(OrtEnvironment environment, int latentHeight, int latentWidth,
+                List<TextEncoder.HiddenStates> hiddenStates) throws OrtException {
+            this.plane = latentHeight * latentWidth;
+            try {
+                for (int entry = 0; entry < hiddenStates.size(); entry++) {
+                    int sequence = hiddenStates.get(entry).sequence();
+                    boolean sameAsPrevious = entry > 0 && hiddenStates.get(entry - 1).sequence() == sequence;
+                    if (!sameAsPrevious) {
+                        int end = entry;
+                        while (end < hiddenStates.size() && hiddenStates.get(end).sequence() == sequence) {
+                            end++;
+                        }
+                        calls.add(new Call(environment, entry, hiddenStates.subList(entry, end), latentHeight,
+                                latentWidth));
+                    }
+                }
+            } catch (OrtException | RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        /**
+         * An inpainting UNet's extra input, the same for every entry and step: the latent mask [h*w] and the masked
+         * picture's scaled latents [4*h*w].
+         */
+        public void setInpaintConditioning(float[] latentMask, float[] maskedImageLatents) {
+            if (!isInpainting()) {
+                throw new IllegalStateException("a 4-channel UNet takes no inpainting conditioning");
+            }
+            for (Call call : calls) {
+                for (int b = 0; b < call.batch; b++) {
+                    call.sampleBuffer.put(latentMask, (b * INPAINT_CHANNELS + 4) * plane, 1f);
+                    call.sampleBuffer.put(maskedImageLatents, (b * INPAINT_CHANNELS + 5) * plane, 1f);
+                }
+            }
+        }
+
+        /**
+         * One evaluation: every entry gets {@code latents * inputScale}; entry b's prediction lands in
+         * {@code predictions[b]} ([4*h*w] each).
+         */
+        public void predict(float[] latents, float inputScale, double t, float[][] predictions) throws OrtException {
+            for (Call call : calls) {
+                call.predict(latents, inputScale, t, predictions);
+            }
+        }
+
+        @Override
+        public void close() {
+            for (Call call : calls) {
+                call.close();
+            }
+        }
+    }
+
+    /** One ONNX call over consecutive entries of a session that share a sequence length. */
+    private final class Call implements AutoCloseable {
+        private final int first;
         private final int batch;
         private final int plane;
         private final TensorBuffer sampleBuffer;
@@ -73,16 +157,17 @@ public final class Unet {
         private final float[] timestepValues;
         private final Map<String, OnnxTensor> feeds = new HashMap<>();
 
-        private Session(OrtEnvironment environment, int batch, int latentHeight, int latentWidth,
-                List<TextEncoder.HiddenStates> hiddenStates) throws OrtException {
-            this.batch = batch;
+        private Call(OrtEnvironment environment, int first, List<TextEncoder.HiddenStates> hiddenStates,
+                int latentHeight, int latentWidth) throws OrtException {
+            this.first = first;
+            this.batch = hiddenStates.size();
             this.plane = 4 * latentHeight * latentWidth;
-            TextEncoder.HiddenStates first = hiddenStates.get(0);
-            sampleBuffer = new TensorBuffer(environment, sample.type(), batch, 4, latentHeight, latentWidth);
-            hiddenBuffer = new TensorBuffer(environment, hidden.type(), batch, first.sequence(), first.width());
+            TextEncoder.HiddenStates states = hiddenStates.get(0);
+            sampleBuffer = new TensorBuffer(environment, sample.type(), batch, inChannels, latentHeight, latentWidth);
+            hiddenBuffer = new TensorBuffer(environment, hidden.type(), batch, states.sequence(), states.width());
             outputBuffer = new TensorBuffer(environment, sample.type(), batch, 4, latentHeight, latentWidth);
             for (int b = 0; b < batch; b++) {
-                hiddenBuffer.put(hiddenStates.get(b).values(), b * first.values().length, 1f);
+                hiddenBuffer.put(hiddenStates.get(b).values(), b * states.values().length, 1f);
             }
             long[] timestepShape;
             if (timestep.shape().length == 0) {
@@ -108,13 +193,10 @@ public final class Unet {
             feeds.put(hidden.name(), hiddenBuffer.tensor());
         }
 
-        /**
-         * One evaluation: every batch entry gets {@code latents * inputScale}; the predictions land in
-         * {@code predictions} ([batch][4*h*w]).
-         */
-        public void predict(float[] latents, float inputScale, double t, float[][] predictions) throws OrtException {
+        void predict(float[] latents, float inputScale, double t, float[][] predictions) throws OrtException {
+            int entrySize = plane / 4 * inChannels;
             for (int b = 0; b < batch; b++) {
-                sampleBuffer.put(latents, b * plane, inputScale);
+                sampleBuffer.put(latents, b * entrySize, inputScale);
             }
             if (timestepLongs != null) {
                 // An int64 model gets the timestep truncated, as numpy's astype does in the diffusers ONNX pipelines.
@@ -127,7 +209,7 @@ public final class Unet {
             }
             component.runInto(feeds, outputBuffer.tensor());
             for (int b = 0; b < batch; b++) {
-                outputBuffer.get(predictions[b], b * plane);
+                outputBuffer.get(predictions[first + b], b * plane);
             }
         }
 

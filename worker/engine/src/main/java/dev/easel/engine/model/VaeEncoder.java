@@ -28,15 +28,12 @@ public final class VaeEncoder {
 
     /** Unscaled latents [4 * h * w] of an image whose sides are multiples of 8. */
     public float[] encode(OrtEnvironment environment, RgbImage picture) throws OrtException {
-        int plane = picture.width() * picture.height();
-        float[] pixels = new float[plane * 3];
-        byte[] rgb = picture.rgb();
-        for (int p = 0; p < plane; p++) {
-            for (int c = 0; c < 3; c++) {
-                pixels[c * plane + p] = (rgb[p * 3 + c] & 0xff) / 255f * 2f - 1f;
-            }
-        }
-        try (TensorBuffer input = new TensorBuffer(environment, image.type(), 1, 3, picture.height(), picture.width())) {
+        return encode(environment, picture.normalised(), picture.width(), picture.height());
+    }
+
+    /** Unscaled latents of a picture given as [3, height, width] values in [-1, 1]. */
+    public float[] encode(OrtEnvironment environment, float[] pixels, int width, int height) throws OrtException {
+        try (TensorBuffer input = new TensorBuffer(environment, image.type(), 1, 3, height, width)) {
             input.put(pixels, 0, 1f);
             try (OrtSession.Result result = component.run(Map.of(image.name(), input.tensor()))) {
                 long[] shape = Tensors.shape(result.get(0));

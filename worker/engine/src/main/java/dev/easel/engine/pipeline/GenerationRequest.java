@@ -1,6 +1,7 @@
 package dev.easel.engine.pipeline;
 
 import dev.easel.engine.noise.NoiseSource;
+import dev.easel.engine.prompt.PromptSyntax;
 import dev.easel.contracts.FieldError;
 import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.RequestLimits;
@@ -28,7 +29,9 @@ public record GenerationRequest(
         byte[] initImage,
         double strength,
         int previewEvery,
-        NoiseSource.Kind noise) {
+        NoiseSource.Kind noise,
+        byte[] mask,
+        PromptSyntax promptSyntax) {
 
     /** A text-to-image request with Easel's defaults: 512x512, 20 steps, guidance 7.5, one image. */
     public static Builder builder(String prompt) {
@@ -37,6 +40,11 @@ public record GenerationRequest(
 
     public boolean isImageToImage() {
         return initImage != null;
+    }
+
+    /** Whether only the mask's white part of the init image is repainted. */
+    public boolean isInpainting() {
+        return mask != null;
     }
 
     /**
@@ -64,25 +72,37 @@ public record GenerationRequest(
                 throw new InvalidRequestException("initImage", "is not valid base64");
             }
         }
+        if (r.mask() != null) {
+            try {
+                builder.mask(Base64.getDecoder().decode(r.mask()));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException("mask", "is not valid base64");
+            }
+        }
+        builder.promptSyntax(PromptSyntax.of(r.promptSyntax()));
         return builder.build();
     }
 
     /** A copy with {@code seed} set. */
     public GenerationRequest withSeed(long newSeed) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise);
+                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax);
     }
 
     /** A copy asking for {@code count} images. */
     public GenerationRequest withNumImages(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, count, initImage, strength, previewEvery, noise);
+                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax);
     }
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
     public List<FieldError> validate() {
-        return RequestLimits.check(prompt, negativePrompt, width, height, steps, guidanceScale, numImages,
-                initImage != null, strength, previewEvery);
+        List<FieldError> errors = new java.util.ArrayList<>(RequestLimits.check(prompt, negativePrompt, width, height,
+                steps, guidanceScale, numImages, initImage != null, strength, previewEvery));
+        if (mask != null && initImage == null) {
+            errors.add(new FieldError("mask", RequestLimits.MASK_NEEDS_INIT_IMAGE));
+        }
+        return errors;
     }
 
     /** Builds requests; every setter has Easel's default when not called. */
@@ -102,6 +122,8 @@ public record GenerationRequest(
         private double strength = 0.8;
         private int previewEvery;
         private NoiseSource.Kind noise = NoiseSource.Kind.TORCH;
+        private byte[] mask;
+        private PromptSyntax promptSyntax = PromptSyntax.A1111;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -166,6 +188,18 @@ public record GenerationRequest(
             return this;
         }
 
+        /** Inpainting: a PNG or JPEG whose white part (grey 128 and up) is repainted; needs an init image. */
+        public Builder mask(byte[] encoded) {
+            mask = encoded;
+            return this;
+        }
+
+        /** How the prompts are read (A1111's weights unless set). */
+        public Builder promptSyntax(PromptSyntax value) {
+            promptSyntax = value;
+            return this;
+        }
+
         public Builder previewEvery(int value) {
             previewEvery = value;
             return this;
@@ -173,7 +207,7 @@ public record GenerationRequest(
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise);
+                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax);
         }
     }
 }

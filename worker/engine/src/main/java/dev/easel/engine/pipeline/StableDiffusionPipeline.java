@@ -67,14 +67,31 @@ public final class StableDiffusionPipeline {
         boolean guided = request.guidanceScale() > 1.0;
 
         long phaseStart = System.nanoTime();
-        TextEncoder.HiddenStates conditional = model.textEncoder().encode(environment,
-                model.tokenizer().encode(request.prompt()));
         List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
         if (guided) {
-            hidden.add(model.textEncoder().encode(environment, model.tokenizer().encode(request.negativePrompt())));
+            hidden.add(encodePrompt(environment, "negativePrompt", request.negativePrompt(), request));
         }
-        hidden.add(conditional);
+        hidden.add(encodePrompt(environment, "prompt", request.prompt(), request));
         float[] initLatents = initImage == null ? null : encodeInitImage(environment, initImage);
+        Unet unetModel = model.unet();
+        InpaintMask mask = null;
+        if (request.isInpainting()) {
+            mask = decodeMask(request);
+        } else if (unetModel.isInpainting()) {
+            mask = InpaintMask.everywhere(request.width(), request.height());
+        }
+        float[] latentMask = mask == null ? null : mask.latent();
+        float[] maskedImageLatents = null;
+        if (unetModel.isInpainting()) {
+            float[] picture = initImage != null ? initImage.normalised()
+                    : new float[3 * request.width() * request.height()];
+            maskedImageLatents = scaled(model.vaeEncoder().encode(environment, mask.maskedPicture(picture),
+                    request.width(), request.height()));
+        }
+        // A 4-channel UNet inpaints by putting the (noised) init latents back outside the mask after every step.
+        boolean blend = mask != null && !unetModel.isInpainting();
+        // Inpainting at full strength starts from pure noise, as diffusers does, not from the noised init latents.
+        boolean pureNoise = initLatents == null || (mask != null && request.strength() >= 1.0);
         double textMillis = millisSince(phaseStart);
 
         int startIndex = initImage == null ? 0 : startIndex(request, scheduler);
@@ -82,10 +99,15 @@ public final class StableDiffusionPipeline {
         double denoiseMillis = 0;
         double decodeMillis = 0;
         int plane = 4 * latentHeight * latentWidth;
+        int latentPlane = latentHeight * latentWidth;
         float[] latents = new float[plane];
+        float[] initialNoise = new float[plane];
         float[] guidedOutput = new float[plane];
         float[][] predictions = new float[hidden.size()][plane];
-        try (Unet.Session unet = model.unet().open(environment, hidden.size(), latentHeight, latentWidth, hidden)) {
+        try (Unet.Session unet = unetModel.open(environment, latentHeight, latentWidth, hidden)) {
+            if (maskedImageLatents != null) {
+                unet.setInpaintConditioning(latentMask, maskedImageLatents);
+            }
             for (int index = 0; index < request.numImages(); index++) {
                 phaseStart = System.nanoTime();
                 long imageSeed = seed + index;
@@ -93,16 +115,15 @@ public final class StableDiffusionPipeline {
                 scheduler.setTimesteps(request.steps());
                 double[] timesteps = scheduler.timesteps();
                 double[] sigmas = scheduler.sigmas();
-                noise.fill(latents);
-                if (initLatents == null) {
+                noise.fill(initialNoise);
+                if (pureNoise) {
                     float scale = (float) scheduler.initNoiseSigma();
                     for (int i = 0; i < plane; i++) {
-                        latents[i] *= scale;
+                        latents[i] = initialNoise[i] * scale;
                     }
                 } else {
-                    float[] noised = initLatents.clone();
-                    scheduler.addNoise(noised, latents, startIndex);
-                    System.arraycopy(noised, 0, latents, 0, plane);
+                    System.arraycopy(initLatents, 0, latents, 0, plane);
+                    scheduler.addNoise(latents, initialNoise, startIndex);
                 }
                 int total = timesteps.length - startIndex;
                 for (int k = startIndex; k < timesteps.length; k++) {
@@ -120,6 +141,16 @@ public final class StableDiffusionPipeline {
                         output = guidedOutput;
                     }
                     scheduler.step(output, k, latents, noise);
+                    if (blend) {
+                        float[] kept = initLatents.clone();
+                        if (k + 1 < timesteps.length) {
+                            scheduler.addNoise(kept, initialNoise, k + 1);
+                        }
+                        for (int i = 0; i < plane; i++) {
+                            float repaint = latentMask[i % latentPlane];
+                            latents[i] = (1 - repaint) * kept[i] + repaint * latents[i];
+                        }
+                    }
                     int step = k - startIndex + 1;
                     byte[] previewPng = null;
                     if (request.previewEvery() > 0 && (step % request.previewEvery() == 0 || step == total)) {
@@ -184,8 +215,30 @@ public final class StableDiffusionPipeline {
         }
     }
 
+    private static InpaintMask decodeMask(GenerationRequest request) {
+        try {
+            return InpaintMask.decode(request.mask(), request.width(), request.height());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("mask", e.getMessage());
+        }
+    }
+
+    private TextEncoder.HiddenStates encodePrompt(OrtEnvironment environment, String field, String text,
+            GenerationRequest request) throws OrtException {
+        TextEncoder.HiddenStates states = model.promptEncoder().encode(environment, text, request.promptSyntax());
+        if (!model.unet().acceptsSequence(states.sequence())) {
+            throw new InvalidRequestException(field, "needs " + states.sequence() / model.tokenizer().maxLength()
+                    + " chunks of 75 tokens, and this model's UNet takes only one: shorten it, or send promptSyntax"
+                    + " plain to truncate it");
+        }
+        return states;
+    }
+
     private float[] encodeInitImage(OrtEnvironment environment, RgbImage image) throws OrtException {
-        float[] latents = model.vaeEncoder().encode(environment, image);
+        return scaled(model.vaeEncoder().encode(environment, image));
+    }
+
+    private float[] scaled(float[] latents) {
         for (int i = 0; i < latents.length; i++) {
             latents[i] *= model.scalingFactor();
         }

@@ -131,6 +131,19 @@ public final class ClipTokenizer {
         return padId;
     }
 
+    public int bosId() {
+        return bosId;
+    }
+
+    public int eosId() {
+        return eosId;
+    }
+
+    /** The id of a vocabulary entry such as {@code ",</w>"}, or -1 when the vocabulary lacks it. */
+    public int vocabularyId(String entry) {
+        return vocabulary.getOrDefault(entry, -1);
+    }
+
     /** The {@code model_max_length} ids for the text encoder: BOS, BPE ids (truncated), EOS, padding. */
     public int[] encode(String prompt) {
         int[] ids = new int[maxLength];
