@@ -149,6 +149,44 @@ class ServiceEndToEndTest {
     }
 
     @Test
+    void inpaintingWithAWeightedLongPromptGivesTheOfflineEnginesImage() throws Exception {
+        java.awt.image.BufferedImage picture = new java.awt.image.BufferedImage(64, 64,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.image.BufferedImage mask = new java.awt.image.BufferedImage(32, 32,
+                java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                picture.setRGB(x, y, (x * 4) << 16 | (y * 4) << 8 | 0x80);
+                if (x < 32 && y < 32) {
+                    mask.getRaster().setSample(x, y, 0, x >= 8 && x < 24 && y >= 8 && y < 24 ? 255 : 0);
+                }
+            }
+        }
+        String prompt = "a (red:1.4) circle, [blue] square, " + "on a table, ".repeat(30) + "BREAK in the evening";
+        JobRequest inpaint = new JobRequest(prompt, "(blurry:1.2)", 64, 64, 6, 7.5, "euler", false, null, 11L, 1, null,
+                base64Png(picture), 0.75, false, null, null, base64Png(mask), null, null);
+        String id = submit(gateway, inpaint);
+        assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
+        try (ModelFolder model = ModelFolder.load(modelDir, new OrtRuntime(RuntimeOptions.defaults()))) {
+            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+            byte[] offline = pipeline.generate(GenerationRequest.from(inpaint), s -> { }, () -> false).images().get(0)
+                    .png();
+            assertArrayEquals(offline, client(gateway).image(id, 0), "the worker inpainted as the offline engine does");
+            JobRequest plain = new JobRequest(prompt, "(blurry:1.2)", 64, 64, 6, 7.5, "euler", false, null, 11L, 1,
+                    null, base64Png(picture), 0.75, false, null, null, base64Png(mask), "plain", null);
+            byte[] plainImage = pipeline.generate(GenerationRequest.from(plain), s -> { }, () -> false).images().get(0)
+                    .png();
+            assertFalse(java.util.Arrays.equals(offline, plainImage), "the weights and chunks changed the picture");
+        }
+    }
+
+    private static String base64Png(java.awt.image.BufferedImage image) throws java.io.IOException {
+        java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(image, "png", png);
+        return java.util.Base64.getEncoder().encodeToString(png.toByteArray());
+    }
+
+    @Test
     void lastEventIdReplaysExactlyWhatWasMissed() throws Exception {
         JobRequest withPreviews = new JobRequest("green square", "", 64, 64, 8, 7.5, "ddim", false, null, 3L, 1, null,
                 null, null, true, 4);
@@ -311,7 +349,9 @@ class ServiceEndToEndTest {
                 "strength", "{\"prompt\":\"x\",\"strength\":0.5}",
                 "initImage", "{\"prompt\":\"x\",\"initImage\":\"" + text + "\",\"strength\":0.5}",
                 "model", "{\"prompt\":\"x\",\"model\":\"../../etc/passwd\"}",
-                "seeds", "{\"prompt\":\"x\",\"seeds\":[1]}");
+                "seeds", "{\"prompt\":\"x\",\"seeds\":[1]}",
+                "mask", "{\"prompt\":\"x\",\"mask\":\"iVBORw0KGgo=\"}",
+                "promptSyntax", "{\"prompt\":\"x\",\"promptSyntax\":\"compel\"}");
         Map<String, String> all = new java.util.HashMap<>(invalid);
         hostile.forEach((field, body) -> all.put(field + " (hostile)", body));
         for (Map.Entry<String, String> entry : all.entrySet()) {
