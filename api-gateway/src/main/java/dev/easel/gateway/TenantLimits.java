@@ -91,7 +91,8 @@ public class TenantLimits {
 
     /** 400 when the job costs more than one job may. */
     void checkCost(JobRequest request) {
-        long cost = (long) request.width() * request.height() * request.steps() * request.numImages();
+        long cost = (long) JobRequest.sideOrDefault(request.width()) * JobRequest.sideOrDefault(request.height())
+                * request.steps() * request.numImages();
         if (cost > maxPixelSteps) {
             throw new InvalidJobException(List.of(new FieldError("cost", "width x height x steps x numImages is "
                     + cost + "; at most " + maxPixelSteps + " per job (easel.limits.max-pixel-steps): lower the size,"

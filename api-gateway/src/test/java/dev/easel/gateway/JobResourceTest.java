@@ -112,7 +112,8 @@ class JobResourceTest {
         assertEquals("toy", job.request().model(), "the only model served is the default");
         assertEquals("easel.jobs.toy", jobs.received().get(0).getMetadata(OutgoingKafkaRecordMetadata.class)
                 .orElseThrow().getTopic(), "the job goes to its model's queue");
-        assertEquals(512, job.request().width());
+        assertEquals(null, job.request().width(), "no size given: the worker's model decides (512 SD 1.x, 1024 SDXL)");
+        assertEquals("a1111", job.request().promptSyntax(), "defaults are filled in before publishing");
         JobEvent queued = Json.read(events.received().get(0).getPayload(), JobEvent.class);
         assertTrue(queued instanceof JobEvent.Queued q && q.seed() == 77L);
         assertEquals("torch", ((JobEvent.Queued) queued).noise(), "the default noise source, named in the event");

@@ -47,8 +47,8 @@ final class RequestOptions {
         int previewEvery = arguments.intValue("preview-every", 0);
         return new JobRequest(prompt,
                 arguments.value("negative-prompt", ""),
-                arguments.intValue("width", JobRequest.DEFAULT_SIDE),
-                arguments.intValue("height", JobRequest.DEFAULT_SIDE),
+                arguments.value("width") == null ? null : arguments.intValue("width", 0),
+                arguments.value("height") == null ? null : arguments.intValue("height", 0),
                 arguments.intValue("steps", JobRequest.DEFAULT_STEPS),
                 arguments.doubleValue("guidance", JobRequest.DEFAULT_GUIDANCE),
                 arguments.value("scheduler"),

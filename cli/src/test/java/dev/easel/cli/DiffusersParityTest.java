@@ -35,7 +35,7 @@ class DiffusersParityTest {
 
     /** The core cases, and each part's (its init images and references in its own folder, the model shared). */
     private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json",
-            "parity/prompt-weighting/cases.json", "parity/inpainting/cases.json");
+            "parity/prompt-weighting/cases.json", "parity/inpainting/cases.json", "parity/sdxl/cases.json");
     /** The components a part's partial model folder takes from the core fixture when it lacks them. */
     private static final List<String> COMPONENTS = List.of("model_index.json", "text_encoder", "tokenizer",
             "scheduler", "unet", "vae_encoder", "vae_decoder");
@@ -116,8 +116,12 @@ class DiffusersParityTest {
      */
     private static Path modelFolder(Path caseFolder, Path models, String name) throws java.io.IOException {
         Path own = caseFolder.resolve(name);
-        if (!java.nio.file.Files.isDirectory(own) || own.equals(models.resolve("model"))) {
+        if (!java.nio.file.Files.isDirectory(own)) {
             return models.resolve(name);
+        }
+        if (COMPONENTS.stream().filter(c -> !c.equals("vae_encoder"))
+                .allMatch(c -> java.nio.file.Files.exists(own.resolve(c)))) {
+            return own; // a complete folder of its own (the core fixture, SDXL)
         }
         Path assembled = scratch.resolve("models").resolve(caseFolder.getFileName() + "-" + name);
         if (!java.nio.file.Files.isDirectory(assembled)) {

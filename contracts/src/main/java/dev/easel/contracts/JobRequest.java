@@ -54,7 +54,10 @@ public record JobRequest(
                 numImages, model, initImage, strength, preview, previewEvery, null, null, null, null);
     }
 
+    /** The side of an SD 1.x picture when the request names none (the model decides: see {@link #withDefaults}). */
     public static final int DEFAULT_SIDE = 512;
+    /** The largest side a model picks by default (SDXL's 1024): what a job of no stated size may cost. */
+    public static final int LARGEST_DEFAULT_SIDE = 1024;
     public static final int DEFAULT_STEPS = 20;
     public static final double DEFAULT_GUIDANCE = 7.5;
     public static final double DEFAULT_STRENGTH = 0.8;
@@ -63,11 +66,14 @@ public record JobRequest(
     /** AUTOMATIC1111's attention syntax and chunking, which prompts written for A1111 (most published ones) expect. */
     public static final String DEFAULT_PROMPT_SYNTAX = "a1111";
 
-    /** A copy with every absent field at its default (the seed stays absent: the gateway draws it). */
+    /**
+     * A copy with every absent field at its default. The seed stays absent (the gateway draws it), and so do width
+     * and height: the worker's model decides them (8 x its UNet's sample_size: 512 for SD 1.x, 1024 for SDXL).
+     */
     public JobRequest withDefaults() {
         boolean previews = Boolean.TRUE.equals(preview);
         return new JobRequest(prompt, negativePrompt == null ? "" : negativePrompt,
-                width == null ? DEFAULT_SIDE : width, height == null ? DEFAULT_SIDE : height,
+                width, height,
                 steps == null ? DEFAULT_STEPS : steps, guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale,
                 scheduler, karras != null && karras, timestepSpacing, seed, numImages == null ? 1 : numImages, model,
                 initImage, strength == null ? DEFAULT_STRENGTH : strength, previews,
@@ -85,6 +91,11 @@ public record JobRequest(
         return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
                 timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
                 promptSyntax, webhook);
+    }
+
+    /** A side as given, or the largest a model would pick, for bounds and cost checks made before the model is known. */
+    public static int sideOrDefault(Integer side) {
+        return side == null ? LARGEST_DEFAULT_SIDE : side;
     }
 
     /** Every field out of bounds, the request taken with its defaults. */
@@ -128,7 +139,8 @@ public record JobRequest(
         if (noise != null && !RequestLimits.NOISES.contains(noise)) {
             errors.add(new FieldError("noise", "is '" + noise + "'; one of " + String.join(", ", RequestLimits.NOISES)));
         }
-        errors.addAll(0, RequestLimits.check(r.prompt(), r.negativePrompt(), r.width(), r.height(), r.steps(),
+        errors.addAll(0, RequestLimits.check(r.prompt(), r.negativePrompt(), sideOrDefault(r.width()),
+                sideOrDefault(r.height()), r.steps(),
                 r.guidanceScale(), r.numImages(), r.initImage() != null, r.strength(), r.previewEvery()));
         return errors;
     }

@@ -180,6 +180,39 @@ class ServiceEndToEndTest {
         }
     }
 
+    @Test
+    void aWorkerServingSdxlServesItThroughTheSamePoolAndApi() throws Exception {
+        java.util.Optional<Path> index = dev.easel.engine.SharedData.file("parity/sdxl/model/model_index.json");
+        if (index.isEmpty()) {
+            System.out.println("SKIPPED the SDXL service test: ../shared/parity/sdxl/model not found");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(index.isPresent(), "../shared/parity/sdxl/model not found");
+        Path sdxl = Path.of("target/e2e-home/models/tiny-sdxl").toAbsolutePath();
+        java.nio.file.Files.deleteIfExists(sdxl);
+        java.nio.file.Files.createSymbolicLink(sdxl, index.get().getParent().toAbsolutePath());
+        ServiceProcess sdxlWorker = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker-sdxl", kafka, s3,
+                List.of(sdxl), LocalStack.freePort(), WORKER_ENVIRONMENT)));
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!get(gateway, "/v1/models").toString().contains("\"tiny-sdxl\"")) {
+                assertTrue(System.nanoTime() < deadline, "the gateway never listed tiny-sdxl");
+                Thread.sleep(200);
+            }
+            JobRequest job = new JobRequest("a red fox in the snow, (golden hour:1.2)", "", 64, 64, 6, 5.0, "euler",
+                    false, null, 42L, 1, "tiny-sdxl", null, null, false, null);
+            String id = submit(gateway, job);
+            assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
+            assertEquals("e2e-worker-sdxl", get(gateway, "/v1/jobs/" + id).path("workerId").asText());
+            try (ModelFolder model = ModelFolder.load(sdxl, new OrtRuntime(RuntimeOptions.defaults()))) {
+                byte[] offline = new StableDiffusionPipeline(model).generate(GenerationRequest.from(job), s -> { },
+                        () -> false).images().get(0).png();
+                assertArrayEquals(offline, client(gateway).image(id, 0), "the SDXL worker's PNG is the engine's");
+            }
+        } finally {
+            sdxlWorker.stop(Duration.ofSeconds(60));
+        }
+    }
+
     private static String base64Png(java.awt.image.BufferedImage image) throws java.io.IOException {
         java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         javax.imageio.ImageIO.write(image, "png", png);

@@ -55,14 +55,41 @@ public final class Component implements AutoCloseable {
         return new Port(info.getName(), type, tensor.getShape());
     }
 
-    /** Fails when the model has inputs beyond {@code known} (for example SDXL's extra conditioning). */
+    /** Fails when the model has inputs beyond {@code known}, which Easel would not know how to feed. */
     public void requireOnlyInputs(String... known) {
         List<String> allowed = List.of(known);
         for (String input : inputs.keySet()) {
             if (!allowed.contains(input)) {
-                throw new ModelException(file + ": unexpected input '" + input + "'; Easel drives Stable Diffusion 1.x/2.x"
-                        + " exports whose inputs are " + allowed);
+                throw new ModelException(file + ": unexpected input '" + input + "'; Easel drives Stable Diffusion"
+                        + " 1.x/2.x and SDXL exports whose inputs are " + allowed);
             }
+        }
+    }
+
+    /** Whether the session has an input called {@code name}. */
+    public boolean hasInput(String name) {
+        return inputs.containsKey(name);
+    }
+
+    /** The outputs in the session's order, with their element types and declared shapes. */
+    public List<Port> outputs() throws OrtException {
+        List<Port> ports = new java.util.ArrayList<>();
+        for (NodeInfo info : session.getOutputInfo().values()) {
+            if (info.getInfo() instanceof TensorInfo tensor) {
+                ports.add(new Port(info.getName(), ElementType.of(tensor.type), tensor.getShape()));
+            }
+        }
+        return ports;
+    }
+
+    /** Runs the session computing only the outputs named; the caller closes the result. */
+    public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds, java.util.Set<String> outputs)
+            throws OrtException {
+        long start = System.nanoTime();
+        try {
+            return session.run(feeds, outputs);
+        } finally {
+            runNanos += System.nanoTime() - start;
         }
     }
 

@@ -1,11 +1,11 @@
 package dev.easel.engine.model;
 
-import dev.easel.engine.prompt.PromptChunker;
-import dev.easel.engine.prompt.PromptEncoder;
 import ai.onnxruntime.OrtException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.engine.image.LatentPreview;
+import dev.easel.engine.prompt.PromptChunker;
+import dev.easel.engine.prompt.PromptEncoder;
 import dev.easel.engine.scheduler.SchedulerConfig;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.io.IOException;
@@ -18,7 +18,8 @@ import java.util.List;
  * A Stable Diffusion model in the diffusers ONNX layout, loaded once: {@code model_index.json},
  * {@code text_encoder/model.onnx}, {@code unet/model.onnx} (weights may sit in an external data file beside it),
  * {@code vae_decoder/model.onnx}, optionally {@code vae_encoder/model.onnx} (image-to-image), {@code tokenizer/} and
- * {@code scheduler/scheduler_config.json}. Every check happens here, so a folder that loads can run any job.
+ * {@code scheduler/scheduler_config.json}; an SDXL folder (Optimum's layout) also {@code text_encoder_2/} and
+ * {@code tokenizer_2/}. Every check happens here, so a folder that loads can run any job.
  */
 public final class ModelFolder implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,6 +37,10 @@ public final class ModelFolder implements AutoCloseable {
     private final VaeDecoder vaeDecoder;
     private final VaeEncoder vaeEncoder;
     private final PromptEncoder promptEncoder;
+    private final TextEncoder textEncoder2;
+    private final boolean sdxl;
+    private final boolean forceZerosForEmptyPrompt;
+    private final int defaultSide;
 
     private ModelFolder(Path folder, OrtRuntime runtime) throws IOException, OrtException {
         this.folder = folder;
@@ -54,19 +59,49 @@ public final class ModelFolder implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ModelException(e.getMessage(), e);
         }
+        JsonNode index = readJson(folder.resolve("model_index.json"));
+        Path textEncoder2File = folder.resolve("text_encoder_2/model.onnx");
+        this.sdxl = Files.isRegularFile(textEncoder2File)
+                || index.path("_class_name").asText().contains("StableDiffusionXL");
+        ClipTokenizer tokenizer2 = null;
+        if (sdxl) {
+            requireFile("text_encoder_2/model.onnx", "SDXL's second text encoder");
+            requireFile("tokenizer_2/vocab.json", "SDXL's second tokenizer");
+            try {
+                tokenizer2 = ClipTokenizer.load(folder.resolve("tokenizer_2"));
+            } catch (IllegalArgumentException e) {
+                throw new ModelException(e.getMessage(), e);
+            }
+        }
+        this.forceZerosForEmptyPrompt = index.path("force_zeros_for_empty_prompt").asBoolean(false);
+        JsonNode unetConfig = readJson(folder.resolve("unet/config.json"));
+        // diffusers' default picture size: the UNet's sample_size in latents, times the VAE's factor of 8.
+        this.defaultSide = unetConfig.has("sample_size") ? 8 * unetConfig.path("sample_size").asInt() : 512;
         JsonNode vaeConfig = readJson(folder.resolve("vae_decoder/config.json"));
         this.scalingFactor = (float) vaeConfig.path("scaling_factor").asDouble(DEFAULT_SCALING_FACTOR);
         this.latentRgbFactors = readFactors(vaeConfig.path("latent_rgb_factors"));
         List<Component> opened = new ArrayList<>();
         try {
-            this.textEncoder = new TextEncoder(open("text_encoder", textEncoderFile, opened));
-            this.unet = new Unet(open("unet", unetFile, opened),
-                    readJson(folder.resolve("unet/config.json")).path("in_channels").asInt(4));
+            TextEncoder.Layer layer = sdxl ? TextEncoder.Layer.PENULTIMATE : TextEncoder.Layer.LAST;
+            this.textEncoder = new TextEncoder(open("text_encoder", textEncoderFile, opened), layer, false);
+            this.textEncoder2 = sdxl
+                    ? new TextEncoder(open("text_encoder_2", textEncoder2File, opened), layer, true) : null;
+            this.unet = new Unet(open("unet", unetFile, opened), unetConfig.path("in_channels").asInt(4));
+            if (sdxl != unet.takesAddedConditioning()) {
+                throw new ModelException(unetFile + (sdxl
+                        ? ": an SDXL folder's UNet must take text_embeds and time_ids; this one does not"
+                        : ": this UNet takes SDXL's text_embeds and time_ids, and the folder has no text_encoder_2/"));
+            }
             this.vaeDecoder = new VaeDecoder(open("vae_decoder", vaeDecoderFile, opened));
             Path vaeEncoderFile = folder.resolve("vae_encoder/model.onnx");
             this.vaeEncoder = Files.isRegularFile(vaeEncoderFile)
                     ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened)) : null;
-            this.promptEncoder = new PromptEncoder(new PromptChunker(tokenizer), textEncoder);
+            List<PromptEncoder.Stage> stages = new ArrayList<>();
+            stages.add(new PromptEncoder.Stage(new PromptChunker(tokenizer), textEncoder));
+            if (sdxl) {
+                stages.add(new PromptEncoder.Stage(new PromptChunker(tokenizer2), textEncoder2));
+            }
+            this.promptEncoder = new PromptEncoder(stages);
         } catch (RuntimeException | OrtException e) {
             for (Component component : opened) {
                 component.close();
@@ -157,6 +192,21 @@ public final class ModelFolder implements AutoCloseable {
         return textEncoder;
     }
 
+    /** Whether this is an SDXL folder (two text encoders, a UNet with added conditioning). */
+    public boolean isSdxl() {
+        return sdxl;
+    }
+
+    /** Whether an empty negative prompt means zero conditioning (model_index.json's force_zeros_for_empty_prompt). */
+    public boolean forceZerosForEmptyPrompt() {
+        return forceZerosForEmptyPrompt;
+    }
+
+    /** The width and height of a picture when a request names none: 8 x the UNet's sample_size, else 512. */
+    public int defaultSide() {
+        return defaultSide;
+    }
+
     /** Prompt text to the UNet's conditioning (A1111's weights and chunks, or plain text). */
     public PromptEncoder promptEncoder() {
         return promptEncoder;
@@ -182,12 +232,16 @@ public final class ModelFolder implements AutoCloseable {
     /** Nanoseconds all sessions spent in OrtSession.run since the last reset. */
     public long runNanos() {
         long total = textEncoder.component().runNanos() + unet.component().runNanos()
-                + vaeDecoder.component().runNanos();
+                + vaeDecoder.component().runNanos()
+                + (textEncoder2 == null ? 0 : textEncoder2.component().runNanos());
         return vaeEncoder == null ? total : total + vaeEncoder.component().runNanos();
     }
 
     public void resetRunNanos() {
         textEncoder.component().resetRunNanos();
+        if (textEncoder2 != null) {
+            textEncoder2.component().resetRunNanos();
+        }
         unet.component().resetRunNanos();
         vaeDecoder.component().resetRunNanos();
         if (vaeEncoder != null) {
@@ -198,6 +252,9 @@ public final class ModelFolder implements AutoCloseable {
     @Override
     public void close() throws OrtException {
         textEncoder.component().close();
+        if (textEncoder2 != null) {
+            textEncoder2.component().close();
+        }
         unet.component().close();
         vaeDecoder.component().close();
         if (vaeEncoder != null) {

@@ -6,24 +6,57 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
-/** The CLIP text encoder: token ids (int32 or int64) in, hidden states [1, sequence, width] out. */
+/**
+ * A CLIP text encoder: token ids (int32 or int64) in, hidden states [1, sequence, width] out. Stable Diffusion 1.x/2.x
+ * condition on the first output (the last layer, after the final LayerNorm); SDXL on the penultimate layer,
+ * {@code hidden_states.(N-1)} of the {@code hidden_states.0 .. hidden_states.N} outputs optimum exports, and its second
+ * encoder also gives the pooled {@code text_embeds}. Outputs are looked up by name.
+ */
 public final class TextEncoder {
+    /** Which hidden states condition the UNet. */
+    public enum Layer { LAST, PENULTIMATE }
+
     private final Component component;
     private final Component.Port ids;
+    private final String hiddenOutput;
+    private final String pooledOutput;
 
-    TextEncoder(Component component) throws OrtException {
+    TextEncoder(Component component, Layer layer, boolean pooled) throws OrtException {
         this.component = component;
         this.ids = component.input("input_ids");
         component.requireOnlyInputs("input_ids");
         if (ids.type() != ElementType.INT32 && ids.type() != ElementType.INT64) {
             throw new ModelException(component.file() + ": input_ids is " + ids.type() + "; expected int32 or int64");
         }
-        ElementType output = component.firstOutputType();
-        if (output != ElementType.FLOAT && output != ElementType.FLOAT16) {
-            throw new ModelException(component.file() + ": the first output is " + output
+        List<Component.Port> outputs = component.outputs();
+        Component.Port first = outputs.get(0);
+        if (first.type() != ElementType.FLOAT && first.type() != ElementType.FLOAT16) {
+            throw new ModelException(component.file() + ": the first output is " + first.type()
                     + "; expected float32 or float16 hidden states");
+        }
+        if (layer == Layer.LAST) {
+            hiddenOutput = first.name();
+        } else {
+            long layers = outputs.stream().filter(o -> o.name().startsWith("hidden_states.")).count();
+            if (layers < 2) {
+                throw new ModelException(component.file() + ": SDXL conditions on the penultimate layer, and this"
+                        + " export has no hidden_states.N outputs; export it with optimum-cli export onnx");
+            }
+            hiddenOutput = "hidden_states." + (layers - 2);
+        }
+        if (pooled) {
+            pooledOutput = outputs.stream().filter(o -> o.name().equals("text_embeds")).findFirst()
+                    .or(() -> outputs.stream().filter(o -> o.shape().length == 2).findFirst())
+                    .map(Component.Port::name)
+                    .orElseThrow(() -> new ModelException(component.file() + ": the second SDXL text encoder needs a"
+                            + " pooled output (text_embeds, [batch, width]); this export has none"));
+        } else {
+            pooledOutput = null;
         }
     }
 
@@ -31,8 +64,20 @@ public final class TextEncoder {
         return component;
     }
 
-    /** Hidden states of one prompt: {@code values} holds sequence x width floats. */
-    public record HiddenStates(float[] values, int sequence, int width) {
+    /**
+     * Hidden states of one prompt chunk: {@code values} holds sequence x width floats; {@code pooled} the pooled
+     * embedding (SDXL's second encoder) or null.
+     */
+    public record HiddenStates(float[] values, int sequence, int width, float[] pooled) {
+        public HiddenStates(float[] values, int sequence, int width) {
+            this(values, sequence, width, null);
+        }
+
+        /** The same shape, every value 0 (SDXL's negative conditioning for an empty negative prompt). */
+        public HiddenStates zeros() {
+            return new HiddenStates(new float[values.length], sequence, width,
+                    pooled == null ? null : new float[pooled.length]);
+        }
     }
 
     public HiddenStates encode(OrtEnvironment environment, int[] tokenIds) throws OrtException {
@@ -50,14 +95,23 @@ public final class TextEncoder {
             }
             input = OnnxTensor.createTensor(environment, buffer.asLongBuffer(), shape);
         }
-        try (input; OrtSession.Result result = component.run(Map.of(ids.name(), input))) {
-            long[] outputShape = Tensors.shape(result.get(0));
+        Set<String> wanted = new LinkedHashSet<>();
+        wanted.add(hiddenOutput);
+        if (pooledOutput != null) {
+            wanted.add(pooledOutput);
+        }
+        try (input; OrtSession.Result result = component.run(Map.of(ids.name(), input), wanted)) {
+            OnnxTensor hidden = (OnnxTensor) result.get(hiddenOutput).orElseThrow();
+            long[] outputShape = Tensors.shape(hidden);
             if (outputShape.length != 3 || outputShape[0] != 1 || outputShape[1] != tokenIds.length) {
                 throw new ModelException(component.file() + ": hidden states have shape "
                         + java.util.Arrays.toString(outputShape) + "; expected [1, " + tokenIds.length + ", width]");
             }
-            float[] values = Tensors.readFloats(result.get(0), component.file() + " output");
-            return new HiddenStates(values, tokenIds.length, (int) outputShape[2]);
+            float[] values = Tensors.readFloats(hidden, component.file() + " output");
+            float[] pooled = pooledOutput == null ? null
+                    : Tensors.readFloats((OnnxTensor) result.get(pooledOutput).orElseThrow(),
+                            component.file() + " " + pooledOutput);
+            return new HiddenStates(values, tokenIds.length, (int) outputShape[2], pooled);
         }
     }
 }

@@ -14,16 +14,20 @@ import java.util.Map;
  * The denoising UNet: {@code sample} [batch, channels, h, w], {@code timestep} (float32, float16 or int64; shape
  * [batch], [1] or scalar) and {@code encoder_hidden_states} [batch, sequence, width] in, the prediction [batch, 4, h, w]
  * out. {@code channels} is 4, or 9 for an inpainting UNet (latents, then the latent mask, then the masked picture's
- * latents).
+ * latents). An SDXL UNet also takes {@code text_embeds} [batch, pooled width] and {@code time_ids} [batch, 6].
  */
 public final class Unet {
     /** The channels an inpainting UNet takes besides the latents: the mask (1) and the masked picture's latents (4). */
     public static final int INPAINT_CHANNELS = 9;
+    /** SDXL base's time ids: original height and width, crop top and left, target height and width. */
+    public static final int TIME_IDS = 6;
 
     private final Component component;
     private final Component.Port sample;
     private final Component.Port timestep;
     private final Component.Port hidden;
+    private final Component.Port textEmbeds;
+    private final Component.Port timeIds;
     private final int inChannels;
 
     /** {@code inChannels}: from the UNet's config.json where the ONNX channel axis is symbolic. */
@@ -32,8 +36,18 @@ public final class Unet {
         this.sample = component.input("sample");
         this.timestep = component.input("timestep");
         this.hidden = component.input("encoder_hidden_states");
-        component.requireOnlyInputs("sample", "timestep", "encoder_hidden_states");
+        component.requireOnlyInputs("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids");
         String file = component.file().toString();
+        this.textEmbeds = component.hasInput("text_embeds") ? component.input("text_embeds") : null;
+        this.timeIds = component.hasInput("time_ids") ? component.input("time_ids") : null;
+        if ((textEmbeds == null) != (timeIds == null)) {
+            throw new ModelException(file + ": an SDXL UNet takes both text_embeds and time_ids; this one has only "
+                    + (textEmbeds != null ? "text_embeds" : "time_ids"));
+        }
+        if (textEmbeds != null) {
+            Tensors.requireFloat(textEmbeds, file);
+            Tensors.requireFloat(timeIds, file);
+        }
         Tensors.requireFloat(sample, file);
         Tensors.requireFloat(hidden, file);
         if (timestep.type() == ElementType.INT32) {
@@ -58,6 +72,11 @@ public final class Unet {
     /** The element type of the timestep input, for reports and tests. */
     public ElementType timestepType() {
         return timestep.type();
+    }
+
+    /** Whether the UNet takes SDXL's added conditioning (pooled text embeddings and size/crop time ids). */
+    public boolean takesAddedConditioning() {
+        return textEmbeds != null;
     }
 
     /** Whether this is an inpainting UNet (9 input channels). */
@@ -124,6 +143,15 @@ public final class Unet {
             }
         }
 
+        /** SDXL's {@code time_ids} for every entry: original size, crop corner, target size (height first). */
+        public void setTimeIds(float[] ids) {
+            for (Call call : calls) {
+                for (int b = 0; b < call.batch; b++) {
+                    call.timeIdsBuffer.put(ids, b * ids.length, 1f);
+                }
+            }
+        }
+
         /**
          * One evaluation: every entry gets {@code latents * inputScale}; entry b's prediction lands in
          * {@code predictions[b]} ([4*h*w] each).
@@ -150,6 +178,8 @@ public final class Unet {
         private final TensorBuffer sampleBuffer;
         private final TensorBuffer hiddenBuffer;
         private final TensorBuffer outputBuffer;
+        private final TensorBuffer textEmbedsBuffer;
+        private final TensorBuffer timeIdsBuffer;
         private final TensorBuffer timestepFloat;
         private final ByteBuffer timestepLongs;
         private final OnnxTensor timestepTensor;
@@ -168,6 +198,23 @@ public final class Unet {
             outputBuffer = new TensorBuffer(environment, sample.type(), batch, 4, latentHeight, latentWidth);
             for (int b = 0; b < batch; b++) {
                 hiddenBuffer.put(hiddenStates.get(b).values(), b * states.values().length, 1f);
+            }
+            if (textEmbeds != null) {
+                if (states.pooled() == null) {
+                    throw new ModelException(component.file() + ": this SDXL UNet needs pooled text embeddings, and"
+                            + " the model's text encoders give none");
+                }
+                int pooledWidth = states.pooled().length;
+                textEmbedsBuffer = new TensorBuffer(environment, textEmbeds.type(), batch, pooledWidth);
+                for (int b = 0; b < batch; b++) {
+                    textEmbedsBuffer.put(hiddenStates.get(b).pooled(), b * pooledWidth, 1f);
+                }
+                timeIdsBuffer = new TensorBuffer(environment, timeIds.type(), batch, TIME_IDS);
+                feeds.put(textEmbeds.name(), textEmbedsBuffer.tensor());
+                feeds.put(timeIds.name(), timeIdsBuffer.tensor());
+            } else {
+                textEmbedsBuffer = null;
+                timeIdsBuffer = null;
             }
             long[] timestepShape;
             if (timestep.shape().length == 0) {
@@ -219,6 +266,10 @@ public final class Unet {
             hiddenBuffer.close();
             outputBuffer.close();
             timestepTensor.close();
+            if (textEmbedsBuffer != null) {
+                textEmbedsBuffer.close();
+                timeIdsBuffer.close();
+            }
         }
     }
 }

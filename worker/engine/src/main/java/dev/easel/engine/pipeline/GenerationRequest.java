@@ -33,7 +33,10 @@ public record GenerationRequest(
         byte[] mask,
         PromptSyntax promptSyntax) {
 
-    /** A text-to-image request with Easel's defaults: 512x512, 20 steps, guidance 7.5, one image. */
+    /** A width or height of 0: the model's default size (8 x its UNet's sample_size; 512 when it does not say). */
+    public static final int MODEL_DEFAULT_SIDE = 0;
+
+    /** A text-to-image request with Easel's defaults: the model's size, 20 steps, guidance 7.5, one image. */
     public static Builder builder(String prompt) {
         return new Builder(prompt);
     }
@@ -55,7 +58,8 @@ public record GenerationRequest(
         JobRequest r = job.withDefaults();
         Builder builder = builder(r.prompt())
                 .negativePrompt(r.negativePrompt())
-                .size(r.width(), r.height())
+                .size(r.width() == null ? MODEL_DEFAULT_SIDE : r.width(),
+                        r.height() == null ? MODEL_DEFAULT_SIDE : r.height())
                 .steps(r.steps())
                 .guidanceScale(r.guidanceScale())
                 .scheduler(r.scheduler())
@@ -83,6 +87,13 @@ public record GenerationRequest(
         return builder.build();
     }
 
+    /** A copy with an absent width or height set to {@code side} (the model's default). */
+    public GenerationRequest withDefaultSide(int side) {
+        return new GenerationRequest(prompt, negativePrompt, width == MODEL_DEFAULT_SIDE ? side : width,
+                height == MODEL_DEFAULT_SIDE ? side : height, steps, guidanceScale, scheduler, karras, timestepSpacing,
+                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax);
+    }
+
     /** A copy with {@code seed} set. */
     public GenerationRequest withSeed(long newSeed) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
@@ -97,7 +108,9 @@ public record GenerationRequest(
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
     public List<FieldError> validate() {
-        List<FieldError> errors = new java.util.ArrayList<>(RequestLimits.check(prompt, negativePrompt, width, height,
+        List<FieldError> errors = new java.util.ArrayList<>(RequestLimits.check(prompt, negativePrompt,
+                width == MODEL_DEFAULT_SIDE ? JobRequest.DEFAULT_SIDE : width,
+                height == MODEL_DEFAULT_SIDE ? JobRequest.DEFAULT_SIDE : height,
                 steps, guidanceScale, numImages, initImage != null, strength, previewEvery));
         if (mask != null && initImage == null) {
             errors.add(new FieldError("mask", RequestLimits.MASK_NEEDS_INIT_IMAGE));
@@ -109,8 +122,8 @@ public record GenerationRequest(
     public static final class Builder {
         private final String prompt;
         private String negativePrompt = "";
-        private int width = 512;
-        private int height = 512;
+        private int width = MODEL_DEFAULT_SIDE;
+        private int height = MODEL_DEFAULT_SIDE;
         private int steps = 20;
         private double guidanceScale = 7.5;
         private String scheduler;

@@ -49,6 +49,7 @@ public final class StableDiffusionPipeline {
      */
     public synchronized GenerationResult generate(GenerationRequest request, Consumer<StepProgress> progress,
             BooleanSupplier cancelled) throws OrtException {
+        request = request.withDefaultSide(model.defaultSide());
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
@@ -68,10 +69,13 @@ public final class StableDiffusionPipeline {
 
         long phaseStart = System.nanoTime();
         List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
+        TextEncoder.HiddenStates conditional = encodePrompt(environment, "prompt", request.prompt(), request);
         if (guided) {
-            hidden.add(encodePrompt(environment, "negativePrompt", request.negativePrompt(), request));
+            // SDXL's force_zeros_for_empty_prompt: no negative prompt means zero conditioning, not the encoded "".
+            hidden.add(request.negativePrompt().isEmpty() && model.forceZerosForEmptyPrompt() ? conditional.zeros()
+                    : encodePrompt(environment, "negativePrompt", request.negativePrompt(), request));
         }
-        hidden.add(encodePrompt(environment, "prompt", request.prompt(), request));
+        hidden.add(conditional);
         float[] initLatents = initImage == null ? null : encodeInitImage(environment, initImage);
         Unet unetModel = model.unet();
         InpaintMask mask = null;
@@ -107,6 +111,12 @@ public final class StableDiffusionPipeline {
         try (Unet.Session unet = unetModel.open(environment, latentHeight, latentWidth, hidden)) {
             if (maskedImageLatents != null) {
                 unet.setInpaintConditioning(latentMask, maskedImageLatents);
+            }
+            if (unetModel.takesAddedConditioning()) {
+                // SDXL's micro-conditioning at diffusers' defaults: original size = target size, no crop.
+                float h = request.height();
+                float w = request.width();
+                unet.setTimeIds(new float[] {h, w, 0, 0, h, w});
             }
             for (int index = 0; index < request.numImages(); index++) {
                 phaseStart = System.nanoTime();
@@ -180,6 +190,7 @@ public final class StableDiffusionPipeline {
      * {@code total}. Invalid requests fail as {@link #generate} would.
      */
     public int stepsPerImage(GenerationRequest request) {
+        request = request.withDefaultSide(model.defaultSide());
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);

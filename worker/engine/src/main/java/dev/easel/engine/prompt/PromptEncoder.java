@@ -3,42 +3,66 @@ package dev.easel.engine.prompt;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.easel.engine.model.TextEncoder;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * A prompt's conditioning: each chunk through the text encoder, weighted as A1111's default emphasis ("Original")
- * does, the chunks concatenated along the token axis ([77 x chunks, width]).
+ * does, the chunks concatenated along the token axis ([77 x chunks, width]). A model with two encoders (SDXL) runs
+ * each chunk through both, each with its own tokenizer and weighting, and concatenates their widths per token; the
+ * pooled embedding is the first chunk's, as A1111 takes it.
  */
 public final class PromptEncoder {
-    private final PromptChunker chunker;
-    private final TextEncoder encoder;
+    /** One text encoder and the tokenizer that feeds it. */
+    public record Stage(PromptChunker chunker, TextEncoder encoder) {
+    }
 
-    public PromptEncoder(PromptChunker chunker, TextEncoder encoder) {
-        this.chunker = chunker;
-        this.encoder = encoder;
+    private final List<Stage> stages;
+
+    public PromptEncoder(List<Stage> stages) {
+        this.stages = List.copyOf(stages);
     }
 
     public TextEncoder.HiddenStates encode(OrtEnvironment environment, String prompt, PromptSyntax syntax)
             throws OrtException {
-        List<TokenChunk> chunks = (syntax == PromptSyntax.PLAIN ? chunker.plain(prompt) : chunker.weighted(prompt))
-                .chunks();
-        float[] values = null;
-        int sequence = 0;
-        int width = 0;
-        for (TokenChunk chunk : chunks) {
-            TextEncoder.HiddenStates states = encoder.encode(environment, chunk.ids());
-            float[] z = states.values();
-            if (!chunk.unweighted()) {
-                emphasise(z, chunk.multipliers(), states.width());
-            }
-            if (values == null) {
-                width = states.width();
-                values = new float[chunks.size() * z.length];
-            }
-            System.arraycopy(z, 0, values, sequence * width, z.length);
-            sequence += states.sequence();
+        List<List<TokenChunk>> chunksPerStage = new ArrayList<>();
+        for (Stage stage : stages) {
+            chunksPerStage.add((syntax == PromptSyntax.PLAIN ? stage.chunker().plain(prompt)
+                    : stage.chunker().weighted(prompt)).chunks());
         }
-        return new TextEncoder.HiddenStates(values, sequence, width);
+        int chunkCount = chunksPerStage.get(0).size();
+        float[] values = null;
+        float[] pooled = null;
+        int tokens = 0;
+        int width = 0;
+        for (int c = 0; c < chunkCount; c++) {
+            List<TextEncoder.HiddenStates> parts = new ArrayList<>();
+            for (int s = 0; s < stages.size(); s++) {
+                TokenChunk chunk = chunksPerStage.get(s).get(c);
+                TextEncoder.HiddenStates states = stages.get(s).encoder().encode(environment, chunk.ids());
+                if (!chunk.unweighted()) {
+                    emphasise(states.values(), chunk.multipliers(), states.width());
+                }
+                if (c == 0 && states.pooled() != null) {
+                    pooled = states.pooled();
+                }
+                parts.add(states);
+            }
+            int sequence = parts.get(0).sequence();
+            if (values == null) {
+                width = parts.stream().mapToInt(TextEncoder.HiddenStates::width).sum();
+                values = new float[chunkCount * sequence * width];
+            }
+            for (int t = 0; t < sequence; t++) {
+                int at = (tokens + t) * width;
+                for (TextEncoder.HiddenStates part : parts) {
+                    System.arraycopy(part.values(), t * part.width(), values, at, part.width());
+                    at += part.width();
+                }
+            }
+            tokens += sequence;
+        }
+        return new TextEncoder.HiddenStates(values, tokens, width, pooled);
     }
 
     /** Scales every token's vector by its weight, then the whole chunk so that its mean is what it was. */
