@@ -47,10 +47,12 @@ final class BenchCommand {
             return state(args.subList(1, args.size()));
         }
         Arguments arguments = new Arguments(args,
-                Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler"), Set.of());
+                Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler", "num-images",
+                        "max-batch-images"), Set.of());
         if (arguments.positional().size() != 1 || !arguments.positional().get(0).equals("engine")) {
             throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
-                    + " [--steps N] [--guidance G] [--scheduler NAME] | easel bench e2e [--jobs N] [--concurrency C]"
+                    + " [--steps N] [--guidance G] [--scheduler NAME] [--num-images N] [--max-batch-images B]"
+                    + " | easel bench e2e [--jobs N] [--concurrency C]"
                     + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
                     + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]");
         }
@@ -67,8 +69,17 @@ final class BenchCommand {
                 .guidanceScale(arguments.doubleValue("guidance", 7.5))
                 .scheduler(arguments.value("scheduler", "euler"))
                 .seed(42L)
+                .numImages(arguments.intValue("num-images", 1))
                 .build();
-        try (ModelFolder model = ModelFolder.load(folder, new OrtRuntime(RuntimeOptions.fromEnvironment()))) {
+        RuntimeOptions options = RuntimeOptions.fromEnvironment();
+        if (arguments.value("max-batch-images") != null) {
+            try {
+                options = options.withMaxBatchImages(arguments.intValue("max-batch-images", 1));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--max-batch-images must be 0 (chosen by device) or more");
+            }
+        }
+        try (ModelFolder model = ModelFolder.load(folder, new OrtRuntime(options))) {
             StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
             err.println("warm-up run...");
             pipeline.generate(request, step -> { }, () -> false);
@@ -91,6 +102,9 @@ final class BenchCommand {
             summary.put("guidanceScale", request.guidanceScale());
             summary.put("scheduler", request.scheduler());
             summary.put("runs", runs);
+            summary.put("numImages", request.numImages());
+            summary.put("maxBatchImages", model.runtime().maxBatchImages());
+            summary.put("unetCalls", timings.get(0).unetCalls());
             double total = median(timings, GenerationResult.Timings::totalMillis);
             double onnx = median(timings, GenerationResult.Timings::onnxRunMillis);
             summary.put("textEncoderMillis", round(median(timings, GenerationResult.Timings::textEncoderMillis)));
@@ -98,6 +112,7 @@ final class BenchCommand {
             summary.put("unetStepMillis", round(median(timings, GenerationResult.Timings::denoiseMillis) / request.steps()));
             summary.put("vaeDecodeMillis", round(median(timings, GenerationResult.Timings::vaeDecodeMillis)));
             summary.put("totalMillis", round(total));
+            summary.put("millisPerImage", round(total / request.numImages()));
             summary.put("onnxRunMillis", round(onnx));
             summary.put("overheadRatio", Math.round(total / onnx * 10000) / 10000.0);
             summary.put("peakRssMb", peakRssMegabytes());

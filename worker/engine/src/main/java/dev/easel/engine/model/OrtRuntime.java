@@ -42,6 +42,10 @@ public final class OrtRuntime {
         }
     }
 
+    public RuntimeOptions options() {
+        return options;
+    }
+
     public OrtEnvironment environment() {
         return environment;
     }
@@ -49,6 +53,17 @@ public final class OrtRuntime {
     /** The execution provider the sessions use: CUDAExecutionProvider or CPUExecutionProvider. */
     public String provider() {
         return provider;
+    }
+
+    /**
+     * Images per UNet call: as configured, else 4 on CUDA (a GPU is underused by one small batch) and 1 on the CPU
+     * (measured: no faster at 512 x 512 there, and more memory; see docs/benchmarks.md).
+     */
+    public int maxBatchImages() {
+        if (options.maxBatchImages() != RuntimeOptions.AUTO_BATCH) {
+            return options.maxBatchImages();
+        }
+        return provider.startsWith("CUDA") ? 4 : 1;
     }
 
     public OrtSession open(Path modelFile) throws OrtException {

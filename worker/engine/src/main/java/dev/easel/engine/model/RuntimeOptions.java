@@ -4,9 +4,19 @@ import java.util.Locale;
 
 /**
  * How ONNX Runtime runs the model. {@code device} is {@code auto} (CUDA when this build and the host have it, else
- * CPU), {@code cuda} or {@code cpu}; thread counts of 0 let ONNX Runtime choose.
+ * CPU), {@code cuda} or {@code cpu}; thread counts of 0 let ONNX Runtime choose. {@code maxBatchImages} bounds how
+ * many images of a request share one UNet call (each with both guidance halves): more costs activation memory; 0
+ * chooses by device ({@link OrtRuntime#maxBatchImages}).
  */
-public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads, int interOpThreads) {
+public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads, int interOpThreads,
+        int maxBatchImages) {
+    /** Images per UNet call chosen by device unless EASEL_MAX_BATCH_IMAGES says otherwise. */
+    public static final int AUTO_BATCH = 0;
+
+    /** Options with the default batch bound. */
+    public RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads, int interOpThreads) {
+        this(device, cudaDeviceId, intraOpThreads, interOpThreads, AUTO_BATCH);
+    }
 
     public RuntimeOptions {
         device = device == null ? "auto" : device.toLowerCase(Locale.ROOT);
@@ -19,19 +29,32 @@ public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads
         if (intraOpThreads < 0 || interOpThreads < 0) {
             throw new IllegalArgumentException("thread counts must be 0 (automatic) or more");
         }
+        if (maxBatchImages < 0) {
+            throw new IllegalArgumentException("EASEL_MAX_BATCH_IMAGES must be 0 (by device) or more, got "
+                    + maxBatchImages);
+        }
     }
 
     public static RuntimeOptions defaults() {
         return new RuntimeOptions("auto", 0, 0, 0);
     }
 
-    /** Options from the environment: EASEL_DEVICE, EASEL_CUDA_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS. */
+    /**
+     * Options from the environment: EASEL_DEVICE, EASEL_CUDA_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS,
+     * EASEL_MAX_BATCH_IMAGES.
+     */
     public static RuntimeOptions fromEnvironment() {
         return new RuntimeOptions(
                 System.getenv().getOrDefault("EASEL_DEVICE", "auto"),
                 intFromEnv("EASEL_CUDA_DEVICE"),
                 intFromEnv("EASEL_INTRA_OP_THREADS"),
-                intFromEnv("EASEL_INTER_OP_THREADS"));
+                intFromEnv("EASEL_INTER_OP_THREADS"),
+                intFromEnv("EASEL_MAX_BATCH_IMAGES"));
+    }
+
+    /** A copy with another bound on images per UNet call. */
+    public RuntimeOptions withMaxBatchImages(int images) {
+        return new RuntimeOptions(device, cudaDeviceId, intraOpThreads, interOpThreads, images);
     }
 
     private static int intFromEnv(String name) {

@@ -37,13 +37,18 @@ public final class TensorBuffer implements AutoCloseable {
 
     /** Writes {@code values} starting at element {@code offset}, each multiplied by {@code scale}. */
     public void put(float[] values, int offset, float scale) {
+        put(values, 0, values.length, offset, scale);
+    }
+
+    /** Writes {@code count} values from {@code values[from]} on, starting at element {@code offset}, scaled. */
+    public void put(float[] values, int from, int count, int offset, float scale) {
         if (half) {
-            for (int i = 0; i < values.length; i++) {
-                bytes.putShort((offset + i) * 2, Float.floatToFloat16(values[i] * scale));
+            for (int i = 0; i < count; i++) {
+                bytes.putShort((offset + i) * 2, Float.floatToFloat16(values[from + i] * scale));
             }
         } else {
-            for (int i = 0; i < values.length; i++) {
-                bytes.putFloat((offset + i) * 4, values[i] * scale);
+            for (int i = 0; i < count; i++) {
+                bytes.putFloat((offset + i) * 4, values[from + i] * scale);
             }
         }
     }

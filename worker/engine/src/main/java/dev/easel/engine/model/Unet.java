@@ -91,13 +91,14 @@ public final class Unet {
     }
 
     /**
-     * Buffers for one job: one batch entry per element of {@code hiddenStates} (a prompt's conditioning each), over
-     * h x w latents; allocated once, rewritten every step. Entries of equal sequence length share one ONNX call;
-     * entries of different lengths (prompts of different chunk counts) get a call each, as A1111 runs them.
+     * Buffers for one job: {@code images} x {@code hiddenStates.size()} batch entries over h x w latents, entry
+     * {@code h * images + i} pairing conditioning h (a prompt's each: the negative first, as diffusers orders them) with
+     * image i; allocated once, rewritten every step. Entries of equal sequence length share one ONNX call; entries of
+     * different lengths (prompts of different chunk counts) get a call each, as A1111 runs them.
      */
     public Session open(OrtEnvironment environment, int latentHeight, int latentWidth,
-            List<TextEncoder.HiddenStates> hiddenStates) throws OrtException {
-        return new Session(environment, latentHeight, latentWidth, hiddenStates);
+            List<TextEncoder.HiddenStates> hiddenStates, int images) throws OrtException {
+        return new Session(environment, latentHeight, latentWidth, hiddenStates, images);
     }
 
     /** The tensors of one job; {@link #predict} runs one denoising evaluation. */
@@ -106,19 +107,19 @@ public final class Unet {
         private final int plane;
 
         private Session(OrtEnvironment environment, int latentHeight, int latentWidth,
-                List<TextEncoder.HiddenStates> hiddenStates) throws OrtException {
+                List<TextEncoder.HiddenStates> hiddenStates, int images) throws OrtException {
             this.plane = latentHeight * latentWidth;
             try {
-                for (int entry = 0; entry < hiddenStates.size(); entry++) {
-                    int sequence = hiddenStates.get(entry).sequence();
-                    boolean sameAsPrevious = entry > 0 && hiddenStates.get(entry - 1).sequence() == sequence;
+                for (int h = 0; h < hiddenStates.size(); h++) {
+                    int sequence = hiddenStates.get(h).sequence();
+                    boolean sameAsPrevious = h > 0 && hiddenStates.get(h - 1).sequence() == sequence;
                     if (!sameAsPrevious) {
-                        int end = entry;
+                        int end = h;
                         while (end < hiddenStates.size() && hiddenStates.get(end).sequence() == sequence) {
                             end++;
                         }
-                        calls.add(new Call(environment, entry, hiddenStates.subList(entry, end), latentHeight,
-                                latentWidth));
+                        calls.add(new Call(environment, h * images, hiddenStates.subList(h, end), images,
+                                latentHeight, latentWidth));
                     }
                 }
             } catch (OrtException | RuntimeException e) {
@@ -143,6 +144,11 @@ public final class Unet {
             }
         }
 
+        /** ONNX Runtime calls per {@link #predict}: one, or two when the prompts' chunk counts differ. */
+        public int callsPerEvaluation() {
+            return calls.size();
+        }
+
         /** SDXL's {@code time_ids} for every entry: original size, crop corner, target size (height first). */
         public void setTimeIds(float[] ids) {
             for (Call call : calls) {
@@ -153,8 +159,9 @@ public final class Unet {
         }
 
         /**
-         * One evaluation: every entry gets {@code latents * inputScale}; entry b's prediction lands in
-         * {@code predictions[b]} ([4*h*w] each).
+         * One evaluation: entry {@code h * images + i} gets image i's latents ({@code latents} holds the images one
+         * after the other) times {@code inputScale}; its prediction lands in {@code predictions[h * images + i]}
+         * ([4*h*w] each).
          */
         public void predict(float[] latents, float inputScale, double t, float[][] predictions) throws OrtException {
             for (Call call : calls) {
@@ -173,6 +180,7 @@ public final class Unet {
     /** One ONNX call over consecutive entries of a session that share a sequence length. */
     private final class Call implements AutoCloseable {
         private final int first;
+        private final int images;
         private final int batch;
         private final int plane;
         private final TensorBuffer sampleBuffer;
@@ -187,17 +195,18 @@ public final class Unet {
         private final float[] timestepValues;
         private final Map<String, OnnxTensor> feeds = new HashMap<>();
 
-        private Call(OrtEnvironment environment, int first, List<TextEncoder.HiddenStates> hiddenStates,
+        private Call(OrtEnvironment environment, int first, List<TextEncoder.HiddenStates> hiddenStates, int images,
                 int latentHeight, int latentWidth) throws OrtException {
             this.first = first;
-            this.batch = hiddenStates.size();
+            this.images = images;
+            this.batch = hiddenStates.size() * images;
             this.plane = 4 * latentHeight * latentWidth;
             TextEncoder.HiddenStates states = hiddenStates.get(0);
             sampleBuffer = new TensorBuffer(environment, sample.type(), batch, inChannels, latentHeight, latentWidth);
             hiddenBuffer = new TensorBuffer(environment, hidden.type(), batch, states.sequence(), states.width());
             outputBuffer = new TensorBuffer(environment, sample.type(), batch, 4, latentHeight, latentWidth);
             for (int b = 0; b < batch; b++) {
-                hiddenBuffer.put(hiddenStates.get(b).values(), b * states.values().length, 1f);
+                hiddenBuffer.put(hiddenStates.get(b / images).values(), b * states.values().length, 1f);
             }
             if (textEmbeds != null) {
                 if (states.pooled() == null) {
@@ -207,7 +216,7 @@ public final class Unet {
                 int pooledWidth = states.pooled().length;
                 textEmbedsBuffer = new TensorBuffer(environment, textEmbeds.type(), batch, pooledWidth);
                 for (int b = 0; b < batch; b++) {
-                    textEmbedsBuffer.put(hiddenStates.get(b).pooled(), b * pooledWidth, 1f);
+                    textEmbedsBuffer.put(hiddenStates.get(b / images).pooled(), b * pooledWidth, 1f);
                 }
                 timeIdsBuffer = new TensorBuffer(environment, timeIds.type(), batch, TIME_IDS);
                 feeds.put(textEmbeds.name(), textEmbedsBuffer.tensor());
@@ -243,7 +252,7 @@ public final class Unet {
         void predict(float[] latents, float inputScale, double t, float[][] predictions) throws OrtException {
             int entrySize = plane / 4 * inChannels;
             for (int b = 0; b < batch; b++) {
-                sampleBuffer.put(latents, b * entrySize, inputScale);
+                sampleBuffer.put(latents, (b % images) * plane, plane, b * entrySize, inputScale);
             }
             if (timestepLongs != null) {
                 // An int64 model gets the timestep truncated, as numpy's astype does in the diffusers ONNX pipelines.

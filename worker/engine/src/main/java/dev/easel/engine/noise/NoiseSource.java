@@ -8,6 +8,24 @@ public interface NoiseSource {
     /** Fills {@code target} with standard normal values: one draw of a tensor of that many elements. */
     void fill(float[] target);
 
+    /**
+     * The noise of images denoised together: a tensor of n images takes image i's part from {@code sources[i]}, so a
+     * batched image gets exactly the values it would get alone.
+     */
+    static NoiseSource perImage(java.util.List<NoiseSource> sources) {
+        if (sources.size() == 1) {
+            return sources.get(0);
+        }
+        return target -> {
+            int part = target.length / sources.size();
+            float[] slice = new float[part];
+            for (int i = 0; i < sources.size(); i++) {
+                sources.get(i).fill(slice);
+                System.arraycopy(slice, 0, target, i * part, part);
+            }
+        };
+    }
+
     /** The sources a request may choose, by the names requests use. */
     enum Kind {
         /** {@link GaussianNoise}: Easel's own generator. */

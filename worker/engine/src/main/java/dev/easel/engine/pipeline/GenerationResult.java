@@ -12,9 +12,10 @@ public record GenerationResult(List<GeneratedImage> images, long seed, String sc
 
     /**
      * Wall time per phase and the part of it spent inside ONNX Runtime ({@code onnxRunMillis}); the rest is Easel's
-     * own work (tensors, scheduler, PNG).
+     * own work (tensors, scheduler, PNG). {@code unetCalls}: ONNX Runtime calls of the UNet, fewer when images are
+     * batched.
      */
     public record Timings(double textEncoderMillis, double denoiseMillis, double vaeDecodeMillis, double totalMillis,
-            double onnxRunMillis) {
+            double onnxRunMillis, int unetCalls) {
     }
 }

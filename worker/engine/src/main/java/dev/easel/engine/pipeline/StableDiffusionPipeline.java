@@ -104,84 +104,110 @@ public final class StableDiffusionPipeline {
         double decodeMillis = 0;
         int plane = 4 * latentHeight * latentWidth;
         int latentPlane = latentHeight * latentWidth;
-        float[] latents = new float[plane];
-        float[] initialNoise = new float[plane];
-        float[] guidedOutput = new float[plane];
-        float[][] predictions = new float[hidden.size()][plane];
-        try (Unet.Session unet = unetModel.open(environment, latentHeight, latentWidth, hidden)) {
-            if (maskedImageLatents != null) {
-                unet.setInpaintConditioning(latentMask, maskedImageLatents);
-            }
-            if (unetModel.takesAddedConditioning()) {
-                // SDXL's micro-conditioning at diffusers' defaults: original size = target size, no crop.
-                float h = request.height();
-                float w = request.width();
-                unet.setTimeIds(new float[] {h, w, 0, 0, h, w});
-            }
-            for (int index = 0; index < request.numImages(); index++) {
+        int batchImages = Math.min(request.numImages(), model.runtime().maxBatchImages());
+        Unet.Session unet = null;
+        int sessionImages = 0;
+        int unetCalls = 0;
+        try {
+            for (int firstImage = 0; firstImage < request.numImages(); firstImage += batchImages) {
+                int count = Math.min(batchImages, request.numImages() - firstImage);
+                if (count != sessionImages) {
+                    // At most two sessions per job: the full batches, then the rest.
+                    if (unet != null) {
+                        unet.close();
+                    }
+                    unet = openUnet(environment, request, hidden, count, latentMask, maskedImageLatents);
+                    sessionImages = count;
+                }
                 phaseStart = System.nanoTime();
-                long imageSeed = seed + index;
-                NoiseSource noise = request.noise().create(imageSeed);
+                int size = count * plane;
+                List<NoiseSource> sources = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    sources.add(request.noise().create(seed + firstImage + i));
+                }
+                NoiseSource noise = NoiseSource.perImage(sources);
                 scheduler.setTimesteps(request.steps());
                 double[] timesteps = scheduler.timesteps();
                 double[] sigmas = scheduler.sigmas();
+                float[] latents = new float[size];
+                float[] initialNoise = new float[size];
                 noise.fill(initialNoise);
+                float[] init = initLatents == null ? null : repeated(initLatents, count);
                 if (pureNoise) {
                     float scale = (float) scheduler.initNoiseSigma();
-                    for (int i = 0; i < plane; i++) {
+                    for (int i = 0; i < size; i++) {
                         latents[i] = initialNoise[i] * scale;
                     }
                 } else {
-                    System.arraycopy(initLatents, 0, latents, 0, plane);
+                    System.arraycopy(init, 0, latents, 0, size);
                     scheduler.addNoise(latents, initialNoise, startIndex);
                 }
+                float[][] predictions = new float[hidden.size() * count][plane];
+                float[] output = new float[size];
                 int total = timesteps.length - startIndex;
                 for (int k = startIndex; k < timesteps.length; k++) {
                     if (cancelled.getAsBoolean()) {
                         throw new CancelledException(k - startIndex);
                     }
                     unet.predict(latents, (float) scheduler.modelInputScale(k), timesteps[k], predictions);
-                    float[] output = predictions[predictions.length - 1];
-                    if (guided) {
-                        float guidance = (float) request.guidanceScale();
-                        float[] unconditional = predictions[0];
-                        for (int i = 0; i < plane; i++) {
-                            guidedOutput[i] = unconditional[i] + guidance * (output[i] - unconditional[i]);
+                    unetCalls += unet.callsPerEvaluation();
+                    float guidance = (float) request.guidanceScale();
+                    for (int i = 0; i < count; i++) {
+                        float[] conditioned = predictions[(hidden.size() - 1) * count + i];
+                        if (guided) {
+                            float[] unconditional = predictions[i];
+                            for (int j = 0; j < plane; j++) {
+                                output[i * plane + j] = unconditional[j]
+                                        + guidance * (conditioned[j] - unconditional[j]);
+                            }
+                        } else {
+                            System.arraycopy(conditioned, 0, output, i * plane, plane);
                         }
-                        output = guidedOutput;
                     }
                     scheduler.step(output, k, latents, noise);
                     if (blend) {
-                        float[] kept = initLatents.clone();
+                        float[] kept = init.clone();
                         if (k + 1 < timesteps.length) {
                             scheduler.addNoise(kept, initialNoise, k + 1);
                         }
-                        for (int i = 0; i < plane; i++) {
+                        for (int i = 0; i < size; i++) {
                             float repaint = latentMask[i % latentPlane];
                             latents[i] = (1 - repaint) * kept[i] + repaint * latents[i];
                         }
                     }
                     int step = k - startIndex + 1;
-                    byte[] previewPng = null;
-                    if (request.previewEvery() > 0 && (step % request.previewEvery() == 0 || step == total)) {
-                        previewPng = previewOf(scheduler, k, timesteps.length, latents, latentHeight, latentWidth);
+                    boolean previewDue = request.previewEvery() > 0
+                            && (step % request.previewEvery() == 0 || step == total);
+                    for (int i = 0; i < count; i++) {
+                        byte[] previewPng = previewDue ? previewOf(scheduler, k, timesteps.length,
+                                java.util.Arrays.copyOfRange(latents, i * plane, (i + 1) * plane), latentHeight,
+                                latentWidth) : null;
+                        progress.accept(new StepProgress(firstImage + i, step, total, timesteps[k],
+                                sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng));
                     }
-                    progress.accept(new StepProgress(index, step, total, timesteps[k],
-                            sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng));
                 }
                 denoiseMillis += millisSince(phaseStart);
 
                 phaseStart = System.nanoTime();
-                RgbImage picture = model.vaeDecoder().decode(environment, latents, latentHeight, latentWidth,
-                        model.scalingFactor());
-                String infotext = Infotext.of(request, schedulerName, imageSeed, model.name());
-                images.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
-                        picture.toPng("parameters", infotext), infotext));
+                for (int i = 0; i < count; i++) {
+                    int index = firstImage + i;
+                    long imageSeed = seed + index;
+                    RgbImage picture = model.vaeDecoder().decode(environment,
+                            java.util.Arrays.copyOfRange(latents, i * plane, (i + 1) * plane), latentHeight,
+                            latentWidth, model.scalingFactor());
+                    String infotext = Infotext.of(request, schedulerName, imageSeed, model.name());
+                    images.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(),
+                            picture.height(), picture.toPng("parameters", infotext), infotext));
+                }
                 decodeMillis += millisSince(phaseStart);
+            }
+        } finally {
+            if (unet != null) {
+                unet.close();
             }
         }
         GenerationResult.Timings timings = new GenerationResult.Timings(textMillis, denoiseMillis, decodeMillis,
-                millisSince(jobStart), model.runNanos() / 1e6);
+                millisSince(jobStart), model.runNanos() / 1e6, unetCalls);
         return new GenerationResult(images, seed, schedulerName, model.runtime().provider(), timings);
     }
 
@@ -224,6 +250,31 @@ public final class StableDiffusionPipeline {
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("initImage", e.getMessage());
         }
+    }
+
+    /** A UNet session for {@code images} images at a time, with the job's fixed extra inputs set. */
+    private Unet.Session openUnet(OrtEnvironment environment, GenerationRequest request,
+            List<TextEncoder.HiddenStates> hidden, int images, float[] latentMask, float[] maskedImageLatents)
+            throws OrtException {
+        Unet.Session unet = model.unet().open(environment, request.height() / 8, request.width() / 8, hidden, images);
+        if (maskedImageLatents != null) {
+            unet.setInpaintConditioning(latentMask, maskedImageLatents);
+        }
+        if (model.unet().takesAddedConditioning()) {
+            // SDXL's micro-conditioning at diffusers' defaults: original size = target size, no crop.
+            float h = request.height();
+            float w = request.width();
+            unet.setTimeIds(new float[] {h, w, 0, 0, h, w});
+        }
+        return unet;
+    }
+
+    private static float[] repeated(float[] values, int times) {
+        float[] out = new float[values.length * times];
+        for (int i = 0; i < times; i++) {
+            System.arraycopy(values, 0, out, i * values.length, values.length);
+        }
+        return out;
     }
 
     private static InpaintMask decodeMask(GenerationRequest request) {
