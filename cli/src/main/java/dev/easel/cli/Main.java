@@ -20,7 +20,7 @@ public final class Main {
                                                           submit to a gateway, follow progress, download the images
               run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
               tokenize [--model DIR] TEXT                 print the token ids fed to the text encoder
-              models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction]
+              models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction] [--lcm]
               bench engine [--model DIR] [--runs N] [--num-images N] [--max-batch-images B]  measure the engine
               bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
               bench scale [--workers 1,2,4] [--min-step-ms 50]  throughput with more workers

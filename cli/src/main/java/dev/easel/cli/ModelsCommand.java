@@ -19,11 +19,11 @@ final class ModelsCommand {
     }
 
     int run(List<String> args) throws Exception {
-        Arguments arguments = new Arguments(args, Set.of("timestep", "prediction"), Set.of());
+        Arguments arguments = new Arguments(args, Set.of("timestep", "prediction"), Set.of("lcm"));
         List<String> words = arguments.positional();
         if (words.size() != 3 || !words.get(0).equals("make")) {
             throw new UsageException("usage: easel models make toy|tiny DIR [--timestep float32|int64|float16]"
-                    + " [--prediction epsilon|v_prediction]");
+                    + " [--prediction epsilon|v_prediction] [--lcm]");
         }
         ModelGenerator.Kind kind = ModelGenerator.Kind.parse(words.get(1));
         TimestepInput timestep = switch (arguments.value("timestep", "float32").toLowerCase(Locale.ROOT)) {
@@ -39,8 +39,11 @@ final class ModelsCommand {
         if (prediction.equals("v_prediction") && kind != ModelGenerator.Kind.TOY) {
             throw new UsageException("--prediction v_prediction is offered for the toy model only");
         }
-        Path folder = ModelGenerator.write(
-                new ModelGenerator.Spec(kind, timestep, prediction.equals("v_prediction")), Path.of(words.get(2)));
+        if (arguments.flag("lcm") && kind != ModelGenerator.Kind.TINY) {
+            throw new UsageException("--lcm is offered for the tiny model only");
+        }
+        Path folder = ModelGenerator.write(new ModelGenerator.Spec(kind, timestep, prediction.equals("v_prediction"),
+                arguments.flag("lcm")), Path.of(words.get(2)));
         out.println(folder);
         return 0;
     }

@@ -39,8 +39,15 @@ public final class ModelGenerator {
         }
     }
 
-    /** What to generate: kind, timestep input variant and whether the UNet predicts v instead of noise. */
-    public record Spec(Kind kind, TimestepInput timestepInput, boolean vPrediction) {
+    /**
+     * What to generate: kind, timestep input variant, whether the UNet predicts v instead of noise, and whether it is
+     * LCM-distilled (a {@code timestep_cond} input carrying the guidance scale's embedding, tiny model only).
+     */
+    public record Spec(Kind kind, TimestepInput timestepInput, boolean vPrediction, boolean lcm) {
+        public Spec(Kind kind, TimestepInput timestepInput, boolean vPrediction) {
+            this(kind, timestepInput, vPrediction, false);
+        }
+
         public static Spec of(Kind kind) {
             return new Spec(kind, TimestepInput.FLOAT32, false);
         }
@@ -70,6 +77,9 @@ public final class ModelGenerator {
         ObjectNode vaeConfig = JSON.createObjectNode();
         vaeConfig.put("scaling_factor", ToyModel.VAE_SCALING_FACTOR);
         vaeConfig.put("latent_channels", 4);
+        if (spec.lcm() && spec.kind() != Kind.TINY) {
+            throw new IllegalArgumentException("the LCM variant is offered for the tiny model only");
+        }
         switch (spec.kind()) {
             case TOY -> {
                 ToyModel toy = new ToyModel(vocabulary, scheduler);
@@ -85,7 +95,13 @@ public final class ModelGenerator {
                 }
                 TinyModel tiny = new TinyModel(vocabulary.values().stream().mapToInt(Integer::intValue).max().orElse(0) + 1);
                 tiny.writeTextEncoder(folder.resolve("text_encoder/model.onnx"), spec.timestepInput());
-                tiny.writeUnet(folder.resolve("unet/model.onnx"), spec.timestepInput());
+                tiny.writeUnet(folder.resolve("unet/model.onnx"), spec.timestepInput(), spec.lcm());
+                if (spec.lcm()) {
+                    ObjectNode unetConfig = JSON.createObjectNode();
+                    unetConfig.put("in_channels", 4);
+                    unetConfig.put("time_cond_proj_dim", TinyModel.TIME_COND_WIDTH);
+                    JSON.writeValue(folder.resolve("unet/config.json").toFile(), unetConfig);
+                }
                 tiny.writeVaeDecoder(folder.resolve("vae_decoder/model.onnx"));
                 tiny.writeVaeEncoder(folder.resolve("vae_encoder/model.onnx"), spec.timestepInput());
             }

@@ -45,6 +45,41 @@ class TinyModelPipelineTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void anLcmUnetGetsTheGuidanceAsAnEmbeddingAndNoUnconditionalPass(@TempDir Path scratch) throws Exception {
+        Path folder = ModelGenerator.write(new ModelGenerator.Spec(ModelGenerator.Kind.TINY, TimestepInput.FLOAT32,
+                false, true), scratch.resolve("tiny-lcm"));
+        try (ModelFolder model = ModelFolder.load(folder, new OrtRuntime(RuntimeOptions.defaults()))) {
+            assertEquals(32, model.unet().guidanceEmbeddingWidth());
+            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+            GenerationRequest.Builder request = GenerationRequest.builder("a horse").negativePrompt("ignored")
+                    .size(64, 64).steps(4).scheduler("lcm").seed(3L);
+            GenerationResult strong = pipeline.generate(request.guidanceScale(8.5).build(), step -> { }, () -> false);
+            GenerationResult weak = pipeline.generate(request.guidanceScale(1.5).build(), step -> { }, () -> false);
+            assertEquals(4, strong.timings().unetCalls(), "one UNet call per step");
+            assertTrue(!java.util.Arrays.equals(strong.images().get(0).png(), weak.images().get(0).png()),
+                    "the guidance embedding reaches the UNet");
+            GenerationResult otherNegative = pipeline.generate(request.negativePrompt("anything else")
+                    .guidanceScale(8.5).build(), step -> { }, () -> false);
+            assertTrue(java.util.Arrays.equals(Pictures.rgbOf(strong.images().get(0).png()),
+                    Pictures.rgbOf(otherNegative.images().get(0).png())),
+                    "an LCM UNet has no unconditional pass, so the negative prompt plays no part");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void sdTurboSettingsOneTrailingStepWithoutGuidance(@TempDir Path scratch) throws Exception {
+        Path folder = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TINY), scratch.resolve("tiny"));
+        try (ModelFolder model = ModelFolder.load(folder, new OrtRuntime(RuntimeOptions.defaults()))) {
+            java.util.List<Double> timesteps = new java.util.ArrayList<>();
+            GenerationResult result = new StableDiffusionPipeline(model).generate(GenerationRequest.builder("a horse")
+                    .size(64, 64).steps(1).guidanceScale(0).scheduler("euler_a").timestepSpacing("trailing").seed(4L)
+                    .build(), step -> timesteps.add(step.timestep()), () -> false);
+            assertEquals(java.util.List.of(999.0), timesteps, "trailing spacing starts at the last training step");
+            assertEquals(1, result.timings().unetCalls(), "one step, no unconditional pass");
+        }
+    }
+
     private static int distinctValues(byte[] rgb) {
         boolean[] seen = new boolean[256];
         int count = 0;

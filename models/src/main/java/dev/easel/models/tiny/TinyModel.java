@@ -17,6 +17,8 @@ public final class TinyModel {
     static final int SEQUENCE = 77;
     private static final int TIME_FEATURES = 32;
     private static final int TIME_WIDTH = 128;
+    /** The LCM variant's guidance embedding width (diffusers' time_cond_proj_dim). */
+    public static final int TIME_COND_WIDTH = 32;
     private static final int C0 = 32;
     private static final int C1 = 64;
 
@@ -51,7 +53,11 @@ public final class TinyModel {
         g.write(file, "easel-tiny", null, 0);
     }
 
-    public void writeUnet(Path file, TimestepInput variant) throws IOException {
+    /**
+     * The UNet; {@code lcm} adds diffusers' {@code timestep_cond} input, projected and added to the timestep features
+     * as an LCM-distilled UNet's TimestepEmbedding does with the guidance-scale embedding.
+     */
+    public void writeUnet(Path file, TimestepInput variant, boolean lcm) throws IOException {
         OnnxGraph g = new OnnxGraph("tiny_unet");
         Layers l = new Layers(g, 22);
         g.input("sample", OnnxGraph.FLOAT, "batch", 4L, "height", "width");
@@ -67,6 +73,10 @@ public final class TinyModel {
         String t = g.reshape(g.cast("timestep", OnnxGraph.FLOAT), -1, 1);
         String angles = g.mul(t, g.floats(frequencies, 1, half));
         String sinusoid = g.concat(1, g.op("Cos", angles), g.op("Sin", angles));
+        if (lcm) {
+            g.input("timestep_cond", OnnxGraph.FLOAT, "batch", (long) TIME_COND_WIDTH);
+            sinusoid = g.add(sinusoid, l.linear("timestep_cond", TIME_COND_WIDTH, TIME_FEATURES));
+        }
         String time = l.linear(g.silu(l.linear(sinusoid, TIME_FEATURES, TIME_WIDTH)), TIME_WIDTH, TIME_WIDTH);
 
         String h0 = l.conv("sample", 4, C0, 3);

@@ -86,7 +86,8 @@ public final class ModelFolder implements AutoCloseable {
             this.textEncoder = new TextEncoder(open("text_encoder", textEncoderFile, opened), layer, false);
             this.textEncoder2 = sdxl
                     ? new TextEncoder(open("text_encoder_2", textEncoder2File, opened), layer, true) : null;
-            this.unet = new Unet(open("unet", unetFile, opened), unetConfig.path("in_channels").asInt(4));
+            this.unet = new Unet(open("unet", unetFile, opened), unetConfig.path("in_channels").asInt(4),
+                    unetConfig.path("time_cond_proj_dim").asInt(0));
             if (sdxl != unet.takesAddedConditioning()) {
                 throw new ModelException(unetFile + (sdxl
                         ? ": an SDXL folder's UNet must take text_embeds and time_ids; this one does not"

@@ -28,15 +28,21 @@ public final class Unet {
     private final Component.Port hidden;
     private final Component.Port textEmbeds;
     private final Component.Port timeIds;
+    private final Component.Port timestepCond;
+    private final int timestepCondWidth;
     private final int inChannels;
 
-    /** {@code inChannels}: from the UNet's config.json where the ONNX channel axis is symbolic. */
-    Unet(Component component, int inChannels) {
+    /**
+     * {@code inChannels} and {@code timeCondProjDim}: from the UNet's config.json, for where the ONNX axes are
+     * symbolic.
+     */
+    Unet(Component component, int inChannels, int timeCondProjDim) {
         this.component = component;
         this.sample = component.input("sample");
         this.timestep = component.input("timestep");
         this.hidden = component.input("encoder_hidden_states");
-        component.requireOnlyInputs("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids");
+        component.requireOnlyInputs("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids",
+                "timestep_cond");
         String file = component.file().toString();
         this.textEmbeds = component.hasInput("text_embeds") ? component.input("text_embeds") : null;
         this.timeIds = component.hasInput("time_ids") ? component.input("time_ids") : null;
@@ -47,6 +53,18 @@ public final class Unet {
         if (textEmbeds != null) {
             Tensors.requireFloat(textEmbeds, file);
             Tensors.requireFloat(timeIds, file);
+        }
+        this.timestepCond = component.hasInput("timestep_cond") ? component.input("timestep_cond") : null;
+        if (timestepCond != null) {
+            Tensors.requireFloat(timestepCond, file);
+            long declared = timestepCond.shape().length == 2 ? timestepCond.shape()[1] : -1;
+            this.timestepCondWidth = declared > 0 ? (int) declared : timeCondProjDim;
+            if (timestepCondWidth <= 0) {
+                throw new ModelException(file + ": timestep_cond has no fixed width; write time_cond_proj_dim into"
+                        + " unet/config.json");
+            }
+        } else {
+            this.timestepCondWidth = 0;
         }
         Tensors.requireFloat(sample, file);
         Tensors.requireFloat(hidden, file);
@@ -77,6 +95,14 @@ public final class Unet {
     /** Whether the UNet takes SDXL's added conditioning (pooled text embeddings and size/crop time ids). */
     public boolean takesAddedConditioning() {
         return textEmbeds != null;
+    }
+
+    /**
+     * The width of an LCM-distilled UNet's {@code timestep_cond} (the guidance scale's embedding), or 0 when the
+     * UNet takes none.
+     */
+    public int guidanceEmbeddingWidth() {
+        return timestepCondWidth;
     }
 
     /** Whether this is an inpainting UNet (9 input channels). */
@@ -144,6 +170,15 @@ public final class Unet {
             }
         }
 
+        /** An LCM-distilled UNet's {@code timestep_cond} for every entry: the guidance scale's embedding. */
+        public void setGuidanceEmbedding(float[] embedding) {
+            for (Call call : calls) {
+                for (int b = 0; b < call.batch; b++) {
+                    call.timestepCondBuffer.put(embedding, b * embedding.length, 1f);
+                }
+            }
+        }
+
         /** ONNX Runtime calls per {@link #predict}: one, or two when the prompts' chunk counts differ. */
         public int callsPerEvaluation() {
             return calls.size();
@@ -188,6 +223,7 @@ public final class Unet {
         private final TensorBuffer outputBuffer;
         private final TensorBuffer textEmbedsBuffer;
         private final TensorBuffer timeIdsBuffer;
+        private final TensorBuffer timestepCondBuffer;
         private final TensorBuffer timestepFloat;
         private final ByteBuffer timestepLongs;
         private final OnnxTensor timestepTensor;
@@ -224,6 +260,12 @@ public final class Unet {
             } else {
                 textEmbedsBuffer = null;
                 timeIdsBuffer = null;
+            }
+            if (timestepCond != null) {
+                timestepCondBuffer = new TensorBuffer(environment, timestepCond.type(), batch, timestepCondWidth);
+                feeds.put(timestepCond.name(), timestepCondBuffer.tensor());
+            } else {
+                timestepCondBuffer = null;
             }
             long[] timestepShape;
             if (timestep.shape().length == 0) {
@@ -278,6 +320,9 @@ public final class Unet {
             if (textEmbedsBuffer != null) {
                 textEmbedsBuffer.close();
                 timeIdsBuffer.close();
+            }
+            if (timestepCondBuffer != null) {
+                timestepCondBuffer.close();
             }
         }
     }

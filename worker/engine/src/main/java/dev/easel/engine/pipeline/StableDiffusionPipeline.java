@@ -65,7 +65,9 @@ public final class StableDiffusionPipeline {
         OrtEnvironment environment = model.runtime().environment();
         int latentHeight = request.height() / 8;
         int latentWidth = request.width() / 8;
-        boolean guided = request.guidanceScale() > 1.0;
+        // An LCM-distilled UNet takes the guidance scale as an embedding instead of a second, unconditional pass.
+        boolean embedsGuidance = model.unet().guidanceEmbeddingWidth() > 0;
+        boolean guided = !embedsGuidance && request.guidanceScale() > 1.0;
 
         long phaseStart = System.nanoTime();
         List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
@@ -259,6 +261,10 @@ public final class StableDiffusionPipeline {
         Unet.Session unet = model.unet().open(environment, request.height() / 8, request.width() / 8, hidden, images);
         if (maskedImageLatents != null) {
             unet.setInpaintConditioning(latentMask, maskedImageLatents);
+        }
+        if (model.unet().guidanceEmbeddingWidth() > 0) {
+            unet.setGuidanceEmbedding(GuidanceEmbedding.of(request.guidanceScale(),
+                    model.unet().guidanceEmbeddingWidth()));
         }
         if (model.unet().takesAddedConditioning()) {
             // SDXL's micro-conditioning at diffusers' defaults: original size = target size, no crop.
