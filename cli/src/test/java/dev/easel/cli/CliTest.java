@@ -133,6 +133,14 @@ class CliTest {
         assertUserError("unknown model kind 'huge'", "models", "make", "huge", scratch.resolve("h").toString());
         assertUserError("unknown command 'paint'", "paint");
         assertUserError("unknown noise 'perlin'", "run", "--model", model, "--prompt", "x", "--noise", "perlin");
+        assertUserError("unknown prompt syntax 'compel'", "run", "--model", model, "--prompt", "x", "--prompt-syntax",
+                "compel");
+        assertUserError("--mask needs --init-image", "run", "--model", model, "--prompt", "x", "--mask",
+                toy.resolve("model_index.json").toString());
+        assertUserError("mask file", "run", "--model", model, "--prompt", "x", "--init-image",
+                toy.resolve("model_index.json").toString(), "--mask", "/nonexistent.png");
+        assertUserError("--lcm is offered for the tiny model only", "models", "make", "toy",
+                scratch.resolve("l").toString(), "--lcm");
         assertUserError("usage: easel keys create --tenant NAME", "keys");
         assertUserError("tenant 'Bad Name' must be", "keys", "create", "--tenant", "Bad Name", "--kafka", "127.0.0.1:1");
         assertUserError("must be at least 1", "keys", "create", "--tenant", "acme", "--max-active", "0", "--kafka",

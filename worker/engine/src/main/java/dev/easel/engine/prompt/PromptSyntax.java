@@ -10,7 +10,15 @@ public enum PromptSyntax {
     PLAIN;
 
     public static PromptSyntax of(String name) {
-        return name == null ? A1111 : valueOf(name.toUpperCase(Locale.ROOT));
+        if (name == null) {
+            return A1111;
+        }
+        for (PromptSyntax syntax : values()) {
+            if (syntax.id().equals(name)) {
+                return syntax;
+            }
+        }
+        throw new IllegalArgumentException("unknown prompt syntax '" + name + "'; use a1111 or plain");
     }
 
     public String id() {
