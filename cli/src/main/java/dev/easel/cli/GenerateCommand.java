@@ -111,7 +111,8 @@ final class GenerateCommand {
         return Json.MAPPER.readTree(response.body());
     }
 
-    private static RuntimeException problem(HttpResponse<String> response) {
+    /** The gateway's problem+json answer as one readable message: a usage error for 4xx, a failure for 5xx. */
+    static RuntimeException problem(HttpResponse<String> response) {
         String message = "the gateway answered HTTP " + response.statusCode();
         try {
             JsonNode problem = Json.MAPPER.readTree(response.body());

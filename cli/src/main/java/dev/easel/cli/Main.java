@@ -20,6 +20,10 @@ public final class Main {
                                                           submit to a gateway, follow progress, download the images
               run [--model DIR] --prompt TEXT [options]   generate images offline (no Kafka, no S3)
               tokenize [--model DIR] TEXT                 print the token ids fed to the text encoder
+              jobs [list [--status S] [--limit N] | show ID | cancel ID]   the caller's jobs on a gateway
+              models                                      the models a gateway serves, their workers and queues
+              workers                                     the gateway's workers, their state and devices
+                (jobs, models and workers take --server URL --key KEY as generate does, and --json)
               models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction] [--lcm]
               bench engine [--model DIR] [--runs N] [--num-images N] [--max-batch-images B]  measure the engine
               bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
@@ -49,7 +53,10 @@ public final class Main {
             return switch (args.get(0)) {
                 case "run" -> new RunCommand(out, err).run(rest);
                 case "tokenize" -> new TokenizeCommand(out, err).run(rest);
-                case "models" -> new ModelsCommand(out, err).run(rest);
+                case "models" -> rest.isEmpty() || rest.get(0).startsWith("--")
+                        ? new PoolCommands(out).models(rest) : new ModelsCommand(out, err).run(rest);
+                case "jobs" -> new PoolCommands(out).jobs(rest);
+                case "workers" -> new PoolCommands(out).workers(rest);
                 case "bench" -> new BenchCommand(out, err).run(rest);
                 case "up" -> new StackCommand(out, err).up(rest);
                 case "down" -> new StackCommand(out, err).down(rest);
