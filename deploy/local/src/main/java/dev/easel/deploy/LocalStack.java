@@ -139,6 +139,8 @@ public final class LocalStack {
                         "s3proxy.credential=" + S3_SECRET_KEY,
                         "jclouds.provider=filesystem-nio2",
                         "jclouds.filesystem.basedir=" + dir,
+                        // The web page reads a finished image back (to use it as an init image): allow any origin.
+                        "s3proxy.cors-allow-all=true",
                         ""));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -1,0 +1,231 @@
+package dev.easel.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.easel.deploy.ApiKeyAdmin.Created;
+import dev.easel.models.ModelGenerator;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The gateway's web page in a real browser (Debian's headless chromium through its chromedriver, driven by Selenium)
+ * against the real local stack: a key, a job submitted with Enter, progress and live previews, the image, settings
+ * reused, an init image with a painted mask, a long job cancelled, the gallery, a phone-sized screen, and no request
+ * leaving the gateway and its object store. Screenshots land in target/ui-screenshots.
+ */
+class WebUiTest {
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    private static final Path SCREENSHOTS = Path.of("target/ui-screenshots");
+    private static final TestProcesses PROCESSES = new TestProcesses();
+
+    private static String gateway;
+    private static String s3;
+    private static Created key;
+    private static WebDriver browser;
+
+    @BeforeAll
+    static void startStackAndBrowser() throws Exception {
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            System.out.println("SKIPPED WebUiTest: " + CHROMIUM + " or " + CHROMEDRIVER + " is missing (apt-get install"
+                    + " chromium chromium-driver; .ci/run does)");
+        }
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+                "chromium and chromium-driver are not installed");
+        Path root = Path.of(System.getProperty("easel.root", "../.."));
+        Path home = TestProcesses.fresh(Path.of("target/ui-home"));
+        LocalStack stack = new LocalStack(root, home);
+        Path model = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
+        String kafka = "127.0.0.1:" + LocalStack.freePort();
+        int s3Port = LocalStack.freePort();
+        s3 = "http://127.0.0.1:" + s3Port;
+        PROCESSES.start(stack.kafka(Integer.parseInt(kafka.substring(kafka.indexOf(':') + 1)), LocalStack.freePort()));
+        PROCESSES.start(stack.s3(s3Port));
+        PROCESSES.start(stack.worker(new LocalStack.WorkerSettings("ui-worker", kafka, s3, List.of(model),
+                LocalStack.freePort(), Map.of())));
+        gateway = PROCESSES.start(stack.gateway("ui-gateway", LocalStack.freePort(), kafka, s3,
+                TestProcesses.GATEWAY_SETTINGS)).address();
+        key = new ApiKeyAdmin(kafka).create("ui", null, null);
+        ApiKeyAdmin.awaitAccepted(gateway, key.key(), Duration.ofSeconds(30));
+
+        Files.createDirectories(SCREENSHOTS);
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000");
+        options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (browser != null) {
+            browser.quit();
+        }
+        PROCESSES.stopAll();
+    }
+
+    @Test
+    void aPersonGeneratesFollowsReusesInpaintsAndCancelsFromThePage() throws Exception {
+        browser.get(gateway + "/");
+        WebElement keyField = waitFor(By.id("api-key"));
+        assertTrue(keyField.isDisplayed(), "keys are in force: the page asks for one");
+        keyField.sendKeys(key.key(), Keys.ENTER);
+        waitUntil(() -> !new Select(browser.findElement(By.id("model"))).getOptions().isEmpty(), "the models load");
+        assertEquals("toy", new Select(browser.findElement(By.id("model"))).getFirstSelectedOption().getAttribute("value"));
+
+        // A job, submitted with Enter: progress and previews while it runs, then the image with its seed.
+        new Select(browser.findElement(By.id("size"))).selectByValue("64x64");
+        setValue("steps", "40");
+        browser.findElement(By.id("prompt")).sendKeys("a red circle on a blue background", Keys.ENTER);
+        String first = awaitNewJob(null);
+        waitUntil(() -> text("job-status").contains("step"), "progress is shown");
+        waitUntil(() -> browser.findElement(By.id("live-preview")).getAttribute("src").startsWith("data:image/png"),
+                "a live preview appears");
+        screenshot("running");
+        waitUntil(() -> text("job-status").equals("Done"), "the job completes");
+        WebElement result = waitFor(By.cssSelector("#results img.result"));
+        waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 64,
+                "the image loads at 64 pixels wide");
+        String caption = browser.findElement(By.cssSelector("#results figcaption")).getText();
+        assertTrue(caption.startsWith("64 x 64, seed "), caption);
+        String seed = caption.replaceAll(".*seed (\\d+).*", "$1");
+        screenshot("completed");
+
+        // Use these settings again: the form comes back with the job's prompt and seed.
+        browser.findElement(By.id("prompt")).clear();
+        setValue("steps", "3");
+        browser.findElement(By.id("reuse")).click();
+        assertEquals("a red circle on a blue background", browser.findElement(By.id("prompt")).getAttribute("value"));
+        assertEquals("40", browser.findElement(By.id("steps")).getAttribute("value"));
+        assertEquals(seed, browser.findElement(By.id("seed")).getAttribute("value"));
+
+        // Use as init image, paint a mask over its middle, inpaint.
+        browser.findElement(By.cssSelector("#results figcaption button")).click();
+        waitUntil(() -> browser.findElement(By.id("init-area")).isDisplayed(), "the init image is taken");
+        WebElement canvas = browser.findElement(By.id("mask-canvas"));
+        waitUntil(() -> ((Number) script("return arguments[0].width", canvas)).intValue() == 64, "the mask canvas");
+        new Actions(browser).moveToElement(canvas).clickAndHold().moveByOffset(20, 10).release().perform();
+        assertEquals(Boolean.TRUE, script("return state.painted"));
+        setValue("strength", "1");
+        setValue("steps", "6");
+        browser.findElement(By.id("prompt")).clear();
+        browser.findElement(By.id("prompt")).sendKeys("a green square", Keys.ENTER);
+        String inpainting = awaitNewJob(first);
+        waitUntil(() -> text("job-status").equals("Done"), "the inpainting job completes");
+        waitUntil(() -> browser.findElement(By.cssSelector("#results figcaption")).getText().contains("seed " + seed),
+                "the inpainted image is shown");
+        screenshot("inpainted");
+
+        // A long job, cancelled from the page.
+        browser.findElement(By.id("clear-init")).click();
+        new Select(browser.findElement(By.id("size"))).selectByValue("1024x1024");
+        setValue("steps", "150");
+        setValue("images", "4");
+        browser.findElement(By.id("generate")).click();
+        awaitNewJob(inpainting);
+        waitUntil(() -> text("job-status").contains("step"), "the long job runs");
+        browser.findElement(By.id("cancel")).click();
+        waitUntil(() -> text("job-status").startsWith("Cancelled"), "the job is cancelled");
+
+        // The gallery lists the jobs, newest first, with their status.
+        browser.findElement(By.id("refresh")).click();
+        // Read in one script: the gallery re-renders when a job ends, which would leave found elements stale.
+        waitUntil(() -> String.valueOf(script("return [...document.querySelectorAll('#gallery .tile .state')]"
+                + ".map(e => e.textContent.split(' ')[0]).join(',')")).equals("cancelled,completed,completed"),
+                "the gallery shows the cancelled job, then the two completed ones");
+        screenshot("desktop");
+
+        // Phone-sized: nothing wider than the screen.
+        browser.manage().window().setSize(new Dimension(390, 844));
+        Thread.sleep(300); // let the layout settle before measuring it
+        long overflow = ((Number) script("return document.documentElement.scrollWidth - window.innerWidth")).longValue();
+        assertTrue(overflow <= 0, "the page is " + overflow + " px wider than a phone screen");
+        screenshot("phone");
+        browser.manage().window().setSize(new Dimension(1280, 1000));
+
+        // Every request went to the gateway or to its object store (the image links): no CDN, nothing external.
+        @SuppressWarnings("unchecked")
+        List<String> requested = (List<String>) script(
+                "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href])");
+        Set<String> allowed = Set.of(URI.create(gateway).getAuthority(), URI.create(s3).getAuthority());
+        for (String url : requested) {
+            if (!url.startsWith("data:")) {
+                assertTrue(allowed.contains(URI.create(url).getAuthority()), "a request outside the service: " + url);
+            }
+        }
+    }
+
+    /** Waits until the job panel follows a job other than {@code previous}; returns its id. */
+    private static String awaitNewJob(String previous) {
+        waitUntil(() -> {
+            String shown = browser.findElement(By.id("job")).getAttribute("data-job");
+            return shown != null && !shown.isEmpty() && !shown.equals(previous);
+        }, "the page follows the new job");
+        return browser.findElement(By.id("job")).getAttribute("data-job");
+    }
+
+    private static WebElement waitFor(By by) {
+        return new WebDriverWait(browser, Duration.ofSeconds(60)).until(d -> {
+            List<WebElement> found = d.findElements(by);
+            return found.isEmpty() || !found.get(0).isDisplayed() ? null : found.get(0);
+        });
+    }
+
+    private static void waitUntil(java.util.function.BooleanSupplier condition, String what) {
+        try {
+            new WebDriverWait(browser, Duration.ofSeconds(120)).until(d -> condition.getAsBoolean());
+        } catch (org.openqa.selenium.TimeoutException e) {
+            screenshot("failed");
+            browser.manage().logs().get("browser").forEach(entry -> System.out.println("browser: " + entry));
+            throw new AssertionError("timed out waiting until " + what + "; status: " + text("job-status"), e);
+        }
+    }
+
+    private static String text(String id) {
+        return browser.findElement(By.id(id)).getText();
+    }
+
+    private static void setValue(String id, String value) {
+        WebElement field = browser.findElement(By.id(id));
+        script("arguments[0].value = arguments[1]", field, value);
+    }
+
+    private static Object script(String code, Object... args) {
+        return ((JavascriptExecutor) browser).executeScript(code, args);
+    }
+
+    private static void screenshot(String name) {
+        try {
+            byte[] png = ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES);
+            Files.write(SCREENSHOTS.resolve(name + ".png"), png);
+        } catch (Exception e) {
+            System.out.println("no screenshot " + name + ": " + e.getMessage());
+        }
+    }
+}
