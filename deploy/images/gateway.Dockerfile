@@ -1,5 +1,5 @@
 # The API gateway image. Build the project first (./mvnw install -DskipTests), then from the repository root:
-#   docker build -f deploy/images/gateway.Dockerfile -t easel-gateway .
+#   docker build -f deploy/images/gateway.Dockerfile -t easel-gateway:0.1.0 .
 FROM eclipse-temurin:21-jre
 WORKDIR /app
 COPY api-gateway/target/quarkus-app/ /app/

@@ -1,8 +1,6 @@
-# The worker image. Build the project first, for GPUs with the CUDA runtime:
-#   ./mvnw -Pgpu install -DskipTests        (or without -Pgpu for a CPU worker)
-#   docker build -f deploy/images/worker.Dockerfile -t easel-worker .
-# For -Pgpu, base the image on one with CUDA 12 and cuDNN 9 (e.g. an nvidia/cuda:12.x-cudnn-runtime image with a
-# JRE 21 installed) instead of eclipse-temurin.
+# The CPU worker image (for GPUs: worker-gpu.Dockerfile). Build the project first, then from the repository root:
+#   ./mvnw install -DskipTests
+#   docker build -f deploy/images/worker.Dockerfile -t easel-worker:0.1.0 .
 FROM eclipse-temurin:21-jre
 WORKDIR /app
 COPY worker/service/target/lib/ /app/lib/
