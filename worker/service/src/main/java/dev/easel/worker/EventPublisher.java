@@ -38,13 +38,13 @@ final class EventPublisher implements AutoCloseable {
 
     /** Sends without waiting (progress events: order is kept per job, losing one on a crash is harmless). */
     void publish(JobEvent event) {
-        producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event)));
+        producer.send(traced(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event))));
         metrics.observe(event);
     }
 
     /** Sends and waits until the broker has it: terminal events, before the job's offset is committed. */
     void publishDurably(JobEvent event) throws InterruptedException {
-        await(producer.send(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event))));
+        await(producer.send(traced(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event)))));
         metrics.observe(event);
     }
 
@@ -79,5 +79,11 @@ final class EventPublisher implements AutoCloseable {
     @Override
     public void close() {
         producer.close();
+    }
+
+    /** A job's event carries the trace of the job it belongs to (the current span, when tracing is on). */
+    private static ProducerRecord<String, byte[]> traced(ProducerRecord<String, byte[]> record) {
+        Tracing.inject(record.headers());
+        return record;
     }
 }

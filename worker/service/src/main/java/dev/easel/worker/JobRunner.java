@@ -13,6 +13,8 @@ import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
 import dev.easel.engine.pipeline.StepProgress;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -34,7 +36,7 @@ final class JobRunner {
 
     /** A job that needs a device: its message, model, request and attempt (1 for the first delivery). */
     record Accepted(ConsumerRecord<String, byte[]> record, JobMessage job, String modelId, GenerationRequest request,
-            int attempt) {
+            int attempt, Span span) {
         String jobId() {
             return job.jobId();
         }
@@ -52,12 +54,15 @@ final class JobRunner {
     private final EventPublisher events;
     private final ImageStore images;
     private final Cancellations cancellations;
+    private final Tracing tracing;
 
-    JobRunner(WorkerConfig config, EventPublisher events, ImageStore images, Cancellations cancellations) {
+    JobRunner(WorkerConfig config, EventPublisher events, ImageStore images, Cancellations cancellations,
+            Tracing tracing) {
         this.config = config;
         this.events = events;
         this.images = images;
         this.cancellations = cancellations;
+        this.tracing = tracing;
     }
 
     Begun begin(ConsumerRecord<String, byte[]> record, int attempt) throws InterruptedException {
@@ -105,7 +110,9 @@ final class JobRunner {
         }
         String modelId = record.topic().substring(Topics.JOBS_PREFIX.length());
         try {
-            return new Begun(new Accepted(record, job, modelId, GenerationRequest.from(job.request()), attempt), null);
+            GenerationRequest request = GenerationRequest.from(job.request());
+            return new Begun(new Accepted(record, job, modelId, request, attempt,
+                    tracing.startJob(record.headers(), jobId, attempt)), null);
         } catch (InvalidRequestException e) {
             finish(job, null, new JobEvent.Failed(jobId, now(), "invalid_request", e.getMessage(), false, attempt));
             return new Begun(null, Settlement.ACCEPT);
@@ -122,6 +129,7 @@ final class JobRunner {
         String jobId = job.jobId();
         StableDiffusionPipeline pipeline = device.pipeline(job.modelId());
         long startedAt = now();
+        Scope traced = job.span().makeCurrent();
         JobEvent.Started started = new JobEvent.Started(jobId, startedAt, config.workerId(),
                 pipeline.model().runtime().provider(), pipeline.stepsPerImage(job.request()), job.attempt(),
                 deviceIdleMillis);
@@ -131,6 +139,7 @@ final class JobRunner {
                     nearlyDone);
             GenerationResult result = pipeline.generate(job.request(), reporter::report,
                     () -> cancellations.isCancelled(jobId) || releaseRequested.getAsBoolean());
+            tracing.phases(job.span(), startedAt, result.timings());
             return new Generated(job, started, result, null);
         } catch (CancelledException e) {
             if (!cancellations.isCancelled(jobId)) {
@@ -155,6 +164,8 @@ final class JobRunner {
                     ? requeue(job, "attempt " + job.attempt() + " failed: " + reason)
                     : fail(job, started, "internal_error", reason + " (on each of " + job.attempt() + " attempts)",
                             true));
+        } finally {
+            traced.close();
         }
     }
 
@@ -166,7 +177,8 @@ final class JobRunner {
         long uploadStart = now();
         List<JobEvent.Image> stored = new ArrayList<>();
         JobEvent.Completed completed;
-        try {
+        Span upload = tracing.startUpload(job.span());
+        try (Scope traced = job.span().makeCurrent()) {
             for (GenerationResult.GeneratedImage image : result.images()) {
                 String key = images.put(job.job(), image.index(), image.png(), image.infotext(), image.seed());
                 stored.add(new JobEvent.Image(image.index(), images.bucket(), key, null, image.width(), image.height(),
@@ -178,14 +190,19 @@ final class JobRunner {
                     Math.max(0, generated.started().atMillis() - submitted), Math.round(result.timings().totalMillis()),
                     finished - uploadStart, Math.max(0, finished - submitted)));
             images.putFinished(FinishedJob.of(job.job(), generated.started(), completed));
+            upload.end();
         } catch (ImageStore.StorageUnavailableException e) {
+            upload.recordException(e);
+            upload.end();
             LOG.log(System.Logger.Level.WARNING, "job " + jobId + ": " + e.getMessage());
             return job.attempt() < config.maxAttempts()
                     ? requeue(job, "attempt " + job.attempt() + " could not store its images: " + e.getMessage())
                     : fail(job, generated.started(), "storage_unavailable", "the images could not be stored on any of "
                             + job.attempt() + " attempts; the last one: " + e.getMessage(), true);
         }
-        events.publishDurably(completed);
+        try (Scope traced = job.span().makeCurrent()) {
+            events.publishDurably(completed);
+        }
         return Settlement.ACCEPT;
     }
 

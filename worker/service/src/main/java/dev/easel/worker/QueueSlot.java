@@ -175,7 +175,8 @@ final class QueueSlot implements Runnable {
                 }, device.thread())
                 .whenComplete((generated, error) -> handBack.run())
                 .thenApplyAsync(generated -> generated.settlement() != null ? generated.settlement()
-                        : uninterrupted(() -> runner.store(generated)), storage);
+                        : uninterrupted(() -> runner.store(generated)), storage)
+                .whenComplete((settlement, error) -> begun.job().span().end());
         lease.settle(lease.keepUntil(outcome));
     }
 

@@ -76,10 +76,11 @@ public final class WorkerMain {
         images.ensureBucket();
         QueueSetup.prepare(config, modelIds);
         EventPublisher events = new EventPublisher(config, metrics);
+        Tracing tracing = Tracing.fromEnvironment(System.getenv(), config.workerId());
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
         worker[0] = new Worker(config, devices, modelIds, provider, new JobRunner(config, events, images,
-                cancellations), events);
+                cancellations, tracing), events);
         Worker running = worker[0];
         metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices);
         CountDownLatch drained = new CountDownLatch(1);
@@ -91,6 +92,7 @@ public final class WorkerMain {
                 Thread.currentThread().interrupt();
             } finally {
                 events.close();
+                tracing.close();
                 health.close();
                 drained.countDown();
             }
