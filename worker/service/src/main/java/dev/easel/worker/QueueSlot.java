@@ -109,7 +109,7 @@ final class QueueSlot implements Runnable {
                 if (first == null) {
                     first = record;
                 } else {
-                    LOG.log(System.Logger.Level.INFO, "released " + where(record) + " unrun: one job per device");
+                    LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
                     consumer.acknowledge(record, AcknowledgeType.RELEASE);
                 }
             }
@@ -133,7 +133,7 @@ final class QueueSlot implements Runnable {
         lease.renew();
         if (lease.lost) {
             idleDevices.add(device);
-            LOG.log(System.Logger.Level.INFO, "job at " + where(lease.record) + " not started: its lock had expired"
+            LOG.log(System.Logger.Level.INFO, "job " + where(lease.record) + " not started: its lock had expired"
                     + " before it came out of the buffer (it is delivered again)");
             return;
         }
@@ -144,7 +144,7 @@ final class QueueSlot implements Runnable {
             begun = runner.begin(record, attempt);
         } catch (RuntimeException e) {
             idleDevices.add(device);
-            LOG.log(System.Logger.Level.WARNING, "job at " + where(record) + " not begun, released: " + e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " not begun, released: " + e.getMessage());
             lease.settle(JobRunner.Settlement.RELEASE);
             return;
         }
@@ -193,8 +193,9 @@ final class QueueSlot implements Runnable {
         }
     }
 
+    /** A job record as log lines name it: the job id (the record's key), then where the record is. */
     private static String where(ConsumerRecord<?, ?> record) {
-        return record.topic() + "/" + record.partition() + "@" + record.offset();
+        return record.key() + " (" + record.topic() + "/" + record.partition() + "@" + record.offset() + ")";
     }
 
     /**
@@ -222,7 +223,7 @@ final class QueueSlot implements Runnable {
                 } catch (TimeoutException e) {
                     renew();
                 } catch (ExecutionException e) {
-                    LOG.log(System.Logger.Level.WARNING, "job at " + where(record) + " ended without a settlement,"
+                    LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " ended without a settlement,"
                             + " released: " + e.getCause());
                     return JobRunner.Settlement.RELEASE;
                 }
@@ -247,7 +248,7 @@ final class QueueSlot implements Runnable {
                             record = again;
                             returned = true;
                         } else {
-                            LOG.log(System.Logger.Level.INFO, "released " + where(again) + " unrun: fetched during a"
+                            LOG.log(System.Logger.Level.INFO, "released job " + where(again) + " unrun: fetched during a"
                                     + " renewal");
                             consumer.acknowledge(again, AcknowledgeType.RELEASE);
                         }
@@ -259,7 +260,7 @@ final class QueueSlot implements Runnable {
                 throw new KafkaException("the renewed record did not come back");
             } catch (KafkaException | IllegalStateException e) {
                 lost = true;
-                LOG.log(System.Logger.Level.WARNING, "the lock of the job at " + where(record) + " was lost (" + e
+                LOG.log(System.Logger.Level.WARNING, "the lock of job " + where(record) + " was lost (" + e
                         + "); another worker may run it");
             }
         }
@@ -277,10 +278,10 @@ final class QueueSlot implements Runnable {
                 consumer.acknowledge(record, type);
                 Map<TopicIdPartition, Optional<KafkaException>> results = consumer.commitSync(Duration.ofSeconds(30));
                 results.values().forEach(error -> error.ifPresent(e -> LOG.log(System.Logger.Level.WARNING,
-                        "acknowledging the job at " + where(record) + " failed (" + e.getMessage() + "); it may be"
+                        "acknowledging job " + where(record) + " failed (" + e.getMessage() + "); it may be"
                                 + " delivered again, and its stored result is reused then")));
             } catch (KafkaException | IllegalStateException e) {
-                LOG.log(System.Logger.Level.WARNING, "acknowledging the job at " + where(record) + " failed: " + e);
+                LOG.log(System.Logger.Level.WARNING, "acknowledging job " + where(record) + " failed: " + e);
             }
         }
     }
