@@ -56,7 +56,8 @@ public class JobStore {
         try {
             event = Json.read(record.value(), JobEvent.class);
         } catch (IllegalArgumentException e) {
-            LOG.warnf("ignoring unreadable event at %d/%d: %s", record.partition(), record.offset(), e.getMessage());
+            LOG.warnf("ignoring an unreadable event of job %s at %d/%d: %s", record.key(), record.partition(),
+                    record.offset(), e.getMessage());
             return;
         }
         if (!jobs.containsKey(event.jobId()) && !(event instanceof JobEvent.Queued) && !event.isTerminal()) {
