@@ -193,11 +193,9 @@ class ServiceEndToEndTest {
         ServiceProcess sdxlWorker = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker-sdxl", kafka, s3,
                 List.of(sdxl), LocalStack.freePort(), WORKER_ENVIRONMENT)));
         try {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!get(gateway, "/v1/models").toString().contains("\"tiny-sdxl\"")) {
-                assertTrue(System.nanoTime() < deadline, "the gateway never listed tiny-sdxl");
-                Thread.sleep(200);
-            }
+            org.awaitility.Awaitility.await("the gateway lists tiny-sdxl").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> get(gateway, "/v1/models").toString().contains("\"tiny-sdxl\""));
             JobRequest job = new JobRequest("a red fox in the snow, (golden hour:1.2)", "", 64, 64, 6, 5.0, "euler",
                     false, null, 42L, 1, "tiny-sdxl", null, null, false, null);
             String id = submit(gateway, job);

@@ -84,17 +84,15 @@ class TracingTest {
                 null, null, false, null));
         assertEquals("completed", GatewayClient.names(client.events(id, null, 100, Duration.ofSeconds(120))).getLast());
 
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        List<ReceivedSpan> job = List.of();
-        while (System.nanoTime() < deadline) {
-            job = SPANS.stream().filter(s -> s.service().equals("easel-worker") && s.name().equals("easel.job"))
-                    .toList();
-            if (!job.isEmpty() && names(job.get(0).traceId()).containsAll(Set.of("upload", "denoising"))
-                    && services(job.get(0).traceId()).contains("easel-gateway")) {
-                break;
-            }
-            Thread.sleep(200);
+        try {
+            // Spans arrive in batches after the job ends; the assertions below say what is missing if some never do.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> jobSpans().stream().anyMatch(s -> names(s.traceId()).containsAll(
+                            Set.of("upload", "denoising")) && services(s.traceId()).contains("easel-gateway")));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            System.out.println("not every span arrived within 60 s: " + SPANS);
         }
+        List<ReceivedSpan> job = jobSpans();
         assertEquals(1, job.size(), "one job span: " + SPANS);
         String traceId = job.get(0).traceId();
         Set<String> names = names(traceId);
@@ -106,6 +104,10 @@ class TracingTest {
         assertTrue(gatewaySpans.stream().anyMatch(n -> n.startsWith("POST")), "the POST: " + gatewaySpans);
         assertTrue(gatewaySpans.stream().anyMatch(n -> n.contains("easel.jobs.toy")),
                 "the job's Kafka record: " + gatewaySpans);
+    }
+
+    private static List<ReceivedSpan> jobSpans() {
+        return SPANS.stream().filter(s -> s.service().equals("easel-worker") && s.name().equals("easel.job")).toList();
     }
 
     private static Set<String> names(String traceId) {

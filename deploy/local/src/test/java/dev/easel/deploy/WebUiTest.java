@@ -163,7 +163,7 @@ class WebUiTest {
 
         // Phone-sized: nothing wider than the screen.
         browser.manage().window().setSize(new Dimension(390, 844));
-        Thread.sleep(300); // let the layout settle before measuring it
+        waitUntil(() -> ((Number) script("return window.innerWidth")).intValue() <= 390, "the phone-sized layout");
         long overflow = ((Number) script("return document.documentElement.scrollWidth - window.innerWidth")).longValue();
         assertTrue(overflow <= 0, "the page is " + overflow + " px wider than a phone screen");
         screenshot("phone");
