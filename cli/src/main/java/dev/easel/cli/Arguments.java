@@ -78,6 +78,16 @@ final class Arguments {
         }
     }
 
+    /** An optional whole number: null when the option is absent. */
+    Integer intValue(String name) {
+        return options.containsKey(name) ? intValue(name, 0) : null;
+    }
+
+    /** An optional number: null when the option is absent. */
+    Double doubleValue(String name) {
+        return options.containsKey(name) ? doubleValue(name, 0) : null;
+    }
+
     Long longValue(String name) {
         String value = options.get(name);
         if (value == null) {

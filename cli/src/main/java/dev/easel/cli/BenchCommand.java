@@ -135,8 +135,8 @@ final class BenchCommand {
             server = Gateway.withBenchKey(stack.gatewayUrl(), stack.kafkaBootstrap());
         }
         int size = arguments.intValue("size", 64);
-        JobRequest request = new JobRequest("a red circle on a blue background", "", size, size,
-                arguments.intValue("steps", 10), 7.5, "euler", false, null, 7L, 1, null, null, null, false, null);
+        JobRequest request = JobRequest.builder("a red circle on a blue background").size(size, size)
+                .steps(arguments.intValue("steps", 10)).guidanceScale(7.5).scheduler("euler").seed(7L).build();
         ObjectNode summary = new BenchE2e(out).run(server, arguments.intValue("jobs", 40),
                 arguments.intValue("concurrency", 4), arguments.intValue("rate", 200),
                 arguments.intValue("rate-seconds", 3), request);

@@ -80,8 +80,8 @@ final class BenchE2e {
 
         // The open loop measures the gateway: its jobs are the cheapest there are, so that draining them competes
         // as little as possible for the CPU the gateway needs.
-        JobRequest cheapest = new JobRequest(request.prompt(), "", 64, 64, 1, 1.0, "euler", false, null, 1L, 1, null,
-                null, null, false, null);
+        JobRequest cheapest = JobRequest.builder(request.prompt()).size(64, 64).steps(1).guidanceScale(1.0)
+                .scheduler("euler").seed(1L).build();
         List<Double> rateSubmits = submitAtRate(server, rate, rateSeconds, cheapest);
         List<Double> submit = timings.stream().map(JobTiming::submitMillis).sorted().toList();
         List<Double> endToEnd = timings.stream().map(JobTiming::endToEndMillis).sorted().toList();

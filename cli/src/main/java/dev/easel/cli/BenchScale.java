@@ -109,8 +109,8 @@ final class BenchScale {
     }
 
     private ObjectNode measure(Gateway gateway, int workers, int jobsPerWorker, int steps) throws Exception {
-        JobRequest request = new JobRequest("a red circle on a blue background", "", 64, 64, steps, 7.5, "euler", false,
-                null, 7L, 1, null, null, null, false, null);
+        JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps)
+                .guidanceScale(7.5).scheduler("euler").seed(7L).build();
         // Warm-up: two jobs per worker, so every queue slot has joined the share group before the measured jobs (a slot
         // joins on its first poll, when a device is first free for it).
         followAll(gateway, request, 2 * workers);

@@ -6,29 +6,44 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.Map;
 import java.util.Set;
 
-/** The generation options {@code run} and {@code generate} share, turned into a job request. */
+/**
+ * The generation options {@code run} and {@code generate} share, turned into a job request: one flag per request field
+ * ({@link #FLAGS_BY_FIELD}), absent flags leaving the field absent so the contract's defaults apply.
+ */
 final class RequestOptions {
-    static final Set<String> OPTIONS = Set.of("negative-prompt", "steps", "guidance", "scheduler", "timestep-spacing",
-            "seed", "width", "height", "num-images", "init-image", "strength", "preview-every", "noise", "mask",
-            "prompt-syntax");
+    /**
+     * The request field each flag sets. {@code --preview-every N} sets both {@code preview} and {@code previewEvery};
+     * {@code model} is {@code run}'s model folder or {@code generate}'s served model id ({@code --model}, parsed by each
+     * command); {@code webhook} is for services (the CLI follows the job itself).
+     */
+    static final Map<String, String> FLAGS_BY_FIELD = Map.ofEntries(
+            Map.entry("prompt", "prompt"), Map.entry("negativePrompt", "negative-prompt"),
+            Map.entry("width", "width"), Map.entry("height", "height"), Map.entry("steps", "steps"),
+            Map.entry("guidanceScale", "guidance"), Map.entry("scheduler", "scheduler"), Map.entry("karras", "karras"),
+            Map.entry("timestepSpacing", "timestep-spacing"), Map.entry("seed", "seed"),
+            Map.entry("numImages", "num-images"), Map.entry("model", "model"), Map.entry("initImage", "init-image"),
+            Map.entry("strength", "strength"), Map.entry("preview", "preview-every"),
+            Map.entry("previewEvery", "preview-every"), Map.entry("noise", "noise"), Map.entry("mask", "mask"),
+            Map.entry("promptSyntax", "prompt-syntax"));
+    /** Request fields the CLI has no flag for, and why: see {@link #FLAGS_BY_FIELD}. */
+    static final Set<String> SERVICE_ONLY_FIELDS = Set.of("webhook");
     static final Set<String> FLAGS = Set.of("karras");
+    /** The value options; {@code prompt} and {@code model} are each command's own (generate takes a positional prompt). */
+    static final Set<String> OPTIONS = FLAGS_BY_FIELD.values().stream()
+            .filter(flag -> !FLAGS.contains(flag) && !flag.equals("prompt") && !flag.equals("model"))
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     private RequestOptions() {
     }
 
     static JobRequest parse(Arguments arguments, String prompt) throws IOException {
         String initImage = null;
-        Double strength = null;
         String initPath = arguments.value("init-image");
         if (initPath != null) {
-            Path path = Path.of(initPath);
-            if (!Files.isReadable(path)) {
-                throw new InvalidRequestException("initImage", "file " + path + " cannot be read");
-            }
-            initImage = Base64.getEncoder().encodeToString(Files.readAllBytes(path));
-            strength = arguments.doubleValue("strength", JobRequest.DEFAULT_STRENGTH);
+            initImage = base64File("initImage", initPath);
         } else if (arguments.value("strength") != null) {
             throw new UsageException("--strength needs --init-image");
         }
@@ -38,33 +53,36 @@ final class RequestOptions {
             if (initPath == null) {
                 throw new UsageException("--mask needs --init-image (the picture whose white mask area is repainted)");
             }
-            Path path = Path.of(maskPath);
-            if (!Files.isReadable(path)) {
-                throw new InvalidRequestException("mask", "file " + path + " cannot be read");
-            }
-            mask = Base64.getEncoder().encodeToString(Files.readAllBytes(path));
+            mask = base64File("mask", maskPath);
         }
-        int previewEvery = arguments.intValue("preview-every", 0);
-        return new JobRequest(prompt,
-                arguments.value("negative-prompt", ""),
-                arguments.value("width") == null ? null : arguments.intValue("width", 0),
-                arguments.value("height") == null ? null : arguments.intValue("height", 0),
-                arguments.intValue("steps", JobRequest.DEFAULT_STEPS),
-                arguments.doubleValue("guidance", JobRequest.DEFAULT_GUIDANCE),
-                arguments.value("scheduler"),
-                arguments.flag("karras"),
-                arguments.value("timestep-spacing"),
-                arguments.longValue("seed"),
-                arguments.intValue("num-images", 1),
-                null,
-                initImage,
-                strength,
-                previewEvery > 0,
-                previewEvery > 0 ? previewEvery : null,
-                arguments.value("noise"),
-                mask,
-                arguments.value("prompt-syntax"),
-                null);
+        Integer previewEvery = arguments.intValue("preview-every");
+        boolean previews = previewEvery != null && previewEvery > 0;
+        return JobRequest.builder(prompt)
+                .negativePrompt(arguments.value("negative-prompt"))
+                .size(arguments.intValue("width"), arguments.intValue("height"))
+                .steps(arguments.intValue("steps"))
+                .guidanceScale(arguments.doubleValue("guidance"))
+                .scheduler(arguments.value("scheduler"))
+                .karras(arguments.flag("karras") ? Boolean.TRUE : null)
+                .timestepSpacing(arguments.value("timestep-spacing"))
+                .seed(arguments.longValue("seed"))
+                .numImages(arguments.intValue("num-images"))
+                .initImage(initImage)
+                .strength(arguments.doubleValue("strength"))
+                .preview(previews ? Boolean.TRUE : null)
+                .previewEvery(previews ? previewEvery : null)
+                .noise(arguments.value("noise"))
+                .mask(mask)
+                .promptSyntax(arguments.value("prompt-syntax"))
+                .build();
+    }
+
+    private static String base64File(String field, String file) throws IOException {
+        Path path = Path.of(file);
+        if (!Files.isReadable(path)) {
+            throw new InvalidRequestException(field, "file " + path + " cannot be read");
+        }
+        return Base64.getEncoder().encodeToString(Files.readAllBytes(path));
     }
 
     /** The file for image {@code index} of {@code count}: {@code out} itself for one image, else -1, -2... */

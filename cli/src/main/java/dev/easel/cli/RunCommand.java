@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contracts.FieldError;
+import dev.easel.contracts.JobRequest;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
@@ -48,11 +49,12 @@ final class RunCommand {
         if (progressFormat != null && !progressFormat.equals("jsonl")) {
             throw new UsageException("--progress supports only jsonl, got '" + progressFormat + "'");
         }
-        GenerationRequest request = GenerationRequest.from(RequestOptions.parse(arguments, prompt));
-        List<FieldError> errors = request.validate();
+        JobRequest job = RequestOptions.parse(arguments, prompt);
+        List<FieldError> errors = job.validate();
         if (!errors.isEmpty()) {
-            throw new InvalidRequestException(errors);
+            throw new InvalidRequestException(errors); // before the model loads
         }
+        GenerationRequest request = GenerationRequest.from(job);
         Path output = RequestOptions.outputOption(arguments);
         boolean jsonl = progressFormat != null;
         Path modelFolder = modelFolder(arguments.value("model"), err);

@@ -46,12 +46,133 @@ public record JobRequest(
         }
     }
 
-    /** A request with Easel's noise and no webhook, as the CLI and the engine's callers make them. */
-    public JobRequest(String prompt, String negativePrompt, Integer width, Integer height, Integer steps,
-            Double guidanceScale, String scheduler, Boolean karras, String timestepSpacing, Long seed, Integer numImages,
-            String model, String initImage, Double strength, Boolean preview, Integer previewEvery) {
-        this(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras, timestepSpacing, seed,
-                numImages, model, initImage, strength, preview, previewEvery, null, null, null, null);
+    /** Builds requests field by field; a field never set stays absent, so its default applies. */
+    public static final class Builder {
+        private String prompt;
+        private String negativePrompt;
+        private Integer width;
+        private Integer height;
+        private Integer steps;
+        private Double guidanceScale;
+        private String scheduler;
+        private Boolean karras;
+        private String timestepSpacing;
+        private Long seed;
+        private Integer numImages;
+        private String model;
+        private String initImage;
+        private Double strength;
+        private Boolean preview;
+        private Integer previewEvery;
+        private String noise;
+        private String mask;
+        private String promptSyntax;
+        private Webhook webhook;
+
+        private Builder() {
+        }
+
+        public Builder prompt(String value) {
+            prompt = value;
+            return this;
+        }
+
+        public Builder negativePrompt(String value) {
+            negativePrompt = value;
+            return this;
+        }
+
+        public Builder steps(Integer value) {
+            steps = value;
+            return this;
+        }
+
+        public Builder guidanceScale(Double value) {
+            guidanceScale = value;
+            return this;
+        }
+
+        public Builder scheduler(String value) {
+            scheduler = value;
+            return this;
+        }
+
+        public Builder karras(Boolean value) {
+            karras = value;
+            return this;
+        }
+
+        public Builder timestepSpacing(String value) {
+            timestepSpacing = value;
+            return this;
+        }
+
+        public Builder seed(Long value) {
+            seed = value;
+            return this;
+        }
+
+        public Builder numImages(Integer value) {
+            numImages = value;
+            return this;
+        }
+
+        public Builder model(String value) {
+            model = value;
+            return this;
+        }
+
+        public Builder initImage(String value) {
+            initImage = value;
+            return this;
+        }
+
+        public Builder strength(Double value) {
+            strength = value;
+            return this;
+        }
+
+        public Builder preview(Boolean value) {
+            preview = value;
+            return this;
+        }
+
+        public Builder previewEvery(Integer value) {
+            previewEvery = value;
+            return this;
+        }
+
+        public Builder noise(String value) {
+            noise = value;
+            return this;
+        }
+
+        public Builder mask(String value) {
+            mask = value;
+            return this;
+        }
+
+        public Builder promptSyntax(String value) {
+            promptSyntax = value;
+            return this;
+        }
+
+        public Builder webhook(Webhook value) {
+            webhook = value;
+            return this;
+        }
+
+        public Builder size(Integer newWidth, Integer newHeight) {
+            width = newWidth;
+            height = newHeight;
+            return this;
+        }
+
+        public JobRequest build() {
+            return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
+                    timestepSpacing, seed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
+                    promptSyntax, webhook);
+        }
     }
 
     /** The side of an SD 1.x picture when the request names none (the model decides: see {@link #withDefaults}). */
@@ -61,10 +182,27 @@ public record JobRequest(
     public static final int DEFAULT_STEPS = 20;
     public static final double DEFAULT_GUIDANCE = 7.5;
     public static final double DEFAULT_STRENGTH = 0.8;
+    public static final int DEFAULT_NUM_IMAGES = 1;
+    /** With previews on and no previewEvery: a preview after every step. */
+    public static final int DEFAULT_PREVIEW_EVERY = 1;
     /** torch.randn on a CPU generator: it reproduces torch bit for bit, so a diffusers or ComfyUI seed carries over. */
     public static final String DEFAULT_NOISE = "torch";
     /** AUTOMATIC1111's attention syntax and chunking, which prompts written for A1111 (most published ones) expect. */
     public static final String DEFAULT_PROMPT_SYNTAX = "a1111";
+
+    /** A request for {@code prompt} with every other field absent (their defaults apply). */
+    public static Builder builder(String prompt) {
+        return new Builder().prompt(prompt);
+    }
+
+    /** A builder holding this request's fields. */
+    public Builder toBuilder() {
+        return new Builder().prompt(prompt).negativePrompt(negativePrompt).size(width, height).steps(steps)
+                .guidanceScale(guidanceScale).scheduler(scheduler).karras(karras).timestepSpacing(timestepSpacing)
+                .seed(seed).numImages(numImages).model(model).initImage(initImage).strength(strength)
+                .preview(preview).previewEvery(previewEvery).noise(noise).mask(mask).promptSyntax(promptSyntax)
+                .webhook(webhook);
+    }
 
     /**
      * A copy with every absent field at its default. The seed stays absent (the gateway draws it), and so do width
@@ -72,25 +210,26 @@ public record JobRequest(
      */
     public JobRequest withDefaults() {
         boolean previews = Boolean.TRUE.equals(preview);
-        return new JobRequest(prompt, negativePrompt == null ? "" : negativePrompt,
-                width, height,
-                steps == null ? DEFAULT_STEPS : steps, guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale,
-                scheduler, karras != null && karras, timestepSpacing, seed, numImages == null ? 1 : numImages, model,
-                initImage, strength == null ? DEFAULT_STRENGTH : strength, previews,
-                previews ? (previewEvery == null ? 1 : previewEvery) : 0, noise == null ? DEFAULT_NOISE : noise, mask,
-                promptSyntax == null ? DEFAULT_PROMPT_SYNTAX : promptSyntax, webhook);
+        return toBuilder()
+                .negativePrompt(negativePrompt == null ? "" : negativePrompt)
+                .steps(steps == null ? DEFAULT_STEPS : steps)
+                .guidanceScale(guidanceScale == null ? DEFAULT_GUIDANCE : guidanceScale)
+                .karras(karras != null && karras)
+                .numImages(numImages == null ? DEFAULT_NUM_IMAGES : numImages)
+                .strength(strength == null ? DEFAULT_STRENGTH : strength)
+                .preview(previews)
+                .previewEvery(previews ? (previewEvery == null ? DEFAULT_PREVIEW_EVERY : previewEvery) : 0)
+                .noise(noise == null ? DEFAULT_NOISE : noise)
+                .promptSyntax(promptSyntax == null ? DEFAULT_PROMPT_SYNTAX : promptSyntax)
+                .build();
     }
 
     public JobRequest withModel(String newModel) {
-        return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, numImages, newModel, initImage, strength, preview, previewEvery, noise, mask,
-                promptSyntax, webhook);
+        return toBuilder().model(newModel).build();
     }
 
     public JobRequest withSeed(long newSeed) {
-        return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
-                promptSyntax, webhook);
+        return toBuilder().seed(newSeed).build();
     }
 
     /** A side as given, or the largest a model would pick, for bounds and cost checks made before the model is known. */
@@ -98,20 +237,20 @@ public record JobRequest(
         return side == null ? LARGEST_DEFAULT_SIDE : side;
     }
 
-    /** Every field out of bounds, the request taken with its defaults. */
+    /** Every field out of bounds, the request taken with its defaults and the engine's image bounds. */
     public List<FieldError> validate() {
+        return validate(RequestLimits.ImageBounds.ENGINE);
+    }
+
+    /**
+     * Every field out of bounds, the request taken with its defaults; {@code initImage} and {@code mask} are decoded
+     * here, once, and checked against {@code imageBounds} (a service may allow less than the engine can take).
+     */
+    public List<FieldError> validate(RequestLimits.ImageBounds imageBounds) {
         JobRequest r = withDefaults();
         List<FieldError> errors = new ArrayList<>();
-        byte[] image = null;
         if (r.initImage() != null) {
-            try {
-                image = Base64.getDecoder().decode(r.initImage());
-            } catch (IllegalArgumentException e) {
-                errors.add(new FieldError("initImage", "is not valid base64"));
-            }
-            if (image != null) {
-                RequestLimits.checkImage("initImage", image).ifPresent(errors::add);
-            }
+            checkEncodedImage("initImage", r.initImage(), imageBounds, errors);
         } else if (strength() != null) {
             errors.add(new FieldError("strength", "applies to image-to-image only; send initImage with it, or drop it"));
         }
@@ -119,11 +258,7 @@ public record JobRequest(
             if (initImage == null) {
                 errors.add(new FieldError("mask", RequestLimits.MASK_NEEDS_INIT_IMAGE));
             }
-            try {
-                RequestLimits.checkImage("mask", Base64.getDecoder().decode(mask)).ifPresent(errors::add);
-            } catch (IllegalArgumentException e) {
-                errors.add(new FieldError("mask", "is not valid base64"));
-            }
+            checkEncodedImage("mask", mask, imageBounds, errors);
         }
         if (promptSyntax != null && !RequestLimits.PROMPT_SYNTAXES.contains(promptSyntax)) {
             errors.add(new FieldError("promptSyntax", "is '" + promptSyntax + "'; one of "
@@ -143,5 +278,17 @@ public record JobRequest(
                 sideOrDefault(r.height()), r.steps(),
                 r.guidanceScale(), r.numImages(), r.initImage() != null, r.strength(), r.previewEvery()));
         return errors;
+    }
+
+    private static void checkEncodedImage(String field, String base64, RequestLimits.ImageBounds bounds,
+            List<FieldError> errors) {
+        byte[] image;
+        try {
+            image = Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            errors.add(new FieldError(field, "is not valid base64"));
+            return;
+        }
+        RequestLimits.checkImage(field, image, bounds).ifPresent(errors::add);
     }
 }

@@ -24,6 +24,12 @@ public final class RequestLimits {
     public static final List<String> NOISES = List.of("easel", "torch");
     /** How prompts are read: AUTOMATIC1111's weights and chunks, or plain text as diffusers reads it. */
     public static final List<String> PROMPT_SYNTAXES = List.of("a1111", "plain");
+    /** An init image's or mask's largest encoded size and pixel count. */
+    public record ImageBounds(long maxBytes, long maxPixels) {
+        /** What the engine takes; a service may allow less. */
+        public static final ImageBounds ENGINE = new ImageBounds(MAX_INIT_IMAGE_BYTES, MAX_INIT_IMAGE_PIXELS);
+    }
+
     public static final String MASK_NEEDS_INIT_IMAGE =
             "applies to inpainting only: send initImage (the picture to repaint) with it, or drop it";
 
@@ -91,13 +97,9 @@ public final class RequestLimits {
      * Why {@code encoded} cannot be the init image or mask {@code field}: not PNG or JPEG, unreadable, or over the
      * byte or pixel limit. Reads only the header, so a huge picture is refused before it is decoded.
      */
-    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded) {
-        return checkImage(field, encoded, MAX_INIT_IMAGE_BYTES, MAX_INIT_IMAGE_PIXELS);
-    }
-
-    /** The same with tighter bounds (a service may allow less than the engine can take). */
-    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded, long maxBytes,
-            long maxPixels) {
+    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded, ImageBounds bounds) {
+        long maxBytes = bounds.maxBytes();
+        long maxPixels = bounds.maxPixels();
         if (encoded.length == 0) {
             return java.util.Optional.of(new FieldError(field, "is empty"));
         }

@@ -1,5 +1,7 @@
 package dev.easel.contracts;
 
+import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -31,6 +33,48 @@ public final class Topics {
     public static final String IDEMPOTENCY = "easel.idempotency";
     /** The workers' share group on the job queues. */
     public static final String WORKER_GROUP = "easel-workers";
+
+    /**
+     * How a topic is created: its partitions (empty: the broker's default) and its configs. Whoever comes first creates
+     * a topic with this policy (gateways, workers, {@code easel keys}), never leaving it to auto-creation.
+     */
+    public record Policy(String name, Optional<Integer> partitions, Map<String, String> configs) {
+    }
+
+    private static final Map<String, String> COMPACTED = Map.of("cleanup.policy", "compact");
+
+    /** A model's job queue: one partition (a share group lets any number of workers consume it, in order). */
+    public static Policy jobQueuePolicy(String modelId) {
+        return new Policy(jobs(modelId), Optional.of(1), Map.of());
+    }
+
+    /** The events, kept for {@code retentionHours} (a client can resume a stream, a gateway be down, this long). */
+    public static Policy eventsPolicy(long retentionHours) {
+        return new Policy(EVENTS, Optional.empty(), Map.of("retention.ms", Long.toString(retentionHours * 3_600_000L)));
+    }
+
+    /** The gateways' job state: compacted with small, frequently cleaned segments (it is read at every start). */
+    public static Policy jobStatePolicy() {
+        return new Policy(JOB_STATE, Optional.of(1), Map.of("cleanup.policy", "compact", "segment.bytes",
+                Integer.toString(16 << 20), "segment.ms", "600000", "min.cleanable.dirty.ratio", "0.1",
+                "delete.retention.ms", "600000"));
+    }
+
+    /** The workers' announcements: compacted, one record per worker. */
+    public static Policy workersPolicy() {
+        return new Policy(WORKERS, Optional.of(1), COMPACTED);
+    }
+
+    /** The API keys: compacted, one record per key. */
+    public static Policy apiKeysPolicy() {
+        return new Policy(API_KEYS, Optional.of(1), COMPACTED);
+    }
+
+    /** Idempotent submits: compacted, and deleted a little after {@code retentionHours}. */
+    public static Policy idempotencyPolicy(long retentionHours) {
+        return new Policy(IDEMPOTENCY, Optional.of(1), Map.of("cleanup.policy", "compact,delete", "retention.ms",
+                Long.toString(retentionHours * 3_600_000L + 3_600_000L), "segment.ms", "3600000"));
+    }
 
     /** Model ids become part of a topic name: letters, digits, '.', '_' and '-'. */
     private static final Pattern MODEL_ID = Pattern.compile("[A-Za-z0-9._-]{1,200}");

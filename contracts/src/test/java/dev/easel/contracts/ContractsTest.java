@@ -37,8 +37,11 @@ class ContractsTest {
         }
     }
 
-    static final JobRequest FULL_REQUEST = new JobRequest("a red circle", "blue", 512, 768, 30, 7.5, "dpmpp_2m", true,
-            "trailing", 42L, 2, "toy", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC", 0.6, true, 2);
+    static final JobRequest FULL_REQUEST = JobRequest.builder("a red circle").negativePrompt("blue").size(512, 768)
+            .steps(30).guidanceScale(7.5).scheduler("dpmpp_2m").karras(true).timestepSpacing("trailing").seed(42L)
+            .numImages(2).model("toy")
+            .initImage("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+            .strength(0.6).preview(true).previewEvery(2).build();
 
     static final List<JobEvent> EVENTS = List.of(
             new JobEvent.Queued("j1", 1L, 42L, 20, "toy", "acme"),
@@ -66,8 +69,7 @@ class ContractsTest {
     @Test
     void messagesValidateAgainstTheirSchemas() {
         assertEquals(Set.of(), validate("job-request.schema.json", FULL_REQUEST));
-        assertEquals(Set.of(), validate("job-request.schema.json", new JobRequest("only a prompt", null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null)));
+        assertEquals(Set.of(), validate("job-request.schema.json", JobRequest.builder("only a prompt").build()));
         assertEquals(Set.of(), validate("job-message.schema.json", JobMessage.of("j1", "acme", 1L, FULL_REQUEST)));
         assertEquals(Set.of(), validate("control-message.schema.json", ControlMessage.cancel("j1", 3L)));
         assertEquals(Set.of(), validate("worker-status.schema.json", STATUS));
@@ -78,8 +80,7 @@ class ContractsTest {
 
     @Test
     void schemasRejectWhatTheRecordsWouldNotAccept() {
-        JobRequest badWidth = new JobRequest("x", null, 100, null, null, null, null, null, null, null, null, null,
-                null, null, null, null);
+        JobRequest badWidth = JobRequest.builder("x").size(100, null).build();
         assertFalse(validate("job-request.schema.json", badWidth).isEmpty());
         assertFalse(badWidth.validate().isEmpty());
         JsonNode missingStep = Json.MAPPER.valueToTree(EVENTS.get(3));
@@ -105,8 +106,7 @@ class ContractsTest {
     }
 
     private static JobRequest request(String prompt, JobRequest.Webhook webhook) {
-        return new JobRequest(prompt, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, webhook);
+        return JobRequest.builder(prompt).webhook(webhook).build();
     }
 
     @Test
@@ -144,8 +144,8 @@ class ContractsTest {
 
     @Test
     void requestValidationNamesTheFields() {
-        JobRequest bad = new JobRequest(null, null, 63, 4096, 0, 99.0, null, null, null, null, 0, null, "%%%", 2.0,
-                null, null);
+        JobRequest bad = JobRequest.builder(null).size(63, 4096).steps(0).guidanceScale(99.0).numImages(0)
+                .initImage("%%%").strength(2.0).build();
         Set<String> fields = new HashSet<>();
         bad.validate().forEach(error -> fields.add(error.field()));
         assertEquals(Set.of("prompt", "width", "height", "steps", "guidanceScale", "numImages", "strength",

@@ -141,9 +141,9 @@ public final class ApiKeyAdmin {
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(TIMEOUT.toMillis()));
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         try (Admin admin = Admin.create(props)) {
-            admin.createTopics(List.of(new NewTopic(Topics.API_KEYS, Optional.of(1), Optional.empty())
-                    .configs(Map.of("cleanup.policy", "compact")))).all().get(TIMEOUT.toMillis(),
-                    TimeUnit.MILLISECONDS);
+            Topics.Policy policy = Topics.apiKeysPolicy();
+            admin.createTopics(List.of(new NewTopic(policy.name(), policy.partitions(), Optional.empty())
+                    .configs(policy.configs()))).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException("cannot create " + Topics.API_KEYS + " on " + bootstrapServers + ": "

@@ -101,8 +101,8 @@ final class GatewayClient {
     }
 
     static JobRequest request(String prompt, int steps, long seed) {
-        return new JobRequest(prompt, "", 64, 64, steps, 7.5, "euler", false, null, seed, 1, null, null, null, false,
-                null);
+        return JobRequest.builder(prompt).size(64, 64).steps(steps).guidanceScale(7.5).scheduler("euler").seed(seed)
+                .build();
     }
 
     HttpResponse<String> post(JobRequest request) throws Exception {

@@ -88,8 +88,8 @@ class ServiceEndToEndTest {
     }
 
     private static JobRequest request(String prompt, int size, int steps, String scheduler, long seed) {
-        return new JobRequest(prompt, "", size, size, steps, 7.5, scheduler, false, null, seed, 1, null, null, null,
-                false, null);
+        return JobRequest.builder(prompt).size(size, size).steps(steps).guidanceScale(7.5).scheduler(scheduler)
+                .seed(seed).build();
     }
 
     private static String submit(String server, JobRequest request) throws Exception {
@@ -163,8 +163,9 @@ class ServiceEndToEndTest {
             }
         }
         String prompt = "a (red:1.4) circle, [blue] square, " + "on a table, ".repeat(30) + "BREAK in the evening";
-        JobRequest inpaint = new JobRequest(prompt, "(blurry:1.2)", 64, 64, 6, 7.5, "euler", false, null, 11L, 1, null,
-                base64Png(picture), 0.75, false, null, null, base64Png(mask), null, null);
+        JobRequest inpaint = JobRequest.builder(prompt).negativePrompt("(blurry:1.2)").size(64, 64).steps(6)
+                .guidanceScale(7.5).scheduler("euler").seed(11L).initImage(base64Png(picture)).strength(0.75)
+                .mask(base64Png(mask)).build();
         String id = submit(gateway, inpaint);
         assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
         try (ModelFolder model = ModelFolder.load(modelDir, new OrtRuntime(RuntimeOptions.defaults()))) {
@@ -172,8 +173,9 @@ class ServiceEndToEndTest {
             byte[] offline = pipeline.generate(GenerationRequest.from(inpaint), s -> { }, () -> false).images().get(0)
                     .png();
             assertArrayEquals(offline, client(gateway).image(id, 0), "the worker inpainted as the offline engine does");
-            JobRequest plain = new JobRequest(prompt, "(blurry:1.2)", 64, 64, 6, 7.5, "euler", false, null, 11L, 1,
-                    null, base64Png(picture), 0.75, false, null, null, base64Png(mask), "plain", null);
+            JobRequest plain = JobRequest.builder(prompt).negativePrompt("(blurry:1.2)").size(64, 64).steps(6)
+                    .guidanceScale(7.5).scheduler("euler").seed(11L).initImage(base64Png(picture)).strength(0.75)
+                    .mask(base64Png(mask)).promptSyntax("plain").build();
             byte[] plainImage = pipeline.generate(GenerationRequest.from(plain), s -> { }, () -> false).images().get(0)
                     .png();
             assertFalse(java.util.Arrays.equals(offline, plainImage), "the weights and chunks changed the picture");
@@ -196,8 +198,8 @@ class ServiceEndToEndTest {
             org.awaitility.Awaitility.await("the gateway lists tiny-sdxl").atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(200))
                     .until(() -> get(gateway, "/v1/models").toString().contains("\"tiny-sdxl\""));
-            JobRequest job = new JobRequest("a red fox in the snow, (golden hour:1.2)", "", 64, 64, 6, 5.0, "euler",
-                    false, null, 42L, 1, "tiny-sdxl", null, null, false, null);
+            JobRequest job = JobRequest.builder("a red fox in the snow, (golden hour:1.2)").size(64, 64).steps(6)
+                    .guidanceScale(5.0).scheduler("euler").seed(42L).model("tiny-sdxl").build();
             String id = submit(gateway, job);
             assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
             assertEquals("e2e-worker-sdxl", get(gateway, "/v1/jobs/" + id).path("workerId").asText());
@@ -219,8 +221,8 @@ class ServiceEndToEndTest {
 
     @Test
     void lastEventIdReplaysExactlyWhatWasMissed() throws Exception {
-        JobRequest withPreviews = new JobRequest("green square", "", 64, 64, 8, 7.5, "ddim", false, null, 3L, 1, null,
-                null, null, true, 4);
+        JobRequest withPreviews = JobRequest.builder("green square").size(64, 64).steps(8).guidanceScale(7.5)
+                .scheduler("ddim").seed(3L).preview(true).previewEvery(4).build();
         String id = submit(gateway, withPreviews);
         List<GatewayClient.Event> firstThree = events(gateway, id, null, 3);
         assertEquals(3, firstThree.size());
@@ -273,8 +275,8 @@ class ServiceEndToEndTest {
     @Test
     void aJobLongerThanItsLockIsRenewedAndDeliveredOnce() throws Exception {
         // The worker's job lock is 5 s; this job runs for several times that, so it lives on renewals.
-        JobRequest slow = new JobRequest("a red circle", "", 2048, 2048, 150, 7.5, "euler", false, null, 9L, 4, null,
-                null, null, false, null);
+        JobRequest slow = JobRequest.builder("a red circle").size(2048, 2048).steps(150).guidanceScale(7.5)
+                .scheduler("euler").seed(9L).numImages(4).build();
         String id = submit(gateway, slow);
         List<GatewayClient.Event> events = events(gateway, id, null, 1000);
         JsonNode completed = events.getLast().data();
@@ -624,8 +626,9 @@ class ServiceEndToEndTest {
             ApiKeyAdmin.awaitAccepted(gateway, hooks.key(), Duration.ofSeconds(30));
             GatewayClient client = new GatewayClient(gateway, hooks.key());
             String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
-            String id = client.submit(new JobRequest("a hooked job", "", 64, 64, 3, 7.5, "euler", false, null, 30L, 1,
-                    null, null, null, false, null, null, null, null, new JobRequest.Webhook(url, List.of("started", "completed"))));
+            String id = client.submit(JobRequest.builder("a hooked job").size(64, 64).steps(3).guidanceScale(7.5)
+                    .scheduler("euler").seed(30L)
+                    .webhook(new JobRequest.Webhook(url, List.of("started", "completed"))).build());
             assertEquals("completed", names(client.allEvents(id)).getLast());
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> deliveries.size() >= 3);
             assertEquals(List.of("started/1", "started/2", "completed/1"), deliveries.stream()
@@ -645,8 +648,9 @@ class ServiceEndToEndTest {
             }
             // A webhook to a private or link-local address is refused at submit on a gateway that allows loopback only.
             for (String refused : List.of("http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data")) {
-                HttpResponse<String> response = client.post(new JobRequest("x", "", 64, 64, 2, 7.5, "euler", false, null,
-                        1L, 1, null, null, null, false, null, null, null, null, new JobRequest.Webhook(refused, null)));
+                HttpResponse<String> response = client.post(JobRequest.builder("x").size(64, 64).steps(2)
+                        .guidanceScale(7.5).scheduler("euler").seed(1L).webhook(new JobRequest.Webhook(refused, null))
+                        .build());
                 assertEquals(400, response.statusCode(), response.body());
                 assertTrue(response.body().contains("webhook.url"), response.body());
             }
@@ -715,8 +719,8 @@ class ServiceEndToEndTest {
     @Test
     void aRestartedGatewayRestoresLiveJobsAndResumesTheirStreamsFromTheirPartition() throws Exception {
         // 12 images of 150 steps: some 20 s here, so the job outlives the gateway's restart.
-        JobRequest slow = new JobRequest("a slow green circle", "", 2048, 2048, 150, 7.5, "euler", false, null, 12L, 12,
-                null, null, null, false, null);
+        JobRequest slow = JobRequest.builder("a slow green circle").size(2048, 2048).steps(150).guidanceScale(7.5)
+                .scheduler("euler").seed(12L).numImages(12).build();
         String id = submit(gateway, slow);
         List<GatewayClient.Event> beforeRestart = events(gateway, id, null, 5);
         assertEquals(List.of("queued", "started", "progress", "progress", "progress"), names(beforeRestart));

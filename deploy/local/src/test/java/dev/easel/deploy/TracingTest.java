@@ -80,8 +80,8 @@ class TracingTest {
 
     @Test
     void theGatewayAndTheWorkerSpansOfAJobShareOneTrace() throws Exception {
-        String id = client.submit(new JobRequest("a red circle", "", 64, 64, 4, 7.5, "euler", false, null, 3L, 1, null,
-                null, null, false, null));
+        String id = client.submit(JobRequest.builder("a red circle").size(64, 64).steps(4).guidanceScale(7.5)
+                .scheduler("euler").seed(3L).build());
         assertEquals("completed", GatewayClient.names(client.events(id, null, 100, Duration.ofSeconds(120))).getLast());
 
         try {

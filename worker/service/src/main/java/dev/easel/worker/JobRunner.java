@@ -8,6 +8,7 @@ import dev.easel.contracts.Json;
 import dev.easel.contracts.Topics;
 import dev.easel.engine.model.ModelException;
 import dev.easel.engine.pipeline.CancelledException;
+import dev.easel.engine.pipeline.GenerationPlan;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.InvalidRequestException;
@@ -130,14 +131,15 @@ final class JobRunner {
         StableDiffusionPipeline pipeline = device.pipeline(job.modelId());
         long startedAt = now();
         Scope traced = job.span().makeCurrent();
-        JobEvent.Started started = new JobEvent.Started(jobId, startedAt, config.workerId(),
-                pipeline.model().runtime().provider(), pipeline.stepsPerImage(job.request()), job.attempt(),
-                deviceIdleMillis);
+        JobEvent.Started started = null;
         try {
+            GenerationPlan plan = pipeline.plan(job.request());
+            started = new JobEvent.Started(jobId, startedAt, config.workerId(), pipeline.model().runtime().provider(),
+                    plan.stepsPerImage(), job.attempt(), deviceIdleMillis);
             events.publish(started);
             StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps(),
                     nearlyDone);
-            GenerationResult result = pipeline.generate(job.request(), reporter::report,
+            GenerationResult result = pipeline.generate(plan, reporter::report,
                     () -> cancellations.isCancelled(jobId) || releaseRequested.getAsBoolean());
             tracing.phases(job.span(), startedAt, result.timings());
             return new Generated(job, started, result, null);

@@ -14,7 +14,6 @@ import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -30,13 +29,14 @@ final class QueueSetup {
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         try (Admin admin = Admin.create(props)) {
-            List<NewTopic> topics = new ArrayList<>();
+            List<Topics.Policy> topics = new ArrayList<>();
             for (String model : modelIds) {
-                topics.add(new NewTopic(Topics.jobs(model), Optional.of(1), Optional.empty()));
+                topics.add(Topics.jobQueuePolicy(model));
             }
-            topics.add(new NewTopic(Topics.WORKERS, Optional.of(1), Optional.empty())
-                    .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
-            for (NewTopic topic : topics) {
+            topics.add(Topics.workersPolicy());
+            for (Topics.Policy policy : topics) {
+                NewTopic topic = new NewTopic(policy.name(), policy.partitions(), Optional.empty())
+                        .configs(policy.configs());
                 try {
                     admin.createTopics(List.of(topic)).all().get();
                 } catch (ExecutionException e) {

@@ -4,8 +4,6 @@ import ai.onnxruntime.OrtException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.engine.image.LatentPreview;
-import dev.easel.engine.prompt.PromptChunker;
-import dev.easel.engine.prompt.PromptEncoder;
 import dev.easel.engine.scheduler.SchedulerConfig;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.io.IOException;
@@ -36,8 +34,8 @@ public final class ModelFolder implements AutoCloseable {
     private final Unet unet;
     private final VaeDecoder vaeDecoder;
     private final VaeEncoder vaeEncoder;
-    private final PromptEncoder promptEncoder;
     private final TextEncoder textEncoder2;
+    private final ClipTokenizer tokenizer2;
     private final boolean sdxl;
     private final boolean forceZerosForEmptyPrompt;
     private final int defaultSide;
@@ -63,15 +61,16 @@ public final class ModelFolder implements AutoCloseable {
         Path textEncoder2File = folder.resolve("text_encoder_2/model.onnx");
         this.sdxl = Files.isRegularFile(textEncoder2File)
                 || index.path("_class_name").asText().contains("StableDiffusionXL");
-        ClipTokenizer tokenizer2 = null;
         if (sdxl) {
             requireFile("text_encoder_2/model.onnx", "SDXL's second text encoder");
             requireFile("tokenizer_2/vocab.json", "SDXL's second tokenizer");
             try {
-                tokenizer2 = ClipTokenizer.load(folder.resolve("tokenizer_2"));
+                this.tokenizer2 = ClipTokenizer.load(folder.resolve("tokenizer_2"));
             } catch (IllegalArgumentException e) {
                 throw new ModelException(e.getMessage(), e);
             }
+        } else {
+            this.tokenizer2 = null;
         }
         this.forceZerosForEmptyPrompt = index.path("force_zeros_for_empty_prompt").asBoolean(false);
         JsonNode unetConfig = readJson(folder.resolve("unet/config.json"));
@@ -97,12 +96,6 @@ public final class ModelFolder implements AutoCloseable {
             Path vaeEncoderFile = folder.resolve("vae_encoder/model.onnx");
             this.vaeEncoder = Files.isRegularFile(vaeEncoderFile)
                     ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened)) : null;
-            List<PromptEncoder.Stage> stages = new ArrayList<>();
-            stages.add(new PromptEncoder.Stage(new PromptChunker(tokenizer), textEncoder));
-            if (sdxl) {
-                stages.add(new PromptEncoder.Stage(new PromptChunker(tokenizer2), textEncoder2));
-            }
-            this.promptEncoder = new PromptEncoder(stages);
         } catch (RuntimeException | OrtException e) {
             for (Component component : opened) {
                 component.close();
@@ -208,9 +201,14 @@ public final class ModelFolder implements AutoCloseable {
         return defaultSide;
     }
 
-    /** Prompt text to the UNet's conditioning (A1111's weights and chunks, or plain text). */
-    public PromptEncoder promptEncoder() {
-        return promptEncoder;
+    /** The text encoders with the tokenizers that feed them, in the order their outputs are concatenated. */
+    public List<TokenizedEncoder> textEncoders() {
+        return sdxl ? List.of(new TokenizedEncoder(tokenizer, textEncoder), new TokenizedEncoder(tokenizer2, textEncoder2))
+                : List.of(new TokenizedEncoder(tokenizer, textEncoder));
+    }
+
+    /** A text encoder and the tokenizer of its input ids. */
+    public record TokenizedEncoder(ClipTokenizer tokenizer, TextEncoder encoder) {
     }
 
     public Unet unet() {

@@ -36,7 +36,7 @@ public record GenerationRequest(
     /** A width or height of 0: the model's default size (8 x its UNet's sample_size; 512 when it does not say). */
     public static final int MODEL_DEFAULT_SIDE = 0;
 
-    /** A text-to-image request with Easel's defaults: the model's size, 20 steps, guidance 7.5, one image. */
+    /** A text-to-image request with the contract's defaults ({@link JobRequest}): the model's size, one image. */
     public static Builder builder(String prompt) {
         return new Builder(prompt);
     }
@@ -124,19 +124,19 @@ public record GenerationRequest(
         private String negativePrompt = "";
         private int width = MODEL_DEFAULT_SIDE;
         private int height = MODEL_DEFAULT_SIDE;
-        private int steps = 20;
-        private double guidanceScale = 7.5;
+        private int steps = JobRequest.DEFAULT_STEPS;
+        private double guidanceScale = JobRequest.DEFAULT_GUIDANCE;
         private String scheduler;
         private boolean karras;
         private String timestepSpacing;
         private Long seed;
-        private int numImages = 1;
+        private int numImages = JobRequest.DEFAULT_NUM_IMAGES;
         private byte[] initImage;
-        private double strength = 0.8;
+        private double strength = JobRequest.DEFAULT_STRENGTH;
         private int previewEvery;
-        private NoiseSource.Kind noise = NoiseSource.Kind.TORCH;
+        private NoiseSource.Kind noise = NoiseSource.Kind.of(JobRequest.DEFAULT_NOISE);
         private byte[] mask;
-        private PromptSyntax promptSyntax = PromptSyntax.A1111;
+        private PromptSyntax promptSyntax = PromptSyntax.of(JobRequest.DEFAULT_PROMPT_SYNTAX);
 
         private Builder(String prompt) {
             this.prompt = prompt;

@@ -9,6 +9,7 @@ import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.TextEncoder;
 import dev.easel.engine.model.Unet;
 import dev.easel.engine.noise.NoiseSource;
+import dev.easel.engine.prompt.PromptEncoder;
 import dev.easel.engine.scheduler.Scheduler;
 import dev.easel.engine.scheduler.Schedulers;
 import java.security.SecureRandom;
@@ -27,10 +28,12 @@ public final class StableDiffusionPipeline {
 
     private final ModelFolder model;
     private final LatentPreview preview;
+    private final PromptEncoder promptEncoder;
 
     public StableDiffusionPipeline(ModelFolder model) {
         this.model = model;
         this.preview = new LatentPreview(model.latentRgbFactors());
+        this.promptEncoder = PromptEncoder.of(model);
     }
 
     public ModelFolder model() {
@@ -43,12 +46,10 @@ public final class StableDiffusionPipeline {
     }
 
     /**
-     * Runs a job. {@code progress} hears every denoising step; {@code cancelled} is asked before each step and stops
-     * the job with {@link CancelledException}. Invalid requests fail with {@link InvalidRequestException} before any
-     * work is done.
+     * Makes {@code request} ready for this model: the model's size where the request names none, every field checked
+     * ({@link InvalidRequestException} before any work), the scheduler built, the seed drawn, images decoded.
      */
-    public synchronized GenerationResult generate(GenerationRequest request, Consumer<StepProgress> progress,
-            BooleanSupplier cancelled) throws OrtException {
+    public GenerationPlan plan(GenerationRequest request) {
         request = request.withDefaultSide(model.defaultSide());
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
@@ -57,55 +58,42 @@ public final class StableDiffusionPipeline {
         String schedulerName = request.scheduler() != null
                 ? request.scheduler() : Schedulers.defaultFor(model.schedulerConfig());
         Scheduler scheduler = createScheduler(request, schedulerName);
+        int startIndex = request.isImageToImage() ? startIndex(request, scheduler) : 0;
         RgbImage initImage = request.isImageToImage() ? decodeInitImage(request) : null;
-        long seed = request.seed() != null ? request.seed() : randomSeed();
-
-        long jobStart = System.nanoTime();
-        model.resetRunNanos();
-        OrtEnvironment environment = model.runtime().environment();
-        int latentHeight = request.height() / 8;
-        int latentWidth = request.width() / 8;
-        // An LCM-distilled UNet takes the guidance scale as an embedding instead of a second, unconditional pass.
-        boolean embedsGuidance = model.unet().guidanceEmbeddingWidth() > 0;
-        boolean guided = !embedsGuidance && request.guidanceScale() > 1.0;
-
-        long phaseStart = System.nanoTime();
-        List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
-        TextEncoder.HiddenStates conditional = encodePrompt(environment, "prompt", request.prompt(), request);
-        if (guided) {
-            // SDXL's force_zeros_for_empty_prompt: no negative prompt means zero conditioning, not the encoded "".
-            hidden.add(request.negativePrompt().isEmpty() && model.forceZerosForEmptyPrompt() ? conditional.zeros()
-                    : encodePrompt(environment, "negativePrompt", request.negativePrompt(), request));
-        }
-        hidden.add(conditional);
-        float[] initLatents = initImage == null ? null : encodeInitImage(environment, initImage);
-        Unet unetModel = model.unet();
         InpaintMask mask = null;
         if (request.isInpainting()) {
             mask = decodeMask(request);
-        } else if (unetModel.isInpainting()) {
+        } else if (model.unet().isInpainting()) {
             mask = InpaintMask.everywhere(request.width(), request.height());
         }
-        float[] latentMask = mask == null ? null : mask.latent();
-        float[] maskedImageLatents = null;
-        if (unetModel.isInpainting()) {
-            float[] picture = initImage != null ? initImage.normalised()
-                    : new float[3 * request.width() * request.height()];
-            maskedImageLatents = scaled(model.vaeEncoder().encode(environment, mask.maskedPicture(picture),
-                    request.width(), request.height()));
-        }
-        // A 4-channel UNet inpaints by putting the (noised) init latents back outside the mask after every step.
-        boolean blend = mask != null && !unetModel.isInpainting();
-        // Inpainting at full strength starts from pure noise, as diffusers does, not from the noised init latents.
-        boolean pureNoise = initLatents == null || (mask != null && request.strength() >= 1.0);
+        long seed = request.seed() != null ? request.seed() : randomSeed();
+        return new GenerationPlan(request, schedulerName, scheduler, startIndex, seed, initImage, mask);
+    }
+
+    /** Plans and runs {@code request}: see {@link #plan} and {@link #generate(GenerationPlan, Consumer, BooleanSupplier)}. */
+    public GenerationResult generate(GenerationRequest request, Consumer<StepProgress> progress,
+            BooleanSupplier cancelled) throws OrtException {
+        return generate(plan(request), progress, cancelled);
+    }
+
+    /**
+     * Runs a planned job as diffusers' pipelines do: encode the prompts, prepare the image conditioning (init latents,
+     * mask), then per batch of images prepare the latents, denoise them and decode them. {@code progress} hears every
+     * denoising step; {@code cancelled} is asked before each step and stops the job with {@link CancelledException}.
+     */
+    public synchronized GenerationResult generate(GenerationPlan plan, Consumer<StepProgress> progress,
+            BooleanSupplier cancelled) throws OrtException {
+        GenerationRequest request = plan.request();
+        long jobStart = System.nanoTime();
+        model.resetRunNanos();
+        long phaseStart = System.nanoTime();
+        Conditioning conditioning = encodePrompts(request);
+        ImageConditioning image = prepareImage(plan);
         double textMillis = millisSince(phaseStart);
 
-        int startIndex = initImage == null ? 0 : startIndex(request, scheduler);
         List<GenerationResult.GeneratedImage> images = new ArrayList<>();
         double denoiseMillis = 0;
         double decodeMillis = 0;
-        int plane = 4 * latentHeight * latentWidth;
-        int latentPlane = latentHeight * latentWidth;
         int batchImages = Math.min(request.numImages(), model.runtime().maxBatchImages());
         Unet.Session unet = null;
         int sessionImages = 0;
@@ -118,89 +106,16 @@ public final class StableDiffusionPipeline {
                     if (unet != null) {
                         unet.close();
                     }
-                    unet = openUnet(environment, request, hidden, count, latentMask, maskedImageLatents);
+                    unet = openUnet(request, conditioning, image, count);
                     sessionImages = count;
                 }
                 phaseStart = System.nanoTime();
-                int size = count * plane;
-                List<NoiseSource> sources = new ArrayList<>();
-                for (int i = 0; i < count; i++) {
-                    sources.add(request.noise().create(seed + firstImage + i));
-                }
-                NoiseSource noise = NoiseSource.perImage(sources);
-                scheduler.setTimesteps(request.steps());
-                double[] timesteps = scheduler.timesteps();
-                double[] sigmas = scheduler.sigmas();
-                float[] latents = new float[size];
-                float[] initialNoise = new float[size];
-                noise.fill(initialNoise);
-                float[] init = initLatents == null ? null : repeated(initLatents, count);
-                if (pureNoise) {
-                    float scale = (float) scheduler.initNoiseSigma();
-                    for (int i = 0; i < size; i++) {
-                        latents[i] = initialNoise[i] * scale;
-                    }
-                } else {
-                    System.arraycopy(init, 0, latents, 0, size);
-                    scheduler.addNoise(latents, initialNoise, startIndex);
-                }
-                float[][] predictions = new float[hidden.size() * count][plane];
-                float[] output = new float[size];
-                int total = timesteps.length - startIndex;
-                for (int k = startIndex; k < timesteps.length; k++) {
-                    if (cancelled.getAsBoolean()) {
-                        throw new CancelledException(k - startIndex);
-                    }
-                    unet.predict(latents, (float) scheduler.modelInputScale(k), timesteps[k], predictions);
-                    unetCalls += unet.callsPerEvaluation();
-                    float guidance = (float) request.guidanceScale();
-                    for (int i = 0; i < count; i++) {
-                        float[] conditioned = predictions[(hidden.size() - 1) * count + i];
-                        if (guided) {
-                            float[] unconditional = predictions[i];
-                            for (int j = 0; j < plane; j++) {
-                                output[i * plane + j] = unconditional[j]
-                                        + guidance * (conditioned[j] - unconditional[j]);
-                            }
-                        } else {
-                            System.arraycopy(conditioned, 0, output, i * plane, plane);
-                        }
-                    }
-                    scheduler.step(output, k, latents, noise);
-                    if (blend) {
-                        float[] kept = init.clone();
-                        if (k + 1 < timesteps.length) {
-                            scheduler.addNoise(kept, initialNoise, k + 1);
-                        }
-                        for (int i = 0; i < size; i++) {
-                            float repaint = latentMask[i % latentPlane];
-                            latents[i] = (1 - repaint) * kept[i] + repaint * latents[i];
-                        }
-                    }
-                    int step = k - startIndex + 1;
-                    boolean previewDue = request.previewEvery() > 0
-                            && (step % request.previewEvery() == 0 || step == total);
-                    for (int i = 0; i < count; i++) {
-                        byte[] previewPng = previewDue ? previewOf(scheduler, k, timesteps.length,
-                                java.util.Arrays.copyOfRange(latents, i * plane, (i + 1) * plane), latentHeight,
-                                latentWidth) : null;
-                        progress.accept(new StepProgress(firstImage + i, step, total, timesteps[k],
-                                sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng));
-                    }
-                }
+                Batch batch = prepareLatents(plan, image, firstImage, count);
+                unetCalls += denoise(plan, unet, conditioning, image, batch, progress, cancelled, jobStart);
                 denoiseMillis += millisSince(phaseStart);
 
                 phaseStart = System.nanoTime();
-                for (int i = 0; i < count; i++) {
-                    int index = firstImage + i;
-                    long imageSeed = seed + index;
-                    RgbImage picture = model.vaeDecoder().decode(environment,
-                            java.util.Arrays.copyOfRange(latents, i * plane, (i + 1) * plane), latentHeight,
-                            latentWidth, model.scalingFactor());
-                    String infotext = Infotext.of(request, schedulerName, imageSeed, model.name());
-                    images.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(),
-                            picture.height(), picture.toPng("parameters", infotext), infotext));
-                }
+                images.addAll(decode(plan, batch));
                 decodeMillis += millisSince(phaseStart);
             }
         } finally {
@@ -210,23 +125,186 @@ public final class StableDiffusionPipeline {
         }
         GenerationResult.Timings timings = new GenerationResult.Timings(textMillis, denoiseMillis, decodeMillis,
                 millisSince(jobStart), model.runNanos() / 1e6, unetCalls);
-        return new GenerationResult(images, seed, schedulerName, model.runtime().provider(), timings);
+        return new GenerationResult(images, plan.seed(), plan.schedulerName(), model.runtime().provider(), timings);
     }
 
     /**
-     * How many denoising steps (model evaluations) each image of {@code request} takes: what progress reports as
-     * {@code total}. Invalid requests fail as {@link #generate} would.
+     * The UNet's text conditioning: the negative prompt's hidden states (when guidance runs an unconditional pass),
+     * then the prompt's.
      */
-    public int stepsPerImage(GenerationRequest request) {
-        request = request.withDefaultSide(model.defaultSide());
-        List<FieldError> errors = request.validate();
-        if (!errors.isEmpty()) {
-            throw new InvalidRequestException(errors);
+    private record Conditioning(List<TextEncoder.HiddenStates> hidden, boolean guided) {
+        TextEncoder.HiddenStates conditional() {
+            return hidden.get(hidden.size() - 1);
         }
-        String name = request.scheduler() != null ? request.scheduler() : Schedulers.defaultFor(model.schedulerConfig());
-        Scheduler scheduler = createScheduler(request, name);
-        int start = request.isImageToImage() ? startIndex(request, scheduler) : 0;
-        return scheduler.timesteps().length - start;
+    }
+
+    /** Step 1: the prompts through the text encoders. */
+    private Conditioning encodePrompts(GenerationRequest request) throws OrtException {
+        OrtEnvironment environment = model.runtime().environment();
+        // An LCM-distilled UNet takes the guidance scale as an embedding instead of a second, unconditional pass.
+        boolean guided = model.unet().guidanceEmbeddingWidth() == 0 && request.guidanceScale() > 1.0;
+        List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
+        TextEncoder.HiddenStates conditional = encodePrompt(environment, "prompt", request.prompt(), request);
+        if (guided) {
+            // SDXL's force_zeros_for_empty_prompt: no negative prompt means zero conditioning, not the encoded "".
+            hidden.add(request.negativePrompt().isEmpty() && model.forceZerosForEmptyPrompt() ? conditional.zeros()
+                    : encodePrompt(environment, "negativePrompt", request.negativePrompt(), request));
+        }
+        hidden.add(conditional);
+        return new Conditioning(hidden, guided);
+    }
+
+    /**
+     * What the picture contributes: the init image's latents (image-to-image), the latent mask and, for an inpainting
+     * UNet, the masked picture's latents. {@code blend}: a 4-channel UNet inpaints by putting the (noised) init latents
+     * back outside the mask after every step.
+     */
+    private record ImageConditioning(float[] initLatents, float[] latentMask, float[] maskedImageLatents,
+            boolean blend, boolean pureNoise) {
+    }
+
+    /** Step 2: the init image and the mask through the VAE encoder. */
+    private ImageConditioning prepareImage(GenerationPlan plan) throws OrtException {
+        GenerationRequest request = plan.request();
+        OrtEnvironment environment = model.runtime().environment();
+        RgbImage initImage = plan.initImage();
+        InpaintMask mask = plan.mask();
+        float[] initLatents = initImage == null ? null : scaled(model.vaeEncoder().encode(environment, initImage));
+        float[] maskedImageLatents = null;
+        if (model.unet().isInpainting()) {
+            float[] picture = initImage != null ? initImage.normalised()
+                    : new float[3 * request.width() * request.height()];
+            maskedImageLatents = scaled(model.vaeEncoder().encode(environment, mask.maskedPicture(picture),
+                    request.width(), request.height()));
+        }
+        boolean blend = mask != null && !model.unet().isInpainting();
+        // Inpainting at full strength starts from pure noise, as diffusers does, not from the noised init latents.
+        boolean pureNoise = initLatents == null || (mask != null && request.strength() >= 1.0);
+        return new ImageConditioning(initLatents, mask == null ? null : mask.latent(), maskedImageLatents, blend,
+                pureNoise);
+    }
+
+    /**
+     * Images {@code first .. first + count - 1} denoised together: their noise source (one generator per image), the
+     * initial noise, the latents being denoised, and the init latents repeated per image (or null).
+     */
+    private record Batch(int first, int count, NoiseSource noise, float[] initialNoise, float[] latents, float[] init) {
+    }
+
+    /** Step 3: the batch's initial latents, pure noise or the init latents noised to where denoising starts. */
+    private Batch prepareLatents(GenerationPlan plan, ImageConditioning image, int first, int count) {
+        GenerationRequest request = plan.request();
+        Scheduler scheduler = plan.scheduler();
+        int size = count * latentPlane(request) * 4;
+        List<NoiseSource> sources = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            sources.add(request.noise().create(plan.seed() + first + i));
+        }
+        NoiseSource noise = NoiseSource.perImage(sources);
+        scheduler.setTimesteps(request.steps());
+        float[] latents = new float[size];
+        float[] initialNoise = new float[size];
+        noise.fill(initialNoise);
+        float[] init = image.initLatents() == null ? null : repeated(image.initLatents(), count);
+        if (image.pureNoise()) {
+            float scale = (float) scheduler.initNoiseSigma();
+            for (int i = 0; i < size; i++) {
+                latents[i] = initialNoise[i] * scale;
+            }
+        } else {
+            System.arraycopy(init, 0, latents, 0, size);
+            scheduler.addNoise(latents, initialNoise, plan.startIndex());
+        }
+        return new Batch(first, count, noise, initialNoise, latents, init);
+    }
+
+    /**
+     * Step 4: the UNet in the scheduler's loop with classifier-free guidance, reporting each step; returns the UNet
+     * calls made.
+     */
+    private int denoise(GenerationPlan plan, Unet.Session unet, Conditioning conditioning, ImageConditioning image,
+            Batch batch, Consumer<StepProgress> progress, BooleanSupplier cancelled, long jobStart)
+            throws OrtException {
+        GenerationRequest request = plan.request();
+        Scheduler scheduler = plan.scheduler();
+        int latentHeight = request.height() / 8;
+        int latentWidth = request.width() / 8;
+        int latentPlane = latentPlane(request);
+        int plane = 4 * latentPlane;
+        int count = batch.count();
+        int size = count * plane;
+        float[] latents = batch.latents();
+        double[] timesteps = scheduler.timesteps();
+        double[] sigmas = scheduler.sigmas();
+        int passes = conditioning.hidden().size();
+        float[][] predictions = new float[passes * count][plane];
+        float[] output = new float[size];
+        float guidance = (float) request.guidanceScale();
+        int startIndex = plan.startIndex();
+        int total = timesteps.length - startIndex;
+        int unetCalls = 0;
+        for (int k = startIndex; k < timesteps.length; k++) {
+            if (cancelled.getAsBoolean()) {
+                throw new CancelledException(k - startIndex);
+            }
+            unet.predict(latents, (float) scheduler.modelInputScale(k), timesteps[k], predictions);
+            unetCalls += unet.callsPerEvaluation();
+            for (int i = 0; i < count; i++) {
+                float[] conditioned = predictions[(passes - 1) * count + i];
+                if (conditioning.guided()) {
+                    float[] unconditional = predictions[i];
+                    for (int j = 0; j < plane; j++) {
+                        output[i * plane + j] = unconditional[j] + guidance * (conditioned[j] - unconditional[j]);
+                    }
+                } else {
+                    System.arraycopy(conditioned, 0, output, i * plane, plane);
+                }
+            }
+            scheduler.step(output, k, latents, batch.noise());
+            if (image.blend()) {
+                float[] kept = batch.init().clone();
+                if (k + 1 < timesteps.length) {
+                    scheduler.addNoise(kept, batch.initialNoise(), k + 1);
+                }
+                float[] latentMask = image.latentMask();
+                for (int i = 0; i < size; i++) {
+                    float repaint = latentMask[i % latentPlane];
+                    latents[i] = (1 - repaint) * kept[i] + repaint * latents[i];
+                }
+            }
+            int step = k - startIndex + 1;
+            boolean previewDue = request.previewEvery() > 0 && (step % request.previewEvery() == 0 || step == total);
+            for (int i = 0; i < count; i++) {
+                byte[] previewPng = previewDue ? previewOf(scheduler, k, timesteps.length,
+                        java.util.Arrays.copyOfRange(latents, i * plane, (i + 1) * plane), latentHeight, latentWidth)
+                        : null;
+                progress.accept(new StepProgress(batch.first() + i, step, total, timesteps[k],
+                        sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng));
+            }
+        }
+        return unetCalls;
+    }
+
+    /** Step 5: each image's latents through the VAE decoder, to a PNG carrying the infotext. */
+    private List<GenerationResult.GeneratedImage> decode(GenerationPlan plan, Batch batch) throws OrtException {
+        GenerationRequest request = plan.request();
+        int plane = 4 * latentPlane(request);
+        List<GenerationResult.GeneratedImage> decoded = new ArrayList<>();
+        for (int i = 0; i < batch.count(); i++) {
+            int index = batch.first() + i;
+            long imageSeed = plan.seed() + index;
+            RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(),
+                    java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane), request.height() / 8,
+                    request.width() / 8, model.scalingFactor());
+            String infotext = Infotext.of(request, plan.schedulerName(), imageSeed, model.name());
+            decoded.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
+                    picture.toPng("parameters", infotext), infotext));
+        }
+        return decoded;
+    }
+
+    private static int latentPlane(GenerationRequest request) {
+        return (request.height() / 8) * (request.width() / 8);
     }
 
     private Scheduler createScheduler(GenerationRequest request, String name) {
@@ -255,12 +333,12 @@ public final class StableDiffusionPipeline {
     }
 
     /** A UNet session for {@code images} images at a time, with the job's fixed extra inputs set. */
-    private Unet.Session openUnet(OrtEnvironment environment, GenerationRequest request,
-            List<TextEncoder.HiddenStates> hidden, int images, float[] latentMask, float[] maskedImageLatents)
-            throws OrtException {
-        Unet.Session unet = model.unet().open(environment, request.height() / 8, request.width() / 8, hidden, images);
-        if (maskedImageLatents != null) {
-            unet.setInpaintConditioning(latentMask, maskedImageLatents);
+    private Unet.Session openUnet(GenerationRequest request, Conditioning conditioning, ImageConditioning image,
+            int images) throws OrtException {
+        Unet.Session unet = model.unet().open(model.runtime().environment(), request.height() / 8,
+                request.width() / 8, conditioning.hidden(), images);
+        if (image.maskedImageLatents() != null) {
+            unet.setInpaintConditioning(image.latentMask(), image.maskedImageLatents());
         }
         if (model.unet().guidanceEmbeddingWidth() > 0) {
             unet.setGuidanceEmbedding(GuidanceEmbedding.of(request.guidanceScale(),
@@ -293,17 +371,13 @@ public final class StableDiffusionPipeline {
 
     private TextEncoder.HiddenStates encodePrompt(OrtEnvironment environment, String field, String text,
             GenerationRequest request) throws OrtException {
-        TextEncoder.HiddenStates states = model.promptEncoder().encode(environment, text, request.promptSyntax());
+        TextEncoder.HiddenStates states = promptEncoder.encode(environment, text, request.promptSyntax());
         if (!model.unet().acceptsSequence(states.sequence())) {
             throw new InvalidRequestException(field, "needs " + states.sequence() / model.tokenizer().maxLength()
                     + " chunks of 75 tokens, and this model's UNet takes only one: shorten it, or send promptSyntax"
                     + " plain to truncate it");
         }
         return states;
-    }
-
-    private float[] encodeInitImage(OrtEnvironment environment, RgbImage image) throws OrtException {
-        return scaled(model.vaeEncoder().encode(environment, image));
     }
 
     private float[] scaled(float[] latents) {

@@ -2,6 +2,7 @@ package dev.easel.engine.prompt;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.TextEncoder;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +22,12 @@ public final class PromptEncoder {
 
     public PromptEncoder(List<Stage> stages) {
         this.stages = List.copyOf(stages);
+    }
+
+    /** The encoder of a model's text encoders, each fed by its own tokenizer. */
+    public static PromptEncoder of(ModelFolder model) {
+        return new PromptEncoder(model.textEncoders().stream()
+                .map(part -> new Stage(new PromptChunker(part.tokenizer()), part.encoder())).toList());
     }
 
     public TextEncoder.HiddenStates encode(OrtEnvironment environment, String prompt, PromptSyntax syntax)

@@ -10,10 +10,6 @@ final class DdimScheduler extends AlphaScheduler {
         super(config, "leading", true);
     }
 
-    @Override
-    public String name() {
-        return "ddim";
-    }
 
     @Override
     public void setTimesteps(int steps) {

@@ -28,10 +28,6 @@ final class DpmSolverScheduler extends MultistepScheduler {
         this.lambdaMinClipped = config.doubleValue("lambda_min_clipped", Double.NEGATIVE_INFINITY);
     }
 
-    @Override
-    public String name() {
-        return "dpmpp_2m";
-    }
 
     @Override
     protected int lastTimestep() {

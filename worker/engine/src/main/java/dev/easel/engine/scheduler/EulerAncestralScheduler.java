@@ -13,10 +13,6 @@ final class EulerAncestralScheduler extends SigmaScheduler {
         }
     }
 
-    @Override
-    public String name() {
-        return "euler_a";
-    }
 
     private float[] fresh;
 

@@ -9,10 +9,6 @@ final class EulerScheduler extends SigmaScheduler {
         super(config);
     }
 
-    @Override
-    public String name() {
-        return "euler";
-    }
 
     @Override
     public void setTimesteps(int steps) {

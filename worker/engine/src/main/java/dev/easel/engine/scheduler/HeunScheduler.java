@@ -16,10 +16,6 @@ final class HeunScheduler extends SigmaScheduler {
         super(config);
     }
 
-    @Override
-    public String name() {
-        return "heun";
-    }
 
     @Override
     public int order() {

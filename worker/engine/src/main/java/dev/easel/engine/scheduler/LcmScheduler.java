@@ -18,10 +18,6 @@ final class LcmScheduler extends AlphaScheduler {
         this.timestepScaling = config.doubleValue("timestep_scaling", 10.0);
     }
 
-    @Override
-    public String name() {
-        return "lcm";
-    }
 
     @Override
     public void setTimesteps(int steps) {

@@ -20,10 +20,6 @@ final class LmsScheduler extends SigmaScheduler {
         super(config);
     }
 
-    @Override
-    public String name() {
-        return "lms";
-    }
 
     @Override
     public void setTimesteps(int steps) {

@@ -22,10 +22,6 @@ final class PndmScheduler extends AlphaScheduler {
         }
     }
 
-    @Override
-    public String name() {
-        return "pndm";
-    }
 
     @Override
     public void setTimesteps(int steps) {

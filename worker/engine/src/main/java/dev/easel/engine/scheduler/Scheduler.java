@@ -9,9 +9,6 @@ import dev.easel.engine.noise.NoiseSource;
  */
 public interface Scheduler {
 
-    /** The name users pass to pick this scheduler ({@code euler_a}, {@code dpmpp_2m}...). */
-    String name();
-
     /** Prepares a run of {@code steps} inference steps and resets all multistep state. */
     void setTimesteps(int steps);
 

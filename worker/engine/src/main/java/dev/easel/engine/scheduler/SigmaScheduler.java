@@ -19,7 +19,7 @@ abstract class SigmaScheduler extends BaseScheduler {
         if (!config.stringValue("final_sigmas_type", "zero").equals("zero")) {
             throw new IllegalArgumentException(
                     "scheduler config final_sigmas_type '" + config.stringValue("final_sigmas_type", "")
-                            + "' is not supported by " + name() + "; use zero");
+                            + "' is not supported by " + getClass().getSimpleName() + "; use zero");
         }
     }
 

@@ -35,10 +35,6 @@ final class UniPcScheduler extends MultistepScheduler {
         }
     }
 
-    @Override
-    public String name() {
-        return "unipc";
-    }
 
     @Override
     protected double finalSigmaMin(double[] sigmas) {
