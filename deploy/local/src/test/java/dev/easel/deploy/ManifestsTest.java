@@ -228,7 +228,7 @@ class ManifestsTest {
         JsonNode trigger = spec.path("triggers").get(0);
         assertEquals("prometheus", trigger.path("type").asText());
         String query = trigger.path("metadata").path("query").asText();
-        String metrics = Files.readString(ROOT.resolve("api-gateway/src/main/java/dev/easel/gateway/GatewayMetrics.java"));
+        String metrics = Files.readString(ROOT.resolve("api-gateway/src/main/java/dev/easel/gateway/observability/GatewayMetrics.java"));
         Matcher used = Pattern.compile("easel_[a-z_]+").matcher(query);
         int count = 0;
         while (used.find()) {

@@ -1,8 +1,0 @@
-package dev.easel.gateway;
-
-/** No job with that id is known (never submitted, or older than the events topic's retention). */
-public final class JobNotFoundException extends RuntimeException {
-    public JobNotFoundException(String jobId) {
-        super("no job with id '" + jobId + "'");
-    }
-}

@@ -1,8 +1,0 @@
-package dev.easel.gateway;
-
-/** The broker did not acknowledge a message in time: the job was not accepted. */
-public final class KafkaUnavailableException extends RuntimeException {
-    public KafkaUnavailableException(String message, Throwable cause) {
-        super(message, cause);
-    }
-}

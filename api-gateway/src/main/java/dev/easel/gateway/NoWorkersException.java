@@ -1,8 +1,0 @@
-package dev.easel.gateway;
-
-/** No live worker serves any model, so a job could not start: answered with 503 and nothing is published. */
-public final class NoWorkersException extends RuntimeException {
-    public NoWorkersException(String message) {
-        super(message);
-    }
-}

@@ -1,0 +1,77 @@
+package dev.easel.gateway.pool;
+
+import dev.easel.contracts.FieldError;
+import dev.easel.gateway.jobs.InvalidJobException;
+import dev.easel.gateway.jobs.JobState;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.Optional;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * Which model a job goes to, and what the pool can say about each model's queue: the default model, the devices that
+ * serve it, the jobs waiting and how long a new one would wait (estimates from the broker's figures).
+ */
+@ApplicationScoped
+public class ModelRouting {
+    @Inject
+    WorkerRegistry workers;
+
+    @Inject
+    QueueFigures queues;
+
+    @ConfigProperty(name = "easel.default-model")
+    Optional<String> configuredDefaultModel;
+
+    /** The model of jobs that name none. */
+    public Optional<String> defaultModel() {
+        return workers.defaultModel(configuredDefaultModel.filter(m -> !m.isBlank()));
+    }
+
+    /** Accepted jobs of {@code modelId} that no worker took yet (an estimate from the broker's figures). */
+    public long queuedJobs(String modelId) {
+        return queues.queuedJobs(modelId, busyDevices(modelId));
+    }
+
+    /** How long until a job submitted now to {@code modelId} would start (an estimate; null before one ran). */
+    public Long startEtaMillis(String modelId) {
+        return queues.startEtaMillis(modelId, (int) Math.min(Integer.MAX_VALUE, queuedJobs(modelId) + 1),
+                devices(modelId), busyDevices(modelId));
+    }
+
+    public int devices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::devices).sum();
+    }
+
+    public int busyDevices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
+    }
+
+    /** The model a job goes to: the one it names if a live worker serves it, else the default. */
+    public String route(String requested) {
+        List<String> served = workers.servedModels();
+        if (served.isEmpty()) {
+            throw new NoWorkersException("no live worker serves any model right now, so the job could not start;"
+                    + " nothing was queued: start a worker (./easel worker add) or try again shortly");
+        }
+        String model = requested != null ? requested : defaultModel().orElseThrow(() -> new InvalidJobException(
+                List.of(new FieldError("model", "is required here: the workers serve several models ("
+                        + String.join(", ", served) + ") and no default is configured (easel.default-model)"))));
+        if (!served.contains(model)) {
+            throw new InvalidJobException(List.of(new FieldError("model", "'" + model + "' is not served by any live"
+                    + " worker; served models: " + String.join(", ", served))));
+        }
+        return model;
+    }
+
+    /** Where a queued job stands in its model's queue (1: next), or null when it is not queued. */
+    public Integer position(JobState state) {
+        return state.status().equals("queued") ? queues.position(state, busyDevices(state.model())) : null;
+    }
+
+    /** How long until {@code state}'s job starts, from its queue position (an estimate). */
+    public Long startEtaMillis(JobState state, Integer position) {
+        return queues.startEtaMillis(state.model(), position, devices(state.model()), busyDevices(state.model()));
+    }
+}
