@@ -254,16 +254,22 @@ class PoolFaultTest {
         try {
             String id = gateway.submit(request("a cyan square", 10, 8L));
             List<GatewayClient.Event> events = gateway.allEvents(id);
-            assertEquals(List.of("queued", "started", "requeued", "started", "failed"),
-                    names(events).stream().filter(n -> !n.equals("progress")).toList());
+            List<String> lifecycle = names(events).stream().filter(n -> !n.equals("progress")).toList();
             GatewayClient.Event requeued = events.stream().filter(e -> e.name().equals("requeued")).findFirst()
                     .orElseThrow();
             assertTrue(requeued.data().path("reason").asText().contains("could not store"), requeued.data().toString());
             var error = gateway.get("/v1/jobs/" + id).path("error");
-            assertEquals("storage_unavailable", error.path("code").asText(), error.toString());
+            // Attempts count deliveries: on a loaded machine the second delivery can end unrun (its lock expired in
+            // the fetch buffer) and still count, and the job then fails as out of attempts without a second start.
+            String code = lifecycle.equals(List.of("queued", "started", "requeued", "failed"))
+                    ? "attempts_exhausted" : "storage_unavailable";
+            if (code.equals("storage_unavailable")) {
+                assertEquals(List.of("queued", "started", "requeued", "started", "failed"), lifecycle);
+            }
+            assertEquals(code, error.path("code").asText(), error.toString());
             assertEquals(2, error.path("attempts").asInt());
             assertTrue(new String(awaitDeadLetter(id).headers().lastHeader("easel.error").value(),
-                    StandardCharsets.UTF_8).startsWith("storage_unavailable"));
+                    StandardCharsets.UTF_8).startsWith(code));
         } finally {
             start(s3Process);
             PROCESSES.stop(impatient, Duration.ofSeconds(60));
