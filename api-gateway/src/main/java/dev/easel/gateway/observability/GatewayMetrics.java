@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * The gateway's Prometheus metrics at {@code /q/metrics}: jobs submitted here, jobs ended in the pool (every replica
  * folds every event, so every replica reports the whole pool: do not sum those across replicas), each model's queue
  * depth (what an autoscaler scales workers on), devices, and how long jobs waited, ran, uploaded and took end to end.
- * The names are in the README's table.
+ * The names are in docs/operations.md's table.
  */
 @ApplicationScoped
 public class GatewayMetrics {

@@ -16,7 +16,7 @@ import java.util.function.IntSupplier;
 /**
  * The worker's Prometheus metrics, served at {@code /metrics} beside its health: what it did with jobs (from the events
  * it publishes), how long its denoising steps, generations and uploads take, and its devices. The metric names are in
- * the README's table.
+ * docs/operations.md's table.
  */
 final class WorkerMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
