@@ -3,6 +3,7 @@ package dev.easel.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.EventStream;
 import dev.easel.contracts.Json;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -152,26 +153,27 @@ final class BenchE2e {
     /** Follows the job's SSE stream to its end; fails unless it completed. */
     static Followed follow(HttpClient http, Gateway server, String id) throws IOException, InterruptedException {
         HttpResponse<Stream<String>> response = http.send(server.request("/v1/jobs/" + id + "/events").GET().build(), HttpResponse.BodyHandlers.ofLines());
-        String event = null;
-        JsonNode started = null;
+        JsonNode[] started = new JsonNode[1];
+        Followed[] followed = new Followed[1];
+        String[] ended = new String[1];
         try (Stream<String> lines = response.body()) {
-            Iterator<String> it = lines.iterator();
-            while (it.hasNext()) {
-                String line = it.next();
-                if (line.startsWith("event:")) {
-                    event = line.substring(6).strip();
-                } else if (line.startsWith("data:") && event != null && !event.equals("progress")) {
-                    if (event.equals("started")) {
-                        started = Json.MAPPER.readTree(line.substring(5).strip());
-                    }
-                    if (event.equals("completed")) {
-                        return new Followed(started, Json.MAPPER.readTree(line.substring(5).strip()));
-                    }
-                    if (event.equals("failed") || event.equals("cancelled")) {
-                        throw new IOException("job " + id + " ended " + event + ": " + line);
+            EventStream.read(lines.iterator(), event -> {
+                switch (event.name()) {
+                    case "started" -> started[0] = event.data();
+                    case "completed" -> followed[0] = new Followed(started[0], event.data());
+                    case "failed", "cancelled" -> ended[0] = event.name() + ": " + event.data();
+                    default -> {
+                        return true;
                     }
                 }
-            }
+                return followed[0] == null && ended[0] == null;
+            });
+        }
+        if (followed[0] != null) {
+            return followed[0];
+        }
+        if (ended[0] != null) {
+            throw new IOException("job " + id + " ended " + ended[0]);
         }
         throw new IOException("the event stream of job " + id + " ended without completion");
     }

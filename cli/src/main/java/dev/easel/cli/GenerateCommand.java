@@ -2,6 +2,7 @@ package dev.easel.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.EventStream;
 import dev.easel.contracts.Json;
 import dev.easel.deploy.StackSettings;
 import java.io.IOException;
@@ -141,44 +142,39 @@ final class GenerateCommand {
                 Thread.sleep(500);
                 continue;
             }
-            String event = null;
-            StringBuilder data = new StringBuilder();
+            String[] seen = {lastEventId};
+            JsonNode[] completed = new JsonNode[1];
             try (Stream<String> lines = response.body()) {
-                Iterator<String> it = lines.iterator();
-                while (it.hasNext()) {
-                    String line = it.next();
-                    if (line.startsWith("id:")) {
-                        lastEventId = line.substring(3).strip();
-                    } else if (line.startsWith("event:")) {
-                        event = line.substring(6).strip();
-                    } else if (line.startsWith("data:")) {
-                        data.append(line.substring(5).strip());
-                    } else if (line.isEmpty() && event != null) {
-                        JsonNode json = Json.MAPPER.readTree(data.toString());
-                        switch (event) {
-                            case "progress" -> bar(json);
-                            case "completed" -> {
-                                err.println();
-                                return json;
-                            }
-                            case "failed" -> {
-                                err.println();
-                                throw new IllegalStateException("job " + id + " failed (" + json.path("code").asText()
-                                        + "): " + json.path("message").asText());
-                            }
-                            case "cancelled" -> {
-                                err.println();
-                                throw new IllegalStateException("job " + id + " was cancelled: "
-                                        + json.path("reason").asText());
-                            }
-                            default -> err.print("\r" + event + "...");
+                EventStream.read(lines.iterator(), event -> {
+                    seen[0] = event.id() != null ? event.id() : seen[0];
+                    JsonNode json = event.data();
+                    switch (event.name()) {
+                        case "progress" -> bar(json);
+                        case "completed" -> {
+                            err.println();
+                            completed[0] = json;
+                            return false;
                         }
-                        event = null;
-                        data.setLength(0);
+                        case "failed" -> {
+                            err.println();
+                            throw new IllegalStateException("job " + id + " failed (" + json.path("code").asText()
+                                    + "): " + json.path("message").asText());
+                        }
+                        case "cancelled" -> {
+                            err.println();
+                            throw new IllegalStateException("job " + id + " was cancelled: "
+                                    + json.path("reason").asText());
+                        }
+                        default -> err.print("\r" + event.name() + "...");
                     }
-                }
-            } catch (IOException e) {
+                    return true;
+                });
+            } catch (java.io.UncheckedIOException e) {
                 // the stream dropped: resume after the last event seen
+            }
+            lastEventId = seen[0];
+            if (completed[0] != null) {
+                return completed[0];
             }
         }
         throw new IOException("lost the event stream of job " + id + "; see GET " + gateway.url() + "/v1/jobs/" + id);

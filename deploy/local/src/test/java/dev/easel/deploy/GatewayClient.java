@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.EventStream;
 import dev.easel.contracts.Json;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -170,20 +171,11 @@ final class GatewayClient {
         HttpResponse<Stream<String>> response = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, response.statusCode());
         List<Event> events = new ArrayList<>();
-        String eventId = null;
-        String name = null;
         try (Stream<String> lines = response.body()) {
-            Iterator<String> it = lines.iterator();
-            while (it.hasNext() && events.size() < limit) {
-                String line = it.next();
-                if (line.startsWith("id:")) {
-                    eventId = line.substring(3).strip();
-                } else if (line.startsWith("event:")) {
-                    name = line.substring(6).strip();
-                } else if (line.startsWith("data:")) {
-                    events.add(new Event(eventId, name, Json.MAPPER.readTree(line.substring(5).strip())));
-                }
-            }
+            EventStream.read(lines.iterator(), event -> {
+                events.add(new Event(event.id(), event.name(), event.data()));
+                return events.size() < limit;
+            });
         }
         return events;
     }
