@@ -116,7 +116,7 @@ class CliTest {
     @Test
     void userErrorsGiveOneLineAndExitCode2() {
         String model = toy.toString();
-        assertUserError("unknown scheduler 'turbo'", "run", "--model", model, "--prompt", "x", "--scheduler", "turbo");
+        assertUserError("scheduler 'turbo' is unknown; choose one of ddim", "run", "--model", model, "--prompt", "x", "--scheduler", "turbo");
         assertUserError("width is 100; must be a multiple of 8", "run", "--model", model, "--prompt", "x", "--width",
                 "100");
         assertUserError("strength is 1.5", "run", "--model", model, "--prompt", "x", "--init-image",
@@ -132,8 +132,8 @@ class CliTest {
         assertUserError("unknown option --colour", "run", "--model", model, "--prompt", "x", "--colour", "red");
         assertUserError("unknown model kind 'huge'", "models", "make", "huge", scratch.resolve("h").toString());
         assertUserError("unknown command 'paint'", "paint");
-        assertUserError("unknown noise 'perlin'", "run", "--model", model, "--prompt", "x", "--noise", "perlin");
-        assertUserError("unknown prompt syntax 'compel'", "run", "--model", model, "--prompt", "x", "--prompt-syntax",
+        assertUserError("noise is 'perlin'; one of easel, torch", "run", "--model", model, "--prompt", "x", "--noise", "perlin");
+        assertUserError("promptSyntax is 'compel'; one of a1111, plain", "run", "--model", model, "--prompt", "x", "--prompt-syntax",
                 "compel");
         assertUserError("--mask needs --init-image", "run", "--model", model, "--prompt", "x", "--mask",
                 toy.resolve("model_index.json").toString());
