@@ -20,7 +20,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * Publishes job events (key: job id), dead letters and the worker's announcements; acks from all in-sync replicas,
  * idempotent. Sends to a broker that is down are retried by the producer (up to its delivery timeout).
  */
-final class EventPublisher implements AutoCloseable {
+final class EventPublisher implements JobEvents, AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
 
     private final WorkerMetrics metrics;
@@ -36,14 +36,14 @@ final class EventPublisher implements AutoCloseable {
         this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     }
 
-    /** Sends without waiting (progress events: order is kept per job, losing one on a crash is harmless). */
-    void publish(JobEvent event) {
+    @Override
+    public void publish(JobEvent event) {
         producer.send(traced(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event))));
         metrics.observe(event);
     }
 
-    /** Sends and waits until the broker has it: terminal events, before the job's offset is committed. */
-    void publishDurably(JobEvent event) throws InterruptedException {
+    @Override
+    public void publishDurably(JobEvent event) throws InterruptedException {
         await(producer.send(traced(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event)))));
         metrics.observe(event);
     }
@@ -58,8 +58,9 @@ final class EventPublisher implements AutoCloseable {
         await(producer.send(new ProducerRecord<>(Topics.WORKERS, workerId, null)));
     }
 
-    /** Copies a job that ended without a result for good to the dead-letter topic, with the reason in headers. */
-    void deadLetter(ConsumerRecord<String, byte[]> job, String reason, int attempts) throws InterruptedException {
+    /** The reason and the attempts go in headers ({@code easel.error}, {@code easel.attempts}), with the source. */
+    @Override
+    public void deadLetter(ConsumerRecord<String, byte[]> job, String reason, int attempts) throws InterruptedException {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(Topics.DEAD_LETTER, job.key(), job.value());
         record.headers().add("easel.error", reason.getBytes(StandardCharsets.UTF_8));
         record.headers().add("easel.attempts", Integer.toString(attempts).getBytes(StandardCharsets.UTF_8));

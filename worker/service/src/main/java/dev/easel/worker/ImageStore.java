@@ -21,14 +21,7 @@ import java.util.Optional;
  * as metadata, and each finished job's record as {@code {tenant}/{jobId}/job.json}. Keys depend only on the job, so a
  * retried job overwrites its own objects and never adds a second set.
  */
-final class ImageStore {
-    /** S3 stayed unreachable for longer than the configured bound. */
-    static final class StorageUnavailableException extends Exception {
-        StorageUnavailableException(String message, Throwable cause) {
-            super(message, cause);
-        }
-    }
-
+final class ImageStore implements JobResults {
     private interface Call<T> {
         T run() throws Exception;
     }
@@ -44,7 +37,8 @@ final class ImageStore {
         this.retryMillis = config.storageRetryMillis();
     }
 
-    String bucket() {
+    @Override
+    public String bucket() {
         return bucket;
     }
 
@@ -63,7 +57,8 @@ final class ImageStore {
      * Uploads one PNG, retrying for up to the configured bound. Metadata: {@code parameters} (the infotext,
      * URL-encoded since headers carry no newlines), {@code seed} and {@code job-id}.
      */
-    String put(JobMessage job, int index, byte[] png, String infotext, long seed)
+    @Override
+    public String put(JobMessage job, int index, byte[] png, String infotext, long seed)
             throws StorageUnavailableException, InterruptedException {
         String key = objectKey(job, index);
         retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
@@ -78,7 +73,8 @@ final class ImageStore {
     }
 
     /** Stores the job's final record beside its images, retrying like {@link #put}. */
-    void putFinished(FinishedJob finished) throws StorageUnavailableException, InterruptedException {
+    @Override
+    public void putFinished(FinishedJob finished) throws StorageUnavailableException, InterruptedException {
         byte[] json = Json.bytes(finished);
         String key = FinishedJob.objectKey(finished.job().tenant(), finished.job().jobId());
         retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
@@ -86,7 +82,8 @@ final class ImageStore {
     }
 
     /** The job's final record if an earlier attempt finished it; empty when there is none or S3 cannot say. */
-    Optional<FinishedJob> finished(JobMessage job) {
+    @Override
+    public Optional<FinishedJob> finished(JobMessage job) {
         try (GetObjectResponse response = client.getObject(GetObjectArgs.builder().bucket(bucket)
                 .object(FinishedJob.objectKey(job.tenant(), job.jobId())).build())) {
             return Optional.of(Json.read(response.readAllBytes(), FinishedJob.class));

@@ -21,6 +21,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
@@ -52,17 +53,18 @@ final class JobRunner {
     }
 
     private final WorkerConfig config;
-    private final EventPublisher events;
-    private final ImageStore images;
-    private final Cancellations cancellations;
+    private final JobEvents events;
+    private final JobResults images;
+    private final Predicate<String> cancelled;
     private final Tracing tracing;
 
-    JobRunner(WorkerConfig config, EventPublisher events, ImageStore images, Cancellations cancellations,
+    /** {@code cancelled} tells whether a client cancelled a job (by id). */
+    JobRunner(WorkerConfig config, JobEvents events, JobResults images, Predicate<String> cancelled,
             Tracing tracing) {
         this.config = config;
         this.events = events;
         this.images = images;
-        this.cancellations = cancellations;
+        this.cancelled = cancelled;
         this.tracing = tracing;
     }
 
@@ -105,7 +107,7 @@ final class JobRunner {
             events.publish(new JobEvent.Requeued(jobId, now(), attempt, "attempt " + (attempt - 1)
                     + " ended without a result: its worker stopped or lost the job"));
         }
-        if (cancellations.isCancelled(jobId)) {
+        if (cancelled.test(jobId)) {
             finish(job, null, new JobEvent.Cancelled(jobId, now(), "cancelled before it started"));
             return new Begun(null, Settlement.ACCEPT);
         }
@@ -140,11 +142,11 @@ final class JobRunner {
             StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps(),
                     nearlyDone);
             GenerationResult result = pipeline.generate(plan, reporter::report,
-                    () -> cancellations.isCancelled(jobId) || releaseRequested.getAsBoolean());
+                    () -> cancelled.test(jobId) || releaseRequested.getAsBoolean());
             tracing.phases(job.span(), startedAt, result.timings());
             return new Generated(job, started, result, null);
         } catch (CancelledException e) {
-            if (!cancellations.isCancelled(jobId)) {
+            if (!cancelled.test(jobId)) {
                 return new Generated(job, started, null, requeue(job, "worker " + config.workerId()
                         + " shut down before the job finished"));
             }
@@ -193,7 +195,7 @@ final class JobRunner {
                     finished - uploadStart, Math.max(0, finished - submitted)));
             images.putFinished(FinishedJob.of(job.job(), generated.started(), completed));
             upload.end();
-        } catch (ImageStore.StorageUnavailableException e) {
+        } catch (StorageUnavailableException e) {
             upload.recordException(e);
             upload.end();
             LOG.log(System.Logger.Level.WARNING, "job " + jobId + ": " + e.getMessage());
@@ -229,7 +231,7 @@ final class JobRunner {
     private void finish(JobMessage job, JobEvent.Started started, JobEvent terminal) throws InterruptedException {
         try {
             images.putFinished(FinishedJob.of(job, started, terminal));
-        } catch (ImageStore.StorageUnavailableException e) {
+        } catch (StorageUnavailableException e) {
             LOG.log(System.Logger.Level.WARNING, "job " + job.jobId() + ": its final record is not stored: "
                     + e.getMessage());
         }

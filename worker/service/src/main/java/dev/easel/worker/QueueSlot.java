@@ -19,6 +19,7 @@ import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.clients.consumer.ShareConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -44,13 +45,17 @@ final class QueueSlot implements Runnable {
     private final Executor storage;
     private final BooleanSupplier taking;
     private final BooleanSupplier releaseRequested;
-    private final KafkaShareConsumer<String, byte[]> consumer;
+    private final ShareConsumer<String, byte[]> consumer;
     private final List<String> topics;
     private volatile boolean polled;
 
-    QueueSlot(int index, WorkerConfig config, List<String> modelIds, JobRunner runner, BlockingQueue<Device> idleDevices,
-            java.util.concurrent.atomic.AtomicInteger generating, Executor storage, BooleanSupplier taking,
-            BooleanSupplier releaseRequested) {
+    /**
+     * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of
+     * {@code modelIds} for the devices in {@code idleDevices}.
+     */
+    QueueSlot(ShareConsumer<String, byte[]> consumer, WorkerConfig config, List<String> modelIds, JobRunner runner,
+            BlockingQueue<Device> idleDevices, java.util.concurrent.atomic.AtomicInteger generating, Executor storage,
+            BooleanSupplier taking, BooleanSupplier releaseRequested) {
         this.config = config;
         this.runner = runner;
         this.idleDevices = idleDevices;
@@ -59,6 +64,11 @@ final class QueueSlot implements Runnable {
         this.taking = taking;
         this.releaseRequested = releaseRequested;
         this.topics = modelIds.stream().map(Topics::jobs).toList();
+        this.consumer = consumer;
+    }
+
+    /** The share consumer of slot {@code index}: explicit acknowledgement, exactly one record per fetch. */
+    static ShareConsumer<String, byte[]> consumer(WorkerConfig config, int index) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.WORKER_GROUP);
@@ -68,7 +78,7 @@ final class QueueSlot implements Runnable {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
         // A slot waits for a device without polling; it must not leave the group meanwhile. Liveness is the lock's job.
         props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Integer.toString(24 * 3600 * 1000));
-        this.consumer = new KafkaShareConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+        return new KafkaShareConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
     /** True once the slot has polled the queue. */

@@ -39,8 +39,8 @@ final class Worker {
             return thread;
         });
         for (int i = 0; i < 2 * devices.size(); i++) {
-            slots.add(new QueueSlot(i, config, modelIds, runner, idleDevices, generating, storage, () -> taking,
-                    () -> releaseRequested));
+            slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, modelIds, runner, idleDevices, generating,
+                    storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices);
     }

@@ -80,7 +80,7 @@ public final class WorkerMain {
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
         worker[0] = new Worker(config, devices, modelIds, provider, new JobRunner(config, events, images,
-                cancellations, tracing), events);
+                cancellations::isCancelled, tracing), events);
         Worker running = worker[0];
         metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices);
         CountDownLatch drained = new CountDownLatch(1);

@@ -1,0 +1,249 @@
+package dev.easel.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.easel.contracts.FinishedJob;
+import dev.easel.contracts.JobEvent;
+import dev.easel.contracts.JobMessage;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.OrtRuntime;
+import dev.easel.engine.model.RuntimeOptions;
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.models.ModelGenerator;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How {@link JobRunner} settles a job's record for each outcome (ACCEPT: done for good, RELEASE: another attempt,
+ * REJECT: failed for good, dead-lettered) and what clients are told, on the real engine with the generated toy model.
+ */
+class JobRunnerTest {
+    private static final int MAX_ATTEMPTS = 3;
+
+    @TempDir
+    static Path folder;
+
+    private static ModelFolder toy;
+    private static ModelFolder withoutEncoder;
+    private static Device device;
+
+    private Recorded world;
+    private Set<String> cancelled;
+    private JobRunner runner;
+
+    @BeforeAll
+    static void loadModels() throws IOException {
+        Path toyFolder = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), folder.resolve("toy"));
+        Path noEncoder = folder.resolve("noencoder");
+        copy(toyFolder, noEncoder);
+        deleteTree(noEncoder.resolve("vae_encoder"));
+        OrtRuntime runtime = new OrtRuntime(new RuntimeOptions("cpu", 0, 1, 0));
+        toy = ModelFolder.load(toyFolder, runtime);
+        withoutEncoder = ModelFolder.load(noEncoder, runtime);
+        device = new Device(0, Map.of("toy", new StableDiffusionPipeline(toy),
+                "noencoder", new StableDiffusionPipeline(withoutEncoder)));
+    }
+
+    @AfterAll
+    static void close() {
+        device.close();
+    }
+
+    @BeforeEach
+    void newWorld() {
+        world = new Recorded();
+        cancelled = ConcurrentHashMap.newKeySet();
+        WorkerConfig config = WorkerConfig.fromEnvironment(Map.of("EASEL_WORKER_ID", "unit-worker",
+                "EASEL_MAX_ATTEMPTS", Integer.toString(MAX_ATTEMPTS), "EASEL_MODEL_DIR", folder.toString()));
+        runner = new JobRunner(config, world, world, cancelled::contains, Tracing.fromEnvironment(Map.of(), "unit"));
+    }
+
+    @Test
+    void aJobThatCompletesIsAcceptedAfterItsImagesAndFinalRecordAreStored() throws Exception {
+        assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-done", request(4)), 1, () -> false));
+        assertEquals(List.of("started", "completed"), world.lifecycle());
+        assertEquals(4, world.events.stream().filter(e -> e instanceof JobEvent.Progress).count(), "one per step");
+        assertEquals(List.of("acme/j-done/0.png"), world.stored);
+        assertEquals("completed", world.finished.get(0).terminal().type());
+        assertTrue(world.durable.contains(world.last()), "the terminal event is sent durably");
+        assertEquals(List.of(), world.deadLetters);
+    }
+
+    @Test
+    void aJobCancelledBeforeItStartsIsAcceptedUnrun() throws Exception {
+        cancelled.add("j-early");
+        assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-early", request(4)), 1, () -> false));
+        assertEquals(List.of("cancelled"), world.lifecycle());
+        assertEquals("cancelled before it started", ((JobEvent.Cancelled) world.last()).reason());
+    }
+
+    @Test
+    void aJobCancelledWhileRunningStopsAtItsNextStepAndIsAccepted() throws Exception {
+        world.onPublish = event -> {
+            if (event instanceof JobEvent.Progress progress && progress.step() == 2) {
+                cancelled.add("j-late");
+            }
+        };
+        assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-late", request(8)), 1, () -> false));
+        assertEquals(List.of("started", "cancelled"), world.lifecycle());
+        assertEquals("cancelled after 2 steps", ((JobEvent.Cancelled) world.last()).reason());
+        assertEquals(List.of(), world.stored);
+    }
+
+    @Test
+    void aJobStoppedByTheWorkersShutdownIsReleasedForAnotherAttempt() throws Exception {
+        assertEquals(JobRunner.Settlement.RELEASE, run(job("j-shutdown", request(4)), 1, () -> true));
+        assertEquals(List.of("started", "requeued"), world.lifecycle());
+        JobEvent.Requeued requeued = (JobEvent.Requeued) world.last();
+        assertEquals(2, requeued.attempt());
+        assertTrue(requeued.reason().contains("shut down"), requeued.reason());
+        assertEquals(List.of(), world.deadLetters);
+    }
+
+    @Test
+    void storageDownReleasesTheJobUntilItsLastAttemptThenRejectsIt() throws Exception {
+        world.storageDown = true;
+        assertEquals(JobRunner.Settlement.RELEASE, run(job("j-s3", request(2)), 1, () -> false));
+        assertTrue(((JobEvent.Requeued) world.last()).reason().contains("could not store its images"));
+        assertEquals(JobRunner.Settlement.REJECT, run(job("j-s3", request(2)), MAX_ATTEMPTS, () -> false));
+        JobEvent.Failed failed = (JobEvent.Failed) world.last();
+        assertEquals("storage_unavailable", failed.code());
+        assertTrue(failed.retryable());
+        assertEquals(MAX_ATTEMPTS, failed.attempts());
+        assertTrue(world.deadLetters.get(0).startsWith("storage_unavailable"), world.deadLetters.toString());
+    }
+
+    @Test
+    void anUnreadableMessageIsRejectedAndDeadLetteredAtOnce() throws Exception {
+        ConsumerRecord<String, byte[]> poison = new ConsumerRecord<>("easel.jobs.toy", 0, 7, "j-poison",
+                "{not json".getBytes(StandardCharsets.UTF_8));
+        assertEquals(JobRunner.Settlement.REJECT, run(poison, 1, () -> false));
+        assertEquals("invalid_message", ((JobEvent.Failed) world.last()).code());
+        assertTrue(world.deadLetters.get(0).startsWith("invalid_message"), world.deadLetters.toString());
+    }
+
+    @Test
+    void aModelErrorFailsTheJobForGoodAndDeadLettersIt() throws Exception {
+        String picture = Base64.getEncoder().encodeToString(png());
+        JobRequest imageToImage = request(4).toBuilder().initImage(picture).strength(0.5).build();
+        assertEquals(JobRunner.Settlement.REJECT, run(job("j-model", imageToImage, "noencoder"), 1, () -> false));
+        JobEvent.Failed failed = (JobEvent.Failed) world.last();
+        assertEquals("model_error", failed.code());
+        assertTrue(failed.message().contains("vae_encoder"), failed.message());
+        assertTrue(world.deadLetters.get(0).startsWith("model_error"), world.deadLetters.toString());
+    }
+
+    @Test
+    void aRequestTheModelRefusesFailsWithoutAnotherAttempt() throws Exception {
+        JobRequest tooNarrow = request(4).toBuilder().size(100, 64).build();
+        assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-invalid", tooNarrow), 1, () -> false));
+        assertEquals(List.of("failed"), world.lifecycle());
+        assertEquals("invalid_request", ((JobEvent.Failed) world.last()).code());
+    }
+
+    @Test
+    void anUnexpectedErrorIsRetriedUntilTheLastAttempt() throws Exception {
+        world.onPublish = event -> {
+            if (event instanceof JobEvent.Progress) {
+                throw new IllegalStateException("the producer is closed");
+            }
+        };
+        assertEquals(JobRunner.Settlement.RELEASE, run(job("j-crash", request(2)), 1, () -> false));
+        assertTrue(((JobEvent.Requeued) world.last()).reason().contains("the producer is closed"));
+        assertEquals(JobRunner.Settlement.REJECT, run(job("j-crash", request(2)), MAX_ATTEMPTS, () -> false));
+        assertEquals("internal_error", ((JobEvent.Failed) world.last()).code());
+    }
+
+    @Test
+    void aDeliveryPastTheAttemptsFailsAsExhaustedWithoutRunning() throws Exception {
+        assertEquals(JobRunner.Settlement.REJECT, run(job("j-tired", request(2)), MAX_ATTEMPTS + 1, () -> false));
+        assertEquals(List.of("failed"), world.lifecycle());
+        assertEquals("attempts_exhausted", ((JobEvent.Failed) world.last()).code());
+        assertTrue(world.deadLetters.get(0).startsWith("attempts_exhausted"), world.deadLetters.toString());
+    }
+
+    @Test
+    void aRepeatedDeliveryOfAFinishedJobRepublishesItsResultInsteadOfRunningAgain() throws Exception {
+        ConsumerRecord<String, byte[]> record = job("j-again", request(2));
+        JobMessage message = Json.read(record.value(), JobMessage.class);
+        JobEvent.Completed completed = new JobEvent.Completed("j-again", 5L, List.of(), null);
+        world.earlier = FinishedJob.of(message, null, completed);
+        assertEquals(JobRunner.Settlement.ACCEPT, run(record, 2, () -> false));
+        assertEquals(List.of("completed"), world.lifecycle());
+        assertEquals(List.of(), world.stored);
+    }
+
+    /** The three phases as a queue slot runs them, on the calling thread. */
+    private JobRunner.Settlement run(ConsumerRecord<String, byte[]> record, int attempt, BooleanSupplier shutdown)
+            throws InterruptedException {
+        JobRunner.Begun begun = runner.begin(record, attempt);
+        if (begun.settlement() != null) {
+            return begun.settlement();
+        }
+        JobRunner.Generated generated = runner.generate(begun.job(), device, null, shutdown, () -> { });
+        return generated.settlement() != null ? generated.settlement() : runner.store(generated);
+    }
+
+    private static JobRequest request(int steps) {
+        return JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps).scheduler("euler")
+                .seed(5L).build();
+    }
+
+    private static ConsumerRecord<String, byte[]> job(String id, JobRequest request) {
+        return job(id, request, "toy");
+    }
+
+    private static ConsumerRecord<String, byte[]> job(String id, JobRequest request, String model) {
+        JobMessage message = JobMessage.of(id, "acme", System.currentTimeMillis(), request.withDefaults()
+                .withModel(model));
+        return new ConsumerRecord<>("easel.jobs." + model, 0, 0, id, Json.bytes(message));
+    }
+
+    private static byte[] png() throws IOException {
+        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(64, 64,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(image, "png", out);
+        return out.toByteArray();
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        try (Stream<Path> paths = Files.walk(from)) {
+            for (Path path : paths.toList()) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+package dev.easel.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.easel.contracts.JobMessage;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.OrtRuntime;
+import dev.easel.engine.model.RuntimeOptions;
+import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.models.ModelGenerator;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.MockShareConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.InvalidRecordStateException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How a {@link QueueSlot} acknowledges its lease for each outcome: RENEW before the job starts and every half lock
+ * while it runs, then ACCEPT, RELEASE or REJECT as the runner settled it; nothing more once the lock is lost. Kafka's
+ * {@link MockShareConsumer} stands in for the broker; the runner and the engine are real.
+ */
+class QueueSlotTest {
+    @TempDir
+    static Path folder;
+
+    private static ModelFolder toy;
+    private static Device device;
+    private static final ExecutorService STORAGE = Executors.newSingleThreadExecutor();
+
+    @BeforeAll
+    static void loadModel() throws Exception {
+        Path toyFolder = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), folder.resolve("toy"));
+        toy = ModelFolder.load(toyFolder, new OrtRuntime(new RuntimeOptions("cpu", 0, 1, 0)));
+        device = new Device(0, Map.of("toy", new StableDiffusionPipeline(toy)));
+    }
+
+    @AfterAll
+    static void close() {
+        STORAGE.shutdownNow();
+        device.close();
+    }
+
+    @Test
+    void aJobIsRenewedBeforeItStartsThenAcceptedOnceStored() throws Exception {
+        Slot slot = new Slot(Map.of());
+        slot.consumer.offer(record("j-1", 2, 1));
+        slot.awaitAcks(2);
+        assertEquals(List.of("RENEW@0", "ACCEPT@0"), slot.stop());
+        assertEquals("completed", slot.world.last().type());
+    }
+
+    @Test
+    void aJobLongerThanHalfItsLockIsRenewedWhileItRuns() throws Exception {
+        // 1 s lock, renewed every 500 ms; 12 steps of at least 150 ms run for about 1.8 s.
+        Slot slot = new Slot(Map.of("EASEL_LOCK_MS", "1000", "EASEL_MIN_STEP_MS", "150"));
+        slot.consumer.offer(record("j-long", 12, 1));
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> slot.consumer.acks.contains("ACCEPT@0"));
+        List<String> acks = slot.stop();
+        assertEquals("ACCEPT@0", acks.getLast());
+        assertTrue(acks.stream().filter(a -> a.equals("RENEW@0")).count() >= 3, "renewed while running: " + acks);
+    }
+
+    @Test
+    void aJobWhoseStorageStaysDownIsReleasedThenRejectedOnItsLastDelivery() throws Exception {
+        Slot slot = new Slot(Map.of("EASEL_MAX_ATTEMPTS", "2"));
+        slot.world.storageDown = true;
+        slot.consumer.offer(record("j-s3", 2, 1));
+        slot.awaitAcks(2);
+        slot.consumer.offer(record("j-s3", 2, 2));
+        slot.awaitAcks(4);
+        assertEquals(List.of("RENEW@0", "RELEASE@0", "RENEW@0", "REJECT@0"), slot.stop());
+    }
+
+    @Test
+    void aJobWhoseLockIsLostBeforeItStartsIsNeitherRunNorSettled() throws Exception {
+        Slot slot = new Slot(Map.of());
+        slot.consumer.refuseRenewals = true;
+        slot.consumer.offer(record("j-lost", 2, 1));
+        slot.awaitAcks(1);
+        assertEquals(List.of("RENEW@0"), slot.stop(), "the job may run elsewhere: this slot leaves it alone");
+        assertEquals(List.of(), slot.world.events, "nothing was published for it");
+        assertEquals(1, slot.idle.size(), "the device went back to the idle ones");
+    }
+
+    @Test
+    void anUnreadableJobIsRejectedAtOnce() throws Exception {
+        Slot slot = new Slot(Map.of());
+        slot.consumer.offer(new ConsumerRecord<>("easel.jobs.toy", 0, 0, 0L, TimestampType.CREATE_TIME, 0, 0,
+                "j-poison", "{".getBytes(), new RecordHeaders(), Optional.empty(), Optional.of((short) 1)));
+        slot.awaitAcks(2);
+        assertEquals(List.of("RENEW@0", "REJECT@0"), slot.stop());
+    }
+
+    private static ConsumerRecord<String, byte[]> record(String id, int steps, int deliveryCount) {
+        JobRequest request = JobRequest.builder("a green square").size(64, 64).steps(steps).scheduler("euler").seed(3L)
+                .build().withDefaults().withModel("toy");
+        return new ConsumerRecord<>("easel.jobs.toy", 0, 0, 0L, TimestampType.CREATE_TIME, 0, 0, id,
+                Json.bytes(JobMessage.of(id, "acme", System.currentTimeMillis(), request)), new RecordHeaders(),
+                Optional.empty(), Optional.of((short) deliveryCount));
+    }
+
+    /** A slot on a recording consumer with one idle device, running on its own thread. */
+    private static final class Slot {
+        final RecordingConsumer consumer = new RecordingConsumer();
+        final Recorded world = new Recorded();
+        final LinkedBlockingQueue<Device> idle = new LinkedBlockingQueue<>(List.of(device));
+        private volatile boolean taking = true;
+        private final Thread thread;
+
+        Slot(Map<String, String> settings) {
+            Map<String, String> env = new java.util.HashMap<>(Map.of("EASEL_WORKER_ID", "unit-worker",
+                    "EASEL_MODEL_DIR", folder.toString(), "EASEL_RESERVE_AHEAD_MS", "0"));
+            env.putAll(settings);
+            WorkerConfig config = WorkerConfig.fromEnvironment(env);
+            JobRunner runner = new JobRunner(config, world, world, id -> false, Tracing.fromEnvironment(Map.of(),
+                    "unit"));
+            QueueSlot slot = new QueueSlot(consumer, config, List.of("toy"), runner, idle, new AtomicInteger(),
+                    STORAGE, () -> taking, () -> false);
+            thread = new Thread(slot, "unit-slot");
+            thread.start();
+        }
+
+        void awaitAcks(int count) {
+            Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> consumer.acks.size() >= count);
+        }
+
+        /** Stops the slot and returns every acknowledgement it made, as TYPE@offset. */
+        List<String> stop() throws InterruptedException {
+            taking = false;
+            thread.join(30_000);
+            synchronized (consumer.acks) {
+                return List.copyOf(consumer.acks);
+            }
+        }
+    }
+
+    /**
+     * Kafka's mock share consumer, recording acknowledgements: a renewed record comes back from the next poll (as the
+     * broker returns it), unless renewals are refused, when the commit reports the lock as lost.
+     */
+    private static final class RecordingConsumer extends MockShareConsumer<String, byte[]> {
+        final List<String> acks = Collections.synchronizedList(new ArrayList<>());
+        volatile boolean refuseRenewals;
+        private final LinkedBlockingQueue<ConsumerRecord<String, byte[]>> queued = new LinkedBlockingQueue<>();
+        private ConsumerRecord<String, byte[]> renewed;
+        private boolean renewalRefused;
+
+        void offer(ConsumerRecord<String, byte[]> record) {
+            queued.add(record);
+        }
+
+        @Override
+        public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
+            ConsumerRecord<String, byte[]> next = renewed;
+            renewed = null;
+            if (next == null) {
+                next = queued.poll();
+            }
+            if (next == null) {
+                try {
+                    wait(Math.min(timeout.toMillis(), 20));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return ConsumerRecords.empty();
+            }
+            return new ConsumerRecords<>(Map.of(new org.apache.kafka.common.TopicPartition(next.topic(),
+                    next.partition()), List.of(next)), Map.of());
+        }
+
+        @Override
+        public synchronized void acknowledge(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {
+            acks.add(type.name() + "@" + record.offset());
+            if (type == AcknowledgeType.RENEW) {
+                if (refuseRenewals) {
+                    renewalRefused = true;
+                } else {
+                    renewed = record;
+                }
+            }
+        }
+
+        @Override
+        public synchronized Map<TopicIdPartition, Optional<KafkaException>> commitSync(Duration timeout) {
+            if (renewalRefused) {
+                renewalRefused = false;
+                return Map.of(new TopicIdPartition(Uuid.randomUuid(), 0, "easel.jobs.toy"),
+                        Optional.of(new InvalidRecordStateException("the record's lock had expired")));
+            }
+            return Map.of();
+        }
+    }
+}
