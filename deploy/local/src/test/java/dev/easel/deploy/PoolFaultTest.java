@@ -51,44 +51,34 @@ class PoolFaultTest {
     private static final Map<String, String> WORKER_ENVIRONMENT = Map.of("EASEL_LOCK_MS", "5000",
             "EASEL_MIN_STEP_MS", "100");
 
-    private static final TestProcesses PROCESSES = new TestProcesses();
+    private static TestStack stack;
     private static ServiceProcess kafkaProcess;
     private static ServiceProcess s3Process;
     private static final List<ServiceProcess> WORKERS = new ArrayList<>();
     private static Path modelDir;
-    private static Path home;
-    private static LocalStack stack;
     private static String kafka;
-    private static String s3;
     private static GatewayClient gateway;
 
     @BeforeAll
     static void startStack() throws Exception {
-        Path root = Path.of(System.getProperty("easel.root", "../.."));
-        home = TestProcesses.fresh(Path.of("target/pool-home"));
-        stack = new LocalStack(root, home);
-        modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
-        int kafkaPort = LocalStack.freePort();
-        int s3Port = LocalStack.freePort();
-        kafka = "127.0.0.1:" + kafkaPort;
-        s3 = "http://127.0.0.1:" + s3Port;
-        kafkaProcess = start(stack.kafka(kafkaPort, LocalStack.freePort()));
-        s3Process = start(stack.s3(s3Port));
+        stack = TestStack.start("pool");
+        modelDir = stack.toyModel();
+        kafka = stack.kafka();
+        kafkaProcess = stack.broker();
+        s3Process = stack.s3Server();
         for (int i = 1; i <= 2; i++) {
-            WORKERS.add(start(stack.worker(new LocalStack.WorkerSettings("pool-worker-" + i, kafka, s3,
-                    List.of(modelDir), LocalStack.freePort(), WORKER_ENVIRONMENT))));
+            WORKERS.add(stack.worker("pool-worker-" + i, WORKER_ENVIRONMENT));
         }
-        gateway = GatewayClient.withNewKey(start(stack.gateway("pool-gateway", LocalStack.freePort(), kafka, s3,
-                TestProcesses.GATEWAY_SETTINGS)).address(), kafka, "pool");
+        gateway = GatewayClient.withNewKey(stack.gateway("pool-gateway", Map.of()).address(), kafka, "pool");
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
-        return PROCESSES.start(service);
+        return stack.start(service);
     }
 
     @AfterAll
     static void stopStack() throws Exception {
-        PROCESSES.stopAll();
+        stack.stopAll();
     }
 
     private static ServiceProcess worker(String name) {
@@ -124,9 +114,8 @@ class PoolFaultTest {
     @Test
     @Order(0)
     void jobsGoOnlyToWorkersThatServeTheirModel() throws Exception {
-        Path other = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy-b"));
-        ServiceProcess otherWorker = start(stack.worker(new LocalStack.WorkerSettings("pool-worker-b", kafka, s3,
-                List.of(other), LocalStack.freePort(), WORKER_ENVIRONMENT)));
+        Path other = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), stack.home().resolve("models/toy-b"));
+        ServiceProcess otherWorker = stack.worker("pool-worker-b", List.of(other), WORKER_ENVIRONMENT);
         awaitModels(List.of("toy", "toy-b"));
         var models = gateway.get("/v1/models").path("models");
         assertEquals("pool-worker-b", models.get(1).path("workers").get(0).asText());
@@ -145,7 +134,7 @@ class PoolFaultTest {
             assertTrue(!workerOf(id).equals("pool-worker-b"), "a toy job ran on the worker that serves only toy-b");
         }
 
-        PROCESSES.stop(otherWorker, Duration.ofSeconds(60)); // withdraws its announcement
+        stack.stop(otherWorker, Duration.ofSeconds(60)); // withdraws its announcement
         awaitModels(List.of("toy"));
         HttpResponse<String> gone = gateway.post(request("a red circle", 2, 1L).withModel("toy-b"));
         assertEquals(400, gone.statusCode());
@@ -178,7 +167,7 @@ class PoolFaultTest {
         JobRequest request = request("a green circle on the right", 80, 7L); // at least 8 s
         String id = gateway.submit(request);
         ServiceProcess victim = startedOn(id);
-        TestProcesses.kill(victim);
+        TestStack.kill(victim);
         long killedAt = System.currentTimeMillis();
 
         List<GatewayClient.Event> events = gateway.allEvents(id);
@@ -247,9 +236,8 @@ class PoolFaultTest {
         for (ServiceProcess worker : WORKERS) {
             worker.stop(Duration.ofSeconds(60));
         }
-        ServiceProcess impatient = start(stack.worker(new LocalStack.WorkerSettings("pool-worker-impatient", kafka, s3,
-                List.of(modelDir), LocalStack.freePort(), Map.of("EASEL_LOCK_MS", "5000", "EASEL_MIN_STEP_MS", "100",
-                        "EASEL_STORAGE_RETRY_MS", "2000", "EASEL_MAX_ATTEMPTS", "2"))));
+        ServiceProcess impatient = stack.worker("pool-worker-impatient", Map.of("EASEL_LOCK_MS", "5000",
+                "EASEL_MIN_STEP_MS", "100", "EASEL_STORAGE_RETRY_MS", "2000", "EASEL_MAX_ATTEMPTS", "2"));
         s3Process.stop(Duration.ofSeconds(20));
         try {
             String id = gateway.submit(request("a cyan square", 10, 8L));
@@ -272,7 +260,7 @@ class PoolFaultTest {
                     StandardCharsets.UTF_8).startsWith(code));
         } finally {
             start(s3Process);
-            PROCESSES.stop(impatient, Duration.ofSeconds(60));
+            stack.stop(impatient, Duration.ofSeconds(60));
             for (ServiceProcess worker : WORKERS) {
                 start(worker);
             }
@@ -294,7 +282,7 @@ class PoolFaultTest {
         while (status.path("status").asText().equals("running")) {
             lastAttempt = status.path("attempt").asInt();
             ServiceProcess victim = worker(status.path("workerId").asText());
-            TestProcesses.kill(victim); // as a job that crashes the process would
+            TestStack.kill(victim); // as a job that crashes the process would
             start(victim);
             killed++;
             status = awaitRunningOrEnded(id, lastAttempt);
@@ -378,7 +366,7 @@ class PoolFaultTest {
             ids.add(gateway.submit(request("a black square", 30, 40L + i)));
         }
         startedOn(ids.get(0));
-        TestProcesses.kill(kafkaProcess);
+        TestStack.kill(kafkaProcess);
         long before = System.nanoTime();
         HttpResponse<String> refused = gateway.post(request("during the outage", 2, 1L));
         long answerMillis = (System.nanoTime() - before) / 1_000_000;

@@ -3,12 +3,10 @@ package dev.easel.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.easel.contracts.Json;
-import dev.easel.models.ModelGenerator;
 import io.minio.ListObjectsArgs;
 import io.minio.MinioClient;
 import io.minio.Result;
 import io.minio.messages.Item;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -28,38 +26,32 @@ import org.junit.jupiter.api.Test;
  * minutes, so it runs only when asked: {@code ./easel soak} ({@code EASEL_SOAK_JOBS=N} changes the count).
  */
 class PoolSoakTest {
-    private static final TestProcesses PROCESSES = new TestProcesses();
+    private static TestStack stack;
 
     @AfterAll
     static void stopStack() throws Exception {
-        PROCESSES.stopAll();
+        if (stack != null) {
+            stack.stopAll();
+        }
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
-        return PROCESSES.start(service);
+        return stack.start(service);
     }
 
     @Test
     void twoThousandJobsThroughFaultsCompleteOnceEach() throws Exception {
         Assumptions.assumeTrue(Boolean.getBoolean("easel.soak"), "the soak runs only with -Deasel.soak=true");
         int jobs = Integer.getInteger("easel.soak.jobs", 2000);
-        Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = TestProcesses.fresh(Path.of("target/soak-home"));
-        LocalStack stack = new LocalStack(root, home);
-        Path model = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
-        int kafkaPort = LocalStack.freePort();
-        int s3Port = LocalStack.freePort();
-        String kafka = "127.0.0.1:" + kafkaPort;
-        String s3 = "http://127.0.0.1:" + s3Port;
-        ServiceProcess broker = start(stack.kafka(kafkaPort, LocalStack.freePort()));
-        start(stack.s3(s3Port));
+        stack = TestStack.start("soak");
+        String kafka = stack.kafka();
+        ServiceProcess broker = stack.broker();
         List<ServiceProcess> workers = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
-            workers.add(start(stack.worker(new LocalStack.WorkerSettings("soak-worker-" + i, kafka, s3, List.of(model),
-                    LocalStack.freePort(), Map.of("EASEL_LOCK_MS", "5000")))));
+            workers.add(stack.worker("soak-worker-" + i, Map.of("EASEL_LOCK_MS", "5000")));
         }
-        GatewayClient gateway = GatewayClient.withNewKey(start(stack.gateway("soak-gateway", LocalStack.freePort(),
-                kafka, s3, TestProcesses.GATEWAY_SETTINGS)).address(), kafka, "soak");
+        GatewayClient gateway = GatewayClient.withNewKey(stack.gateway("soak-gateway", Map.of()).address(), kafka,
+                "soak");
 
         long started = System.nanoTime();
         List<String> ids = new ArrayList<>();
@@ -68,11 +60,11 @@ class PoolSoakTest {
         for (int i = 0; i < jobs; i++) {
             // Faults at fixed points of the submission: the broker once, one worker killed and restarted twice.
             if (i == jobs / 4 || i == (3 * jobs) / 4) {
-                TestProcesses.kill(workers.get(0));
+                TestStack.kill(workers.get(0));
                 start(workers.get(0));
             }
             if (i == jobs / 2) {
-                TestProcesses.kill(broker);
+                TestStack.kill(broker);
                 start(broker);
             }
             String id = submitRetrying(gateway, i);
@@ -90,7 +82,7 @@ class PoolSoakTest {
         followers.shutdown();
         double seconds = (System.nanoTime() - started) / 1e9;
 
-        MinioClient client = MinioClient.builder().endpoint(s3)
+        MinioClient client = MinioClient.builder().endpoint(stack.s3())
                 .credentials(LocalStack.S3_ACCESS_KEY, LocalStack.S3_SECRET_KEY).region("us-east-1").build();
         Set<String> objects = new HashSet<>();
         for (Result<Item> item : client.listObjects(ListObjectsArgs.builder().bucket("easel-images").recursive(true)

@@ -17,7 +17,6 @@ import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
 import dev.easel.engine.scheduler.Scheduler;
 import dev.easel.engine.scheduler.Schedulers;
-import dev.easel.models.ModelGenerator;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,45 +45,34 @@ class ServiceEndToEndTest {
     /** Every step reported (the default), and a job lock far shorter than the slow job below. */
     private static final Map<String, String> WORKER_ENVIRONMENT = Map.of("EASEL_LOCK_MS", "5000");
 
-    private static LocalStack stack;
+    private static TestStack stack;
     private static Path modelDir;
     private static String kafka;
-    private static String s3;
     private static String gateway;
     /** Tenant e2e's client of the first gateway; its key works on every gateway of the stack. */
     private static GatewayClient e2e;
     private static ServiceProcess firstGateway;
     private static ServiceProcess worker;
-    private static final TestProcesses PROCESSES = new TestProcesses();
     private static final List<String> JOBS = new ArrayList<>();
 
     @BeforeAll
     static void startStack() throws Exception {
-        Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = TestProcesses.fresh(Path.of("target/e2e-home"));
-        stack = new LocalStack(root, home);
-        modelDir = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
-        int kafkaPort = LocalStack.freePort();
-        int s3Port = LocalStack.freePort();
-        kafka = "127.0.0.1:" + kafkaPort;
-        s3 = "http://127.0.0.1:" + s3Port;
-        start(stack.kafka(kafkaPort, LocalStack.freePort()));
-        start(stack.s3(s3Port));
-        worker = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker", kafka, s3, List.of(modelDir),
-                LocalStack.freePort(), WORKER_ENVIRONMENT)));
-        firstGateway = start(stack.gateway("e2e-gateway", LocalStack.freePort(), kafka, s3,
-                TestProcesses.GATEWAY_SETTINGS));
+        stack = TestStack.start("e2e");
+        modelDir = stack.toyModel();
+        kafka = stack.kafka();
+        worker = stack.worker("e2e-worker", WORKER_ENVIRONMENT);
+        firstGateway = stack.gateway("e2e-gateway", Map.of());
         gateway = firstGateway.address();
         e2e = GatewayClient.withNewKey(gateway, kafka, "e2e");
     }
 
     private static ServiceProcess start(ServiceProcess service) throws Exception {
-        return PROCESSES.start(service);
+        return stack.start(service);
     }
 
     @AfterAll
     static void stopStack() throws Exception {
-        PROCESSES.stopAll();
+        stack.stopAll();
     }
 
     private static JobRequest request(String prompt, int size, int steps, String scheduler, long seed) {
@@ -145,7 +133,7 @@ class ServiceEndToEndTest {
         JsonNode status = get(gateway, "/v1/jobs/" + id);
         assertEquals("completed", status.path("status").asText());
         assertTrue(status.path("workerId").asText().startsWith("e2e-worker"), status.toString());
-        assertTrue(status.path("images").get(0).path("url").asText().startsWith(s3 + "/"));
+        assertTrue(status.path("images").get(0).path("url").asText().startsWith(stack.s3() + "/"));
     }
 
     @Test
@@ -189,11 +177,10 @@ class ServiceEndToEndTest {
             System.out.println("SKIPPED the SDXL service test: ../shared/parity/sdxl/model not found");
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(index.isPresent(), "../shared/parity/sdxl/model not found");
-        Path sdxl = Path.of("target/e2e-home/models/tiny-sdxl").toAbsolutePath();
+        Path sdxl = stack.home().resolve("models/tiny-sdxl");
         java.nio.file.Files.deleteIfExists(sdxl);
         java.nio.file.Files.createSymbolicLink(sdxl, index.get().getParent().toAbsolutePath());
-        ServiceProcess sdxlWorker = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker-sdxl", kafka, s3,
-                List.of(sdxl), LocalStack.freePort(), WORKER_ENVIRONMENT)));
+        ServiceProcess sdxlWorker = stack.worker("e2e-worker-sdxl", List.of(sdxl), WORKER_ENVIRONMENT);
         try {
             org.awaitility.Awaitility.await("the gateway lists tiny-sdxl").atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(200))
@@ -336,8 +323,7 @@ class ServiceEndToEndTest {
         for (int i = 0; i < 3; i++) {
             ids.add(submit(gateway, request("orange square", 512, 60, "euler", 20L + i)));
         }
-        ServiceProcess second = start(stack.worker(new LocalStack.WorkerSettings("e2e-worker-2", kafka, s3, List.of(modelDir),
-                LocalStack.freePort(), WORKER_ENVIRONMENT)));
+        ServiceProcess second = stack.worker("e2e-worker-2", WORKER_ENVIRONMENT);
         try {
             for (int i = 0; i < 10; i++) {
                 ids.add(submit(gateway, request("orange square", 512, 60, "euler", 30L + i)));
@@ -668,8 +654,7 @@ class ServiceEndToEndTest {
         for (String id : jobs) {
             before.put(id, comparable(get(gateway, "/v1/jobs/" + id)));
         }
-        ServiceProcess second = start(stack.gateway("e2e-gateway-2", LocalStack.freePort(), kafka, s3,
-                TestProcesses.GATEWAY_SETTINGS));
+        ServiceProcess second = stack.gateway("e2e-gateway-2", Map.of());
         for (String id : jobs) {
             assertEquals(before.get(id), comparable(get(second.address(), "/v1/jobs/" + id)), "job " + id + " on gateway 2");
         }
@@ -696,8 +681,7 @@ class ServiceEndToEndTest {
         assertEquals(names(events(second.address(), done, null, 100)), names(events(gateway, done, null, 100)));
 
         // A gateway that keeps no finished job in memory answers from the job's final record in the bucket.
-        ServiceProcess forgetful = start(stack.gateway("e2e-gateway-forgetful", LocalStack.freePort(), kafka, s3,
-                Map.of("easel.jobs.finished-max", "0")));
+        ServiceProcess forgetful = stack.gateway("e2e-gateway-forgetful", Map.of("easel.jobs.finished-max", "0"));
         assertEquals(before.get(done), comparable(get(forgetful.address(), "/v1/jobs/" + done)),
                 "a finished job read back from {tenant}/{jobId}/job.json");
         assertEquals(List.of("queued", "started", "completed"), names(events(forgetful.address(), done, null, 100)));

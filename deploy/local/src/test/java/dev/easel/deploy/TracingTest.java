@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.easel.contracts.JobRequest;
-import dev.easel.models.ModelGenerator;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -27,7 +25,7 @@ import org.junit.jupiter.api.Test;
  * to a collector in this test, and the POST, the job's Kafka record and the worker's spans share one trace id.
  */
 class TracingTest {
-    private static final TestProcesses PROCESSES = new TestProcesses();
+    private static TestStack stack;
     /** What the collector received: service, trace id, span name. */
     private record ReceivedSpan(String service, String traceId, String name) {
     }
@@ -51,28 +49,18 @@ class TracingTest {
         collector.start();
         String endpoint = "http://127.0.0.1:" + collector.getAddress().getPort();
 
-        Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = TestProcesses.fresh(Path.of("target/tracing-home"));
-        LocalStack stack = new LocalStack(root, home);
-        Path model = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
-        int kafkaPort = LocalStack.freePort();
-        String kafka = "127.0.0.1:" + kafkaPort;
-        int s3Port = LocalStack.freePort();
-        String s3 = "http://127.0.0.1:" + s3Port;
-        PROCESSES.start(stack.kafka(kafkaPort, LocalStack.freePort()));
-        PROCESSES.start(stack.s3(s3Port));
-        PROCESSES.start(stack.worker(new LocalStack.WorkerSettings("traced-worker", kafka, s3, List.of(model),
-                LocalStack.freePort(), Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint))));
-        Map<String, String> settings = new java.util.HashMap<>(TestProcesses.GATEWAY_SETTINGS);
-        settings.put("otel.exporter.otlp.endpoint", endpoint);
-        String gateway = PROCESSES.start(stack.gateway("traced-gateway", LocalStack.freePort(), kafka, s3, settings))
-                .address();
+        stack = TestStack.start("tracing");
+        String kafka = stack.kafka();
+        stack.worker("traced-worker", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
+        String gateway = stack.gateway("traced-gateway", Map.of("otel.exporter.otlp.endpoint", endpoint)).address();
         client = GatewayClient.withNewKey(gateway, kafka, "traced");
     }
 
     @AfterAll
     static void stop() throws Exception {
-        PROCESSES.stopAll();
+        if (stack != null) {
+            stack.stopAll();
+        }
         if (collector != null) {
             collector.stop(0);
         }

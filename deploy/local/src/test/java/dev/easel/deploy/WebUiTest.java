@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.easel.deploy.ApiKeyAdmin.Created;
-import dev.easel.models.ModelGenerator;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +40,7 @@ class WebUiTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     private static final Path SCREENSHOTS = Path.of("target/ui-screenshots");
-    private static final TestProcesses PROCESSES = new TestProcesses();
+    private static TestStack stack;
 
     private static String gateway;
     private static String s3;
@@ -56,19 +55,11 @@ class WebUiTest {
         }
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "chromium and chromium-driver are not installed");
-        Path root = Path.of(System.getProperty("easel.root", "../.."));
-        Path home = TestProcesses.fresh(Path.of("target/ui-home"));
-        LocalStack stack = new LocalStack(root, home);
-        Path model = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), home.resolve("models/toy"));
-        String kafka = "127.0.0.1:" + LocalStack.freePort();
-        int s3Port = LocalStack.freePort();
-        s3 = "http://127.0.0.1:" + s3Port;
-        PROCESSES.start(stack.kafka(Integer.parseInt(kafka.substring(kafka.indexOf(':') + 1)), LocalStack.freePort()));
-        PROCESSES.start(stack.s3(s3Port));
-        PROCESSES.start(stack.worker(new LocalStack.WorkerSettings("ui-worker", kafka, s3, List.of(model),
-                LocalStack.freePort(), Map.of())));
-        gateway = PROCESSES.start(stack.gateway("ui-gateway", LocalStack.freePort(), kafka, s3,
-                TestProcesses.GATEWAY_SETTINGS)).address();
+        stack = TestStack.start("ui");
+        String kafka = stack.kafka();
+        s3 = stack.s3();
+        stack.worker("ui-worker", Map.of());
+        gateway = stack.gateway("ui-gateway", Map.of()).address();
         key = new ApiKeyAdmin(kafka).create("ui", null, null);
         ApiKeyAdmin.awaitAccepted(gateway, key.key(), Duration.ofSeconds(30));
 
@@ -87,7 +78,9 @@ class WebUiTest {
         if (browser != null) {
             browser.quit();
         }
-        PROCESSES.stopAll();
+        if (stack != null) {
+            stack.stopAll();
+        }
     }
 
     @Test
