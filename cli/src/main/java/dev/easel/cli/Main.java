@@ -32,7 +32,9 @@ public final class Main {
             options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
               --init-image PNG --strength S --mask PNG (inpainting: white is repainted) --out FILE.png --preview-every N
-              --noise torch|easel --prompt-syntax a1111|plain; run also --progress jsonl;
+              --noise torch|easel --prompt-syntax a1111|plain --lora NAME[:WEIGHT] (repeatable; or <lora:NAME:WEIGHT> in
+              the prompt); run also --progress jsonl --lora-dir DIR --embeddings-dir DIR (default: loras/ and
+              embeddings/ beside the model folder);
               generate also --model ID (a model the workers serve; default: the gateway's default model)""";
 
     private Main() {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -27,7 +28,7 @@ final class RequestOptions {
             Map.entry("numImages", "num-images"), Map.entry("model", "model"), Map.entry("initImage", "init-image"),
             Map.entry("strength", "strength"), Map.entry("preview", "preview-every"),
             Map.entry("previewEvery", "preview-every"), Map.entry("noise", "noise"), Map.entry("mask", "mask"),
-            Map.entry("promptSyntax", "prompt-syntax"));
+            Map.entry("promptSyntax", "prompt-syntax"), Map.entry("loras", "lora"));
     /** Request fields the CLI has no flag for, and why: see {@link #FLAGS_BY_FIELD}. */
     static final Set<String> SERVICE_ONLY_FIELDS = Set.of("webhook");
     static final Set<String> FLAGS = Set.of("karras");
@@ -74,7 +75,29 @@ final class RequestOptions {
                 .noise(arguments.value("noise"))
                 .mask(mask)
                 .promptSyntax(arguments.value("prompt-syntax"))
+                .loras(loras(arguments.values("lora")))
                 .build();
+    }
+
+    /** {@code --lora NAME[:WEIGHT]}, repeatable; null when none is given. */
+    private static List<JobRequest.Lora> loras(List<String> values) {
+        if (values.isEmpty()) {
+            return null;
+        }
+        List<JobRequest.Lora> loras = new java.util.ArrayList<>();
+        for (String value : values) {
+            int colon = value.lastIndexOf(':');
+            if (colon < 0) {
+                loras.add(new JobRequest.Lora(value, null));
+                continue;
+            }
+            try {
+                loras.add(new JobRequest.Lora(value.substring(0, colon), Double.parseDouble(value.substring(colon + 1))));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--lora takes NAME or NAME:WEIGHT, got '" + value + "'");
+            }
+        }
+        return loras;
     }
 
     private static String base64File(String field, String file) throws IOException {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contracts.FieldError;
 import dev.easel.contracts.JobRequest;
+import dev.easel.engine.adapter.AdapterLibrary;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
@@ -25,7 +26,8 @@ import java.util.Set;
 /** {@code easel run}: one generation on the local engine, images written as PNG files. */
 final class RunCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> OPTIONS = union(RequestOptions.OPTIONS, Set.of("model", "prompt", "out", "progress"));
+    private static final Set<String> OPTIONS = union(RequestOptions.OPTIONS, Set.of("model", "prompt", "out", "progress",
+            "lora-dir", "embeddings-dir"));
 
     private final PrintStream out;
     private final PrintStream err;
@@ -59,7 +61,8 @@ final class RunCommand {
         boolean jsonl = progressFormat != null;
         Path modelFolder = modelFolder(arguments.value("model"), err);
         try (ModelFolder model = ModelFolder.load(modelFolder, new OrtRuntime(RuntimeOptions.fromEnvironment()))) {
-            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model,
+                    adapterLibrary(arguments, modelFolder));
             GenerationResult result = pipeline.generate(request, step -> report(step, jsonl), () -> false);
             List<Path> written = write(result, output);
             if (jsonl) {
@@ -72,6 +75,27 @@ final class RunCommand {
             }
         }
         return 0;
+    }
+
+    /**
+     * The LoRAs and embeddings {@code run} offers: --lora-dir and --embeddings-dir, else the folders loras/ and
+     * embeddings/ beside the model folder (as a worker's defaults), when they exist.
+     */
+    static AdapterLibrary adapterLibrary(Arguments arguments, Path modelFolder) {
+        Path beside = modelFolder.toAbsolutePath().normalize().getParent();
+        return new AdapterLibrary(folder(arguments.value("lora-dir"), beside, "loras"),
+                folder(arguments.value("embeddings-dir"), beside, "embeddings"));
+    }
+
+    private static Path folder(String option, Path beside, String name) {
+        if (option != null) {
+            Path folder = Path.of(option);
+            if (!Files.isDirectory(folder)) {
+                throw new UsageException("folder " + folder + " does not exist");
+            }
+            return folder;
+        }
+        return beside == null ? null : beside.resolve(name);
     }
 
     /** The model folder to use: --model, else the generated toy model (made on first use). */

@@ -32,7 +32,19 @@ public record JobRequest(
         String noise,
         String mask,
         String promptSyntax,
+        List<Lora> loras,
         Webhook webhook) {
+
+    /**
+     * A LoRA the job applies, by its name in the workers' LoRA folder, at {@code weight} (absent: 1). The prompt's
+     * {@code <lora:NAME:WEIGHT>} tags ask for LoRAs too; both apply.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Lora(String name, Double weight) {
+        public double weightOrDefault() {
+            return weight == null ? 1.0 : weight;
+        }
+    }
 
     /** Where the gateway POSTs the job's events, and which ones (absent: completed, failed and cancelled). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -67,6 +79,7 @@ public record JobRequest(
         private String noise;
         private String mask;
         private String promptSyntax;
+        private List<Lora> loras;
         private Webhook webhook;
 
         private Builder() {
@@ -157,6 +170,11 @@ public record JobRequest(
             return this;
         }
 
+        public Builder loras(List<Lora> value) {
+            loras = value;
+            return this;
+        }
+
         public Builder webhook(Webhook value) {
             webhook = value;
             return this;
@@ -171,7 +189,7 @@ public record JobRequest(
         public JobRequest build() {
             return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
                     timestepSpacing, seed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
-                    promptSyntax, webhook);
+                    promptSyntax, loras, webhook);
         }
     }
 
@@ -201,7 +219,7 @@ public record JobRequest(
                 .guidanceScale(guidanceScale).scheduler(scheduler).karras(karras).timestepSpacing(timestepSpacing)
                 .seed(seed).numImages(numImages).model(model).initImage(initImage).strength(strength)
                 .preview(preview).previewEvery(previewEvery).noise(noise).mask(mask).promptSyntax(promptSyntax)
-                .webhook(webhook);
+                .loras(loras).webhook(webhook);
     }
 
     /**
@@ -271,6 +289,7 @@ public record JobRequest(
         if (webhook != null) {
             errors.addAll(RequestLimits.checkWebhook(webhook.url(), webhook.events()));
         }
+        errors.addAll(RequestLimits.checkAdapters(r.prompt(), r.negativePrompt(), loras));
         if (noise != null && !RequestLimits.NOISES.contains(noise)) {
             errors.add(new FieldError("noise", "is '" + noise + "'; one of " + String.join(", ", RequestLimits.NOISES)));
         }

@@ -30,6 +30,16 @@ public final class RequestLimits {
         public static final ImageBounds ENGINE = new ImageBounds(MAX_INIT_IMAGE_BYTES, MAX_INIT_IMAGE_PIXELS);
     }
 
+    /** LoRAs one job may apply (the loras field and the prompt's tags together). */
+    public static final int MAX_LORAS = 8;
+    /** A LoRA's multiplier, either sign. */
+    public static final double MAX_LORA_WEIGHT = 10;
+    /**
+     * 75-token chunks one prompt may take: each adds 77 positions of cross-attention context, so an unbounded prompt
+     * could exhaust a GPU. The gateway refuses prompts whose BREAKs alone pass it; the engine counts exactly.
+     */
+    public static final int MAX_PROMPT_CHUNKS = 8;
+
     public static final String MASK_NEEDS_INIT_IMAGE =
             "applies to inpainting only: send initImage (the picture to repaint) with it, or drop it";
 
@@ -163,6 +173,56 @@ public final class RequestLimits {
                 return;
             }
         }
+    }
+
+    /**
+     * The LoRAs a job asks for ({@code loras} and the prompt's tags): at most {@link #MAX_LORAS}, each with a name and
+     * a multiplier within {@link #MAX_LORA_WEIGHT}; and the chunks the prompts take at least, within
+     * {@link #MAX_PROMPT_CHUNKS}.
+     */
+    public static List<FieldError> checkAdapters(String prompt, String negativePrompt, List<JobRequest.Lora> loras) {
+        List<FieldError> errors = new ArrayList<>();
+        if (prompt == null) {
+            return errors;
+        }
+        PromptTags.Parsed tags;
+        try {
+            tags = PromptTags.parse(prompt);
+        } catch (IllegalArgumentException e) {
+            errors.add(new FieldError("prompt", e.getMessage()));
+            return errors;
+        }
+        int count = tags.loras().size() + (loras == null ? 0 : loras.size());
+        if (count > MAX_LORAS) {
+            errors.add(new FieldError("loras", "asks for " + count + " LoRAs (loras and <lora:...> tags together); at"
+                    + " most " + MAX_LORAS));
+        }
+        List<PromptTags.LoraWeight> all = new ArrayList<>(tags.loras());
+        if (loras != null) {
+            for (JobRequest.Lora lora : loras) {
+                if (lora == null || lora.name() == null || lora.name().isBlank()) {
+                    errors.add(new FieldError("loras", "each LoRA needs a name"));
+                    return errors;
+                }
+                all.add(new PromptTags.LoraWeight(lora.name(), lora.weightOrDefault()));
+            }
+        }
+        for (PromptTags.LoraWeight lora : all) {
+            if (!lora.name().matches("[\\p{L}\\p{N}_.\\- ]{1,200}")) {
+                errors.add(new FieldError("loras", "'" + lora.name() + "' is not a LoRA name: letters, digits, '_',"
+                        + " '.', '-' and spaces, at most 200"));
+            } else if (!(Math.abs(lora.weight()) <= MAX_LORA_WEIGHT)) {
+                errors.add(new FieldError("loras", "LoRA " + lora.name() + " has the weight " + lora.weight()
+                        + "; at most " + MAX_LORA_WEIGHT + " either way"));
+            }
+        }
+        for (String[] text : new String[][] {{"prompt", prompt}, {"negativePrompt", negativePrompt}}) {
+            if (text[1] != null && PromptTags.minimumChunks(text[1]) > MAX_PROMPT_CHUNKS) {
+                errors.add(new FieldError(text[0], "takes at least " + PromptTags.minimumChunks(text[1])
+                        + " chunks of 75 tokens (its BREAKs); at most " + MAX_PROMPT_CHUNKS));
+            }
+        }
+        return errors;
     }
 
     /** A webhook's URL (absolute http or https, at most 2048 characters) and event names. */

@@ -20,14 +20,34 @@ public final class Component implements AutoCloseable {
     private final OrtSession session;
     private final Map<String, NodeInfo> inputs;
     private final List<String> outputNames;
+    private final PatchableWeights patchable;
+    /** The session runs go to: the base one, or the patched one while a job with LoRAs or embeddings runs. */
+    private volatile OrtSession active;
     private long runNanos;
 
-    Component(String name, Path file, OrtSession session) throws OrtException {
+    Component(String name, Path file, OrtRuntime runtime) throws OrtException {
         this.name = name;
         this.file = file;
-        this.session = session;
+        this.session = runtime.open(file);
+        this.active = session;
         this.inputs = session.getInputInfo();
         this.outputNames = List.copyOf(session.getOutputInfo().keySet());
+        this.patchable = new PatchableWeights(this, runtime);
+    }
+
+    /** This component's weights as LoRAs and embeddings patch them. */
+    public PatchableWeights patchable() {
+        return patchable;
+    }
+
+    /** Runs go to {@code patched} (a session of the same graph with patched weights). */
+    void use(OrtSession patched) {
+        active = patched;
+    }
+
+    /** Runs go to the base session again. */
+    void useBase() {
+        active = session;
     }
 
     public String name() {
@@ -87,7 +107,7 @@ public final class Component implements AutoCloseable {
             throws OrtException {
         long start = System.nanoTime();
         try {
-            return session.run(feeds, outputs);
+            return active.run(feeds, outputs);
         } finally {
             runNanos += System.nanoTime() - start;
         }
@@ -107,7 +127,7 @@ public final class Component implements AutoCloseable {
     public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds) throws OrtException {
         long start = System.nanoTime();
         try {
-            return session.run(feeds);
+            return active.run(feeds);
         } finally {
             runNanos += System.nanoTime() - start;
         }
@@ -116,7 +136,7 @@ public final class Component implements AutoCloseable {
     /** Runs the session writing the first output into {@code output} (preallocated, same shape every step). */
     public void runInto(Map<String, ? extends OnnxTensorLike> feeds, OnnxValue output) throws OrtException {
         long start = System.nanoTime();
-        try (OrtSession.Result ignored = session.run(feeds, Map.of(outputNames.get(0), output))) {
+        try (OrtSession.Result ignored = active.run(feeds, Map.of(outputNames.get(0), output))) {
             // pinned output: the values are already in the caller's buffer
         } finally {
             runNanos += System.nanoTime() - start;
@@ -134,6 +154,7 @@ public final class Component implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
+        patchable.close();
         session.close();
     }
 

@@ -128,7 +128,7 @@ public final class ModelFolder implements AutoCloseable {
 
     private Component open(String component, Path file, List<Component> opened) throws OrtException {
         try {
-            Component result = new Component(component, file, runtime.open(file));
+            Component result = new Component(component, file, runtime);
             opened.add(result);
             return result;
         } catch (OrtException e) {

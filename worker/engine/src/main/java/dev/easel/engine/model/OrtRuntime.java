@@ -66,8 +66,31 @@ public final class OrtRuntime {
         return provider.startsWith("CUDA") ? 4 : 1;
     }
 
+    /**
+     * A session of {@code modelFile} whose {@code initializers} are the caller's buffers, read in place: prepacking
+     * off and no layout transformations (they copy weights), so rewriting a buffer changes what the session computes.
+     */
+    public OrtSession openPatchable(Path modelFile, java.util.Map<String, ai.onnxruntime.OnnxTensorLike> initializers)
+            throws OrtException {
+        try (OrtSession.SessionOptions sessionOptions = sessionOptions()) {
+            sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+            sessionOptions.addConfigEntry("session.disable_prepacking", "1");
+            for (java.util.Map.Entry<String, ai.onnxruntime.OnnxTensorLike> initializer : initializers.entrySet()) {
+                sessionOptions.addInitializer(initializer.getKey(), initializer.getValue());
+            }
+            return environment.createSession(modelFile.toString(), sessionOptions);
+        }
+    }
+
     public OrtSession open(Path modelFile) throws OrtException {
-        try (OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions()) {
+        try (OrtSession.SessionOptions sessionOptions = sessionOptions()) {
+            return environment.createSession(modelFile.toString(), sessionOptions);
+        }
+    }
+
+    private OrtSession.SessionOptions sessionOptions() throws OrtException {
+        OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
+        try {
             sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             if (options.intraOpThreads() > 0) {
                 sessionOptions.setIntraOpNumThreads(options.intraOpThreads());
@@ -80,7 +103,10 @@ public final class OrtRuntime {
             if (provider.equals("CUDAExecutionProvider")) {
                 sessionOptions.addCUDA(options.cudaDeviceId());
             }
-            return environment.createSession(modelFile.toString(), sessionOptions);
+            return sessionOptions;
+        } catch (OrtException | RuntimeException e) {
+            sessionOptions.close();
+            throw e;
         }
     }
 }

@@ -35,6 +35,11 @@ public final class TensorBuffer implements AutoCloseable {
         return tensor;
     }
 
+    /** The buffer's size in bytes. */
+    public long byteSize() {
+        return bytes.capacity();
+    }
+
     /** Writes {@code values} starting at element {@code offset}, each multiplied by {@code scale}. */
     public void put(float[] values, int offset, float scale) {
         put(values, 0, values.length, offset, scale);

@@ -60,7 +60,7 @@ public final class TextEncoder {
         }
     }
 
-    Component component() {
+    public Component component() {
         return component;
     }
 

@@ -83,7 +83,7 @@ public final class Unet {
         }
     }
 
-    Component component() {
+    public Component component() {
         return component;
     }
 

@@ -1,7 +1,11 @@
 package dev.easel.engine.pipeline;
 
+import dev.easel.engine.adapter.Embedding;
+import dev.easel.engine.adapter.ModelAdapters;
 import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.prompt.TriggerWords;
 import dev.easel.engine.scheduler.Scheduler;
+import java.util.List;
 
 /**
  * A request made ready for one model, once: validated at the model's size, its scheduler built, its seed drawn, its
@@ -16,9 +20,21 @@ public final class GenerationPlan {
     private final long seed;
     private final RgbImage initImage;
     private final InpaintMask mask;
+    private final Adapters adapters;
+
+    /**
+     * The prompt's LoRAs and embeddings: the prompt text without its tags, the LoRAs resolved with their multipliers,
+     * the embeddings its prompts use, and the trigger words per text encoder.
+     */
+    record Adapters(String promptText, List<ModelAdapters.WeightedLora> loras, List<Embedding> embeddings,
+            List<TriggerWords> words) {
+        boolean any() {
+            return !loras.isEmpty() || !embeddings.isEmpty();
+        }
+    }
 
     GenerationPlan(GenerationRequest request, String schedulerName, Scheduler scheduler, int startIndex, long seed,
-            RgbImage initImage, InpaintMask mask) {
+            RgbImage initImage, InpaintMask mask, Adapters adapters) {
         this.request = request;
         this.schedulerName = schedulerName;
         this.scheduler = scheduler;
@@ -26,6 +42,11 @@ public final class GenerationPlan {
         this.seed = seed;
         this.initImage = initImage;
         this.mask = mask;
+        this.adapters = adapters;
+    }
+
+    Adapters adapters() {
+        return adapters;
     }
 
     /** The request with the model's size filled in. */

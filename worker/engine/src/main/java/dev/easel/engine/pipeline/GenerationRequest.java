@@ -4,6 +4,7 @@ import dev.easel.engine.noise.NoiseSource;
 import dev.easel.engine.prompt.PromptSyntax;
 import dev.easel.contracts.FieldError;
 import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.PromptTags;
 import dev.easel.contracts.RequestLimits;
 import java.util.Base64;
 import java.util.List;
@@ -31,7 +32,8 @@ public record GenerationRequest(
         int previewEvery,
         NoiseSource.Kind noise,
         byte[] mask,
-        PromptSyntax promptSyntax) {
+        PromptSyntax promptSyntax,
+        List<PromptTags.LoraWeight> loras) {
 
     /** A width or height of 0: the model's default size (8 x its UNet's sample_size; 512 when it does not say). */
     public static final int MODEL_DEFAULT_SIDE = 0;
@@ -84,6 +86,10 @@ public record GenerationRequest(
             }
         }
         builder.promptSyntax(PromptSyntax.of(r.promptSyntax()));
+        if (r.loras() != null) {
+            builder.loras(r.loras().stream()
+                    .map(lora -> new PromptTags.LoraWeight(lora.name(), lora.weightOrDefault())).toList());
+        }
         return builder.build();
     }
 
@@ -91,19 +97,19 @@ public record GenerationRequest(
     public GenerationRequest withDefaultSide(int side) {
         return new GenerationRequest(prompt, negativePrompt, width == MODEL_DEFAULT_SIDE ? side : width,
                 height == MODEL_DEFAULT_SIDE ? side : height, steps, guidanceScale, scheduler, karras, timestepSpacing,
-                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax);
+                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
     }
 
     /** A copy with {@code seed} set. */
     public GenerationRequest withSeed(long newSeed) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax);
+                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
     }
 
     /** A copy asking for {@code count} images. */
     public GenerationRequest withNumImages(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax);
+                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
     }
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
@@ -137,6 +143,7 @@ public record GenerationRequest(
         private NoiseSource.Kind noise = NoiseSource.Kind.of(JobRequest.DEFAULT_NOISE);
         private byte[] mask;
         private PromptSyntax promptSyntax = PromptSyntax.of(JobRequest.DEFAULT_PROMPT_SYNTAX);
+        private List<PromptTags.LoraWeight> loras = List.of();
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -213,6 +220,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** LoRAs besides those the prompt's tags ask for, applied after them. */
+        public Builder loras(List<PromptTags.LoraWeight> value) {
+            loras = List.copyOf(value);
+            return this;
+        }
+
         public Builder previewEvery(int value) {
             previewEvery = value;
             return this;
@@ -220,7 +233,7 @@ public record GenerationRequest(
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax);
+                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
         }
     }
 }

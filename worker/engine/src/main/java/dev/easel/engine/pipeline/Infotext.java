@@ -7,7 +7,9 @@ final class Infotext {
     private Infotext() {
     }
 
-    static String of(GenerationRequest request, String scheduler, long seed, String model) {
+    static String of(GenerationPlan plan, long seed, String model) {
+        GenerationRequest request = plan.request();
+        String scheduler = plan.schedulerName();
         StringBuilder text = new StringBuilder(request.prompt());
         if (request.negativePrompt() != null && !request.negativePrompt().isEmpty()) {
             text.append("\nNegative prompt: ").append(request.negativePrompt());
@@ -24,7 +26,22 @@ final class Infotext {
         if (request.isImageToImage()) {
             text.append(", Denoising strength: ").append(format(request.strength()));
         }
+        if (!plan.adapters().loras().isEmpty()) {
+            // As A1111's Lora extension writes it: name and the file's short "addnet" hash, each LoRA once.
+            java.util.Map<String, String> hashes = new java.util.LinkedHashMap<>();
+            plan.adapters().loras().forEach(l -> hashes.put(l.lora().name(), l.lora().shortHash()));
+            text.append(", Lora hashes: \"").append(join(hashes)).append('"');
+        }
+        if (!plan.adapters().embeddings().isEmpty()) {
+            java.util.Map<String, String> hashes = new java.util.LinkedHashMap<>();
+            plan.adapters().embeddings().forEach(e -> hashes.put(e.word(), e.shortHash()));
+            text.append(", TI hashes: \"").append(join(hashes)).append('"');
+        }
         return text.toString();
+    }
+
+    private static String join(java.util.Map<String, String> hashes) {
+        return String.join(", ", hashes.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
     }
 
     private static String format(double value) {

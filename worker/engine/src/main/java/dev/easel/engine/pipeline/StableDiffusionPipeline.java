@@ -9,7 +9,14 @@ import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.TextEncoder;
 import dev.easel.engine.model.Unet;
 import dev.easel.engine.noise.NoiseSource;
+import dev.easel.contracts.PromptTags;
+import dev.easel.contracts.RequestLimits;
+import dev.easel.engine.adapter.AdapterLibrary;
+import dev.easel.engine.adapter.Embedding;
+import dev.easel.engine.adapter.ModelAdapters;
+import dev.easel.engine.prompt.PromptChunker;
 import dev.easel.engine.prompt.PromptEncoder;
+import dev.easel.engine.prompt.TriggerWords;
 import dev.easel.engine.scheduler.Scheduler;
 import dev.easel.engine.scheduler.Schedulers;
 import java.security.SecureRandom;
@@ -29,11 +36,24 @@ public final class StableDiffusionPipeline {
     private final ModelFolder model;
     private final LatentPreview preview;
     private final PromptEncoder promptEncoder;
+    private final ModelAdapters adapters;
 
+    /** A pipeline with no LoRAs or embeddings to offer. */
     public StableDiffusionPipeline(ModelFolder model) {
+        this(model, AdapterLibrary.empty());
+    }
+
+    /** A pipeline offering the LoRAs and embeddings of {@code library}. */
+    public StableDiffusionPipeline(ModelFolder model, AdapterLibrary library) {
         this.model = model;
         this.preview = new LatentPreview(model.latentRgbFactors());
         this.promptEncoder = PromptEncoder.of(model);
+        this.adapters = new ModelAdapters(model, library);
+    }
+
+    /** The LoRAs and embeddings this pipeline offers. */
+    public AdapterLibrary adapterLibrary() {
+        return adapters.library();
     }
 
     public ModelFolder model() {
@@ -67,7 +87,64 @@ public final class StableDiffusionPipeline {
             mask = InpaintMask.everywhere(request.width(), request.height());
         }
         long seed = request.seed() != null ? request.seed() : randomSeed();
-        return new GenerationPlan(request, schedulerName, scheduler, startIndex, seed, initImage, mask);
+        return new GenerationPlan(request, schedulerName, scheduler, startIndex, seed, initImage, mask,
+                planAdapters(request));
+    }
+
+    /**
+     * The prompt's tags removed and its LoRAs resolved in the library (with the request's own), the embeddings the
+     * prompts use, and each prompt's chunks within {@link RequestLimits#MAX_PROMPT_CHUNKS}.
+     */
+    private GenerationPlan.Adapters planAdapters(GenerationRequest request) {
+        PromptTags.Parsed tags;
+        try {
+            tags = PromptTags.parse(request.prompt());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("prompt", e.getMessage());
+        }
+        List<PromptTags.LoraWeight> wanted = new ArrayList<>(tags.loras());
+        wanted.addAll(request.loras());
+        if (wanted.size() > RequestLimits.MAX_LORAS) {
+            throw new InvalidRequestException("loras", "asks for " + wanted.size() + " LoRAs; at most "
+                    + RequestLimits.MAX_LORAS);
+        }
+        AdapterLibrary library = adapters.library();
+        List<ModelAdapters.WeightedLora> loras = new ArrayList<>();
+        for (PromptTags.LoraWeight lora : wanted) {
+            try {
+                loras.add(new ModelAdapters.WeightedLora(library.lora(lora.name()), lora.weight()));
+            } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+                throw new InvalidRequestException("loras", e.getMessage());
+            }
+        }
+        for (String word : library.unreadableEmbeddingWords()) {
+            java.util.regex.Pattern used = java.util.regex.Pattern.compile("(?i)(?<![\\p{L}\\p{N}_])"
+                    + java.util.regex.Pattern.quote(word) + "(?![\\p{L}\\p{N}_])");
+            if (used.matcher(tags.text()).find() || used.matcher(request.negativePrompt()).find()) {
+                throw new InvalidRequestException("prompt", "the embedding " + word + " is a pickled .pt/.bin file,"
+                        + " which Easel does not load: convert it to .safetensors (emb_params) and put it in "
+                        + library.embeddingsDir());
+            }
+        }
+        List<TriggerWords> words;
+        try {
+            words = library.embeddingWords().isEmpty()
+                    ? java.util.Collections.nCopies(model.textEncoders().size(), TriggerWords.none())
+                    : adapters.triggerWords();
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw new InvalidRequestException("prompt", e.getMessage());
+        }
+        java.util.Set<String> usedWords = new java.util.TreeSet<>();
+        for (String[] text : new String[][] {{"prompt", tags.text()}, {"negativePrompt", request.negativePrompt()}}) {
+            PromptChunker.Chunks chunks = promptEncoder.chunks(0, text[1], request.promptSyntax(), words.get(0));
+            if (chunks.chunks().size() > RequestLimits.MAX_PROMPT_CHUNKS) {
+                throw new InvalidRequestException(text[0], "takes " + chunks.chunks().size() + " chunks of 75 tokens;"
+                        + " at most " + RequestLimits.MAX_PROMPT_CHUNKS + ": shorten it");
+            }
+            usedWords.addAll(chunks.embeddings());
+        }
+        List<Embedding> embeddings = library.embeddings().stream().filter(e -> usedWords.contains(e.word())).toList();
+        return new GenerationPlan.Adapters(tags.text(), List.copyOf(loras), embeddings, words);
     }
 
     /** Plans and runs {@code request}: see {@link #plan} and {@link #generate(GenerationPlan, Consumer, BooleanSupplier)}. */
@@ -83,11 +160,22 @@ public final class StableDiffusionPipeline {
      */
     public synchronized GenerationResult generate(GenerationPlan plan, Consumer<StepProgress> progress,
             BooleanSupplier cancelled) throws OrtException {
-        GenerationRequest request = plan.request();
         long jobStart = System.nanoTime();
         model.resetRunNanos();
+        try {
+            return run(plan, progress, cancelled, jobStart);
+        } finally {
+            if (plan.adapters().any()) {
+                adapters.release();
+            }
+        }
+    }
+
+    private GenerationResult run(GenerationPlan plan, Consumer<StepProgress> progress, BooleanSupplier cancelled,
+            long jobStart) throws OrtException {
+        GenerationRequest request = plan.request();
         long phaseStart = System.nanoTime();
-        Conditioning conditioning = encodePrompts(request);
+        Conditioning conditioning = encodePrompts(plan);
         ImageConditioning image = prepareImage(plan);
         double textMillis = millisSince(phaseStart);
 
@@ -138,17 +226,26 @@ public final class StableDiffusionPipeline {
         }
     }
 
-    /** Step 1: the prompts through the text encoders. */
-    private Conditioning encodePrompts(GenerationRequest request) throws OrtException {
+    /** Step 1: the job's LoRAs and embeddings patched in, then the prompts through the text encoders. */
+    private Conditioning encodePrompts(GenerationPlan plan) throws OrtException {
+        GenerationRequest request = plan.request();
+        GenerationPlan.Adapters adapted = plan.adapters();
+        if (adapted.any()) {
+            try {
+                adapters.apply(adapted.loras(), adapted.embeddings());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException("loras", e.getMessage());
+            }
+        }
         OrtEnvironment environment = model.runtime().environment();
         // An LCM-distilled UNet takes the guidance scale as an embedding instead of a second, unconditional pass.
         boolean guided = model.unet().guidanceEmbeddingWidth() == 0 && request.guidanceScale() > 1.0;
         List<TextEncoder.HiddenStates> hidden = new ArrayList<>();
-        TextEncoder.HiddenStates conditional = encodePrompt(environment, "prompt", request.prompt(), request);
+        TextEncoder.HiddenStates conditional = encodePrompt(environment, "prompt", adapted.promptText(), plan);
         if (guided) {
             // SDXL's force_zeros_for_empty_prompt: no negative prompt means zero conditioning, not the encoded "".
             hidden.add(request.negativePrompt().isEmpty() && model.forceZerosForEmptyPrompt() ? conditional.zeros()
-                    : encodePrompt(environment, "negativePrompt", request.negativePrompt(), request));
+                    : encodePrompt(environment, "negativePrompt", request.negativePrompt(), plan));
         }
         hidden.add(conditional);
         return new Conditioning(hidden, guided);
@@ -296,7 +393,7 @@ public final class StableDiffusionPipeline {
             RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(),
                     java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane), request.height() / 8,
                     request.width() / 8, model.scalingFactor());
-            String infotext = Infotext.of(request, plan.schedulerName(), imageSeed, model.name());
+            String infotext = Infotext.of(plan, imageSeed, model.name());
             decoded.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
                     picture.toPng("parameters", infotext), infotext));
         }
@@ -370,8 +467,9 @@ public final class StableDiffusionPipeline {
     }
 
     private TextEncoder.HiddenStates encodePrompt(OrtEnvironment environment, String field, String text,
-            GenerationRequest request) throws OrtException {
-        TextEncoder.HiddenStates states = promptEncoder.encode(environment, text, request.promptSyntax());
+            GenerationPlan plan) throws OrtException {
+        TextEncoder.HiddenStates states = promptEncoder.encode(environment, text, plan.request().promptSyntax(),
+                plan.adapters().words());
         if (!model.unet().acceptsSequence(states.sequence())) {
             throw new InvalidRequestException(field, "needs " + states.sequence() / model.tokenizer().maxLength()
                     + " chunks of 75 tokens, and this model's UNet takes only one: shorten it, or send promptSyntax"

@@ -4,6 +4,7 @@ import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Splits a prompt into text-encoder inputs as AUTOMATIC1111's {@code tokenize_line} does with its default settings:
@@ -26,12 +27,20 @@ public final class PromptChunker {
         this.commaId = tokenizer.vocabularyId(",</w>");
     }
 
-    /** The chunks of a prompt, and how many prompt tokens they hold (A1111's token count). */
-    public record Chunks(List<TokenChunk> chunks, int tokenCount) {
+    /**
+     * The chunks of a prompt, how many prompt tokens they hold (A1111's token count; an embedding counts its vectors)
+     * and the trigger words of embeddings found in it.
+     */
+    public record Chunks(List<TokenChunk> chunks, int tokenCount, Set<String> embeddings) {
     }
 
     /** The weighted chunks of {@code prompt}, read with A1111's attention syntax. */
     public Chunks weighted(String prompt) {
+        return weighted(prompt, TriggerWords.none());
+    }
+
+    /** The weighted chunks of {@code prompt}, with the embeddings of {@code words} in place of their trigger words. */
+    public Chunks weighted(String prompt, TriggerWords words) {
         Builder builder = new Builder();
         for (WeightedText run : AttentionParser.parse(prompt)) {
             if (run.isBreak()) {
@@ -39,8 +48,12 @@ public final class PromptChunker {
                 continue;
             }
             float weight = (float) run.weight();
-            for (int token : tokenizer.bpeIds(run.text())) {
-                builder.add(token, weight);
+            for (TriggerWords.Piece piece : words.pieces(tokenizer.bpeIds(run.text()), builder.embeddings)) {
+                if (piece.embedding()) {
+                    builder.addEmbedding(piece.ids(), weight);
+                } else {
+                    builder.add(piece.ids()[0], weight);
+                }
             }
         }
         return builder.finish();
@@ -48,11 +61,31 @@ public final class PromptChunker {
 
     /** The prompt as plain text, the way diffusers reads it: one chunk, truncated, every weight 1. */
     public Chunks plain(String prompt) {
-        int[] ids = tokenizer.encode(prompt);
+        return plain(prompt, TriggerWords.none());
+    }
+
+    /** The plain prompt with the embeddings of {@code words} in place of their trigger words. */
+    public Chunks plain(String prompt, TriggerWords words) {
+        Set<String> used = new java.util.TreeSet<>();
+        List<Integer> tokens = new ArrayList<>();
+        for (TriggerWords.Piece piece : words.pieces(tokenizer.bpeIds(prompt), used)) {
+            for (int id : piece.ids()) {
+                tokens.add(id);
+            }
+        }
+        int count = Math.min(tokens.size(), chunkLength);
+        int[] ids = new int[chunkLength + 2];
+        ids[0] = tokenizer.bosId();
+        for (int i = 0; i < count; i++) {
+            ids[i + 1] = tokens.get(i);
+        }
+        ids[count + 1] = tokenizer.eosId();
+        for (int i = count + 2; i < ids.length; i++) {
+            ids[i] = tokenizer.padId();
+        }
         float[] multipliers = new float[ids.length];
         Arrays.fill(multipliers, 1f);
-        int count = Math.min(tokenizer.bpeIds(prompt).size(), chunkLength);
-        return new Chunks(List.of(new TokenChunk(ids, multipliers)), count);
+        return new Chunks(List.of(new TokenChunk(ids, multipliers)), count, Set.copyOf(used));
     }
 
     private final class Builder {
@@ -61,6 +94,18 @@ public final class PromptChunker {
         private final List<Float> weights = new ArrayList<>();
         private int tokenCount;
         private int lastComma = -1;
+        private final Set<String> embeddings = new java.util.TreeSet<>();
+
+        /** An embedding's row ids: moved whole to the next chunk when they do not fit in this one, as A1111 does. */
+        void addEmbedding(int[] ids, float weight) {
+            if (tokens.size() + ids.length > chunkLength) {
+                close(false);
+            }
+            for (int id : ids) {
+                tokens.add(id);
+                weights.add(weight);
+            }
+        }
 
         void add(int token, float weight) {
             if (token == commaId) {
@@ -116,7 +161,7 @@ public final class PromptChunker {
             if (!tokens.isEmpty() || chunks.isEmpty()) {
                 close(true);
             }
-            return new Chunks(List.copyOf(chunks), tokenCount);
+            return new Chunks(List.copyOf(chunks), tokenCount, Set.copyOf(embeddings));
         }
     }
 }

@@ -24,6 +24,12 @@ public final class PromptEncoder {
         this.stages = List.copyOf(stages);
     }
 
+    /** How text encoder {@code stage}'s tokenizer splits {@code prompt} into chunks. */
+    public PromptChunker.Chunks chunks(int stage, String prompt, PromptSyntax syntax, TriggerWords words) {
+        PromptChunker chunker = stages.get(stage).chunker();
+        return syntax == PromptSyntax.PLAIN ? chunker.plain(prompt, words) : chunker.weighted(prompt, words);
+    }
+
     /** The encoder of a model's text encoders, each fed by its own tokenizer. */
     public static PromptEncoder of(ModelFolder model) {
         return new PromptEncoder(model.textEncoders().stream()
@@ -32,10 +38,15 @@ public final class PromptEncoder {
 
     public TextEncoder.HiddenStates encode(OrtEnvironment environment, String prompt, PromptSyntax syntax)
             throws OrtException {
+        return encode(environment, prompt, syntax, java.util.Collections.nCopies(stages.size(), TriggerWords.none()));
+    }
+
+    /** The prompt's conditioning with textual-inversion embeddings: {@code words} per text encoder, in order. */
+    public TextEncoder.HiddenStates encode(OrtEnvironment environment, String prompt, PromptSyntax syntax,
+            List<TriggerWords> words) throws OrtException {
         List<List<TokenChunk>> chunksPerStage = new ArrayList<>();
-        for (Stage stage : stages) {
-            chunksPerStage.add((syntax == PromptSyntax.PLAIN ? stage.chunker().plain(prompt)
-                    : stage.chunker().weighted(prompt)).chunks());
+        for (int s = 0; s < stages.size(); s++) {
+            chunksPerStage.add(chunks(s, prompt, syntax, words.get(s)).chunks());
         }
         int chunkCount = chunksPerStage.get(0).size();
         float[] values = null;
