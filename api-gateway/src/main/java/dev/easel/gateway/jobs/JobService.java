@@ -151,6 +151,7 @@ public class JobService {
             webhookTargets.check(request.webhook().url());
         }
         String model = routing.route(request.model());
+        routing.checkLoras(model, request);
         limits.admit(key);
         long now = System.currentTimeMillis();
         String id = JobIds.next(now);

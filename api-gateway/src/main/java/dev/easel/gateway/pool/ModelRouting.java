@@ -65,6 +65,40 @@ public class ModelRouting {
         return model;
     }
 
+    /** The LoRAs the live workers serving {@code modelId} have, sorted. */
+    public List<String> loras(String modelId) {
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        workers.serving(modelId).forEach(worker -> names.addAll(worker.loras()));
+        return List.copyOf(names);
+    }
+
+    /** The embeddings' trigger words the live workers serving {@code modelId} have, sorted. */
+    public List<String> embeddings(String modelId) {
+        java.util.TreeSet<String> names = new java.util.TreeSet<>();
+        workers.serving(modelId).forEach(worker -> names.addAll(worker.embeddings()));
+        return List.copyOf(names);
+    }
+
+    /**
+     * 400 unless every LoRA the request asks for (its loras field and its prompt's tags) is in the LoRA folder of a
+     * worker serving {@code modelId}: an unknown name is refused at submit, naming the known ones, not failed later.
+     */
+    public void checkLoras(String modelId, dev.easel.contracts.JobRequest request) {
+        List<String> known = loras(modelId);
+        List<String> wanted = new java.util.ArrayList<>();
+        dev.easel.contracts.PromptTags.parse(request.prompt()).loras().forEach(l -> wanted.add(l.name()));
+        if (request.loras() != null) {
+            request.loras().forEach(l -> wanted.add(l.name()));
+        }
+        for (String name : wanted) {
+            if (!known.contains(name)) {
+                throw new InvalidJobException(List.of(new FieldError("loras", "unknown LoRA '" + name + "' for model "
+                        + modelId + "; known: " + (known.isEmpty() ? "none (the workers' LoRA folders are empty)"
+                                : String.join(", ", known)))));
+            }
+        }
+    }
+
     /** Where a queued job stands in its model's queue (1: next), or null when it is not queued. */
     public Integer position(JobState state) {
         return state.status().equals("queued") ? queues.position(state, busyDevices(state.model())) : null;

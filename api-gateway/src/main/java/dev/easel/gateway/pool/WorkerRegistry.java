@@ -26,7 +26,8 @@ public class WorkerRegistry {
 
     /** A worker as {@code GET /v1/workers} shows it; {@code state} is the announced one, or gone. */
     public record WorkerView(String id, String state, List<String> models, int devices, int busyDevices,
-            String executionProvider, long startedAtMillis, long lastHeartbeatMillis) {
+            String executionProvider, long startedAtMillis, long lastHeartbeatMillis, List<String> loras,
+            List<String> embeddings) {
     }
 
     /** Tells the beans that follow the served models (the metrics' per-model gauges) about each announcement. */
@@ -82,10 +83,15 @@ public class WorkerRegistry {
             }
             views.add(new WorkerView(status.workerId(), alive ? status.state() : "gone", status.models(),
                     status.devices(), alive ? status.busyDevices() : 0, status.executionProvider(),
-                    status.startedAtMillis(), status.atMillis()));
+                    status.startedAtMillis(), status.atMillis(), orEmpty(status.loras()),
+                    orEmpty(status.embeddings())));
         }
         views.sort(Comparator.comparing(WorkerView::id));
         return views;
+    }
+
+    private static List<String> orEmpty(List<String> names) {
+        return names == null ? List.of() : names;
     }
 
     /** The live workers that serve {@code modelId} (draining ones take no new jobs, but still finish theirs). */

@@ -77,7 +77,8 @@ class JobResourceTest {
     /** What easel.workers would deliver: a live worker serving {@code models}, or a tombstone when none. */
     private void announce(String workerId, List<String> models) {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
-                models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L));
+                models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
+                List.of("style"), List.of("easelcat")));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
     }
 
@@ -199,6 +200,30 @@ class JobResourceTest {
         given().contentType("application/json").body("{\"prompt\":\"x\"}").when().post("/v1/jobs").then()
                 .statusCode(503).contentType("application/problem+json").header("Retry-After", "5");
         assertEquals(1, jobs.received().size(), "nothing more was published");
+    }
+
+    @Test
+    void lorasAreCheckedAtSubmitAgainstTheWorkersFoldersAndBounded() {
+        submit("{\"prompt\":\"a hat, <lora:style:0.8>\",\"loras\":[{\"name\":\"style\",\"weight\":-0.5}]}");
+        JobMessage job = Json.read(jobs.received().get(0).getPayload(), JobMessage.class);
+        assertEquals("style", job.request().loras().get(0).name(), "the loras field travels with the job");
+        given().contentType("application/json").body("{\"prompt\":\"a hat <lora:sparkle:1>\"}").when()
+                .post("/v1/jobs").then().statusCode(400).contentType("application/problem+json")
+                .body("errors[0].field", equalTo("loras"))
+                .body("errors[0].message", equalTo("unknown LoRA 'sparkle' for model toy; known: style"));
+        given().contentType("application/json").body("{\"prompt\":\"" + "<lora:style:1>".repeat(9) + "\"}").when()
+                .post("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("loras"))
+                .body("errors[0].message", containsString("at most 8"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"loras\":[{\"name\":\"style\","
+                + "\"weight\":11}]}").when().post("/v1/jobs").then().statusCode(400)
+                .body("errors[0].message", containsString("at most 10.0 either way"));
+        given().contentType("application/json").body("{\"prompt\":\"" + "a BREAK ".repeat(8) + "a\"}").when()
+                .post("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("prompt"))
+                .body("errors[0].message", containsString("takes at least 9 chunks of 75 tokens (its BREAKs); at most"
+                        + " 8"));
+        assertEquals(1, jobs.received().size(), "nothing refused was published");
+        given().when().get("/v1/models").then().statusCode(200).body("models[0].loras[0]", equalTo("style"))
+                .body("models[0].embeddings[0]", equalTo("easelcat"));
     }
 
     @Test

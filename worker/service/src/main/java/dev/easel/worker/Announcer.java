@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.WorkerStatus;
+import dev.easel.engine.adapter.AdapterLibrary;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,6 +16,7 @@ final class Announcer implements AutoCloseable {
     private final String executionProvider;
     private final Supplier<String> state;
     private final Supplier<Integer> busyDevices;
+    private final AdapterLibrary adapters;
     private final long startedAtMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
@@ -22,14 +24,16 @@ final class Announcer implements AutoCloseable {
         return thread;
     });
 
+    /** {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show). */
     Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
-            Supplier<String> state, Supplier<Integer> busyDevices) {
+            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters) {
         this.config = config;
         this.events = events;
         this.models = List.copyOf(models);
         this.executionProvider = executionProvider;
         this.state = state;
         this.busyDevices = busyDevices;
+        this.adapters = adapters;
     }
 
     void start() {
@@ -40,7 +44,16 @@ final class Announcer implements AutoCloseable {
     void announce() {
         events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
                 busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
-                config.heartbeatMillis()));
+                config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords)));
+    }
+
+    /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */
+    private static List<String> names(Supplier<List<String>> list) {
+        try {
+            return list.get();
+        } catch (java.io.UncheckedIOException e) {
+            return List.of();
+        }
     }
 
     /** Stops announcing and withdraws the announcement. */

@@ -29,7 +29,7 @@ final class Worker {
     private volatile boolean releaseRequested;
 
     Worker(WorkerConfig config, List<Device> devices, List<String> modelIds, String executionProvider, JobRunner runner,
-            EventPublisher events) {
+            EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
         this.config = config;
         this.devices = List.copyOf(devices);
         this.idleDevices = new LinkedBlockingQueue<>(devices);
@@ -42,7 +42,8 @@ final class Worker {
             slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, modelIds, runner, idleDevices, generating,
                     storage, () -> taking, () -> releaseRequested));
         }
-        this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices);
+        this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
+                adapters);
     }
 
     void start() {

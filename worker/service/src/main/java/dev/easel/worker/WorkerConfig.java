@@ -16,6 +16,8 @@ import java.util.Map;
  * EASEL_WORKER_ID                 host-pid             (shown in job status and GET /v1/workers)
  * EASEL_MODEL_DIR                 .easel/models/toy    (several folders separated by ':'; each is one model, its id
  *                                                       the folder name)
+ * EASEL_LORA_DIR                  loras/ beside the first model folder (LoRAs by name: NAME.safetensors)
+ * EASEL_EMBEDDINGS_DIR            embeddings/ beside the first model folder (textual inversion: WORD.safetensors)
  * EASEL_WORKER_DEVICES            1                    (jobs generating at once; device i = CUDA device i)
  * EASEL_S3_ENDPOINT               http://127.0.0.1:9000
  * EASEL_S3_ACCESS_KEY / _SECRET_KEY  easel / easel-secret
@@ -56,7 +58,9 @@ public record WorkerConfig(
         long minStepMillis,
         String healthHost,
         int healthPort,
-        RuntimeOptions runtime) {
+        RuntimeOptions runtime,
+        Path loraDir,
+        Path embeddingsDir) {
 
     public WorkerConfig {
         if (devices < 1) {
@@ -96,7 +100,20 @@ public record WorkerConfig(
                 integer(env, "EASEL_MIN_STEP_MS", 0),
                 env.getOrDefault("EASEL_HEALTH_HOST", "127.0.0.1"),
                 integer(env, "EASEL_HEALTH_PORT", 8081),
-                RuntimeOptions.fromEnvironment());
+                RuntimeOptions.fromEnvironment(),
+                adapterDir(env, "EASEL_LORA_DIR", "loras"),
+                adapterDir(env, "EASEL_EMBEDDINGS_DIR", "embeddings"));
+    }
+
+    /** A folder of adapter files: as set, else {@code name} beside the first model folder. */
+    private static Path adapterDir(Map<String, String> env, String variable, String name) {
+        String value = env.get(variable);
+        if (value != null && !value.isBlank()) {
+            return Path.of(value.strip());
+        }
+        String models = env.getOrDefault("EASEL_MODEL_DIR", ".easel/models/toy").split(File.pathSeparator)[0].strip();
+        Path parent = Path.of(models).toAbsolutePath().normalize().getParent();
+        return parent == null ? null : parent.resolve(name);
     }
 
     private static int integer(Map<String, String> env, String name, int fallback) {

@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.Topics;
+import dev.easel.engine.adapter.AdapterLibrary;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.pipeline.GenerationRequest;
@@ -47,6 +48,7 @@ public final class WorkerMain {
                 () -> worker[0] != null && worker[0].isReady(), config.workerId(), metrics);
         health.start();
 
+        AdapterLibrary adapters = new AdapterLibrary(config.loraDir(), config.embeddingsDir());
         List<Device> devices = new ArrayList<>();
         List<String> modelIds = new ArrayList<>();
         String provider = null;
@@ -58,7 +60,7 @@ public final class WorkerMain {
                 if (pipelines.containsKey(model.name())) {
                     throw new IllegalArgumentException("two model folders are both named '" + model.name() + "'");
                 }
-                StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+                StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model, adapters);
                 pipeline.generate(GenerationRequest.builder("warm-up").size(64, 64).steps(1).guidanceScale(2).seed(0L)
                         .build(), step -> { }, () -> false);
                 pipelines.put(model.name(), pipeline);
@@ -70,7 +72,8 @@ public final class WorkerMain {
             devices.add(new Device(i, pipelines));
         }
         LOG.log(System.Logger.Level.INFO, "worker " + config.workerId() + " serves " + modelIds + " on "
-                + config.devices() + " device(s), " + provider);
+                + config.devices() + " device(s), " + provider + "; LoRAs from " + config.loraDir()
+                + ", embeddings from " + config.embeddingsDir());
 
         ImageStore images = new ImageStore(config);
         images.ensureBucket();
@@ -80,7 +83,7 @@ public final class WorkerMain {
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
         worker[0] = new Worker(config, devices, modelIds, provider, new JobRunner(config, events, images,
-                cancellations::isCancelled, tracing), events);
+                cancellations::isCancelled, tracing), events, adapters);
         Worker running = worker[0];
         metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices);
         CountDownLatch drained = new CountDownLatch(1);
