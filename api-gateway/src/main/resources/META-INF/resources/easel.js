@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const KEY = 'easel.apiKey';
 const SETTINGS = 'easel.jobSettings';
-const state = { key: localStorage.getItem(KEY) || '', job: null, request: null, stream: null, poll: null,
+const state = { key: localStorage.getItem(KEY) || '', models: [], job: null, request: null, stream: null, poll: null,
   lastSeed: null, initImage: null, painted: false };
 
 class ApiError extends Error {
@@ -49,15 +49,41 @@ function showError(message) {
 async function loadModels() {
   const select = $('model');
   const { models } = await api('/v1/models');
+  state.models = models;
   select.innerHTML = '';
   for (const model of models) {
     const option = new Option(model.id + (model.workers.length ? '' : ' (no worker)'), model.id);
     option.selected = model.isDefault;
     select.add(option);
   }
+  showAdapters();
   $('key-form').hidden = true;
   $('change-key').hidden = !state.key;
   showError('');
+}
+
+/** The chosen model's LoRAs in the picker, and its embeddings' trigger words as a hint. */
+function showAdapters() {
+  const model = (state.models || []).find((m) => m.id === $('model').value) || { loras: [], embeddings: [] };
+  const loras = model.loras || [];
+  const picker = $('lora');
+  picker.innerHTML = '';
+  for (const name of loras) picker.add(new Option(name, name));
+  $('adapters').hidden = loras.length === 0 && (model.embeddings || []).length === 0;
+  $('lora-row').hidden = loras.length === 0;
+  const words = model.embeddings || [];
+  $('embeddings').textContent = words.length
+    ? 'Embeddings (write the word in a prompt): ' + words.join(', ') : '';
+}
+
+/** Adds the picked LoRA to the prompt as AUTOMATIC1111 writes it: <lora:NAME:WEIGHT>. */
+function addLora() {
+  const name = $('lora').value;
+  if (!name) return;
+  const weight = Number($('lora-weight').value || 1);
+  const prompt = $('prompt');
+  prompt.value = (prompt.value.trim() ? prompt.value.trimEnd() + ', ' : '') + '<lora:' + name + ':' + weight + '>';
+  prompt.focus();
 }
 
 // ---- the request ------------------------------------------------------------------------------------------------
@@ -413,6 +439,8 @@ function showJob(job) {
 
 window.addEventListener('DOMContentLoaded', () => {
   $('job-form').addEventListener('submit', submit);
+  $('model').addEventListener('change', showAdapters);
+  $('add-lora').addEventListener('click', addLora);
   for (const id of ['prompt', 'negative']) {
     $(id).addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey) { event.preventDefault(); $('job-form').requestSubmit(); }

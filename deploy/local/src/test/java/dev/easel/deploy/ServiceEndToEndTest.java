@@ -200,6 +200,54 @@ class ServiceEndToEndTest {
         }
     }
 
+    @Test
+    void aWorkerAppliesLorasAndEmbeddingsFromItsFoldersAsDiffusersDoes() throws Exception {
+        java.util.Optional<Path> cases = dev.easel.engine.SharedData.file("parity/lora/cases.json");
+        if (cases.isEmpty()) {
+            System.out.println("SKIPPED the LoRA service test: ../shared/parity/lora not found");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(cases.isPresent(), "../shared/parity/lora not found");
+        Path family = cases.get().getParent();
+        Path parity = stack.home().resolve("models/parity-sd");
+        java.nio.file.Files.deleteIfExists(parity);
+        java.nio.file.Files.createSymbolicLink(parity, family.resolveSibling("model").toAbsolutePath());
+        ServiceProcess loraWorker = stack.worker("e2e-worker-lora", List.of(parity), Map.of(
+                "EASEL_LORA_DIR", family.resolve("loras").toAbsolutePath().toString(),
+                "EASEL_EMBEDDINGS_DIR", family.resolve("embeddings").toAbsolutePath().toString()));
+        try {
+            org.awaitility.Awaitility.await("the gateway lists parity-sd with its LoRAs").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> get(gateway, "/v1/models").toString().contains("\"easel_style\""));
+            // The lora_ti_ddim case of ../shared/parity/lora: a LoRA at 0.8 and a 1-vector embedding, as diffusers drew it.
+            JobRequest job = JobRequest.builder("easelcat sitting on a windowsill, <lora:easel_style:0.8> soft light,"
+                    + " cosy room").negativePrompt("blurry, low quality, watermark").size(64, 64).steps(15)
+                    .guidanceScale(7.5).scheduler("ddim").seed(44L).noise("torch").model("parity-sd").build();
+            String id = submit(gateway, job);
+            assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
+            java.awt.image.BufferedImage ours = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                    client(gateway).image(id, 0)));
+            java.awt.image.BufferedImage theirs = javax.imageio.ImageIO.read(family.resolve("refs/lora_ti_ddim.png")
+                    .toFile());
+            int worst = 0;
+            for (int y = 0; y < 64; y++) {
+                for (int x = 0; x < 64; x++) {
+                    for (int shift = 0; shift <= 16; shift += 8) {
+                        worst = Math.max(worst, Math.abs(((ours.getRGB(x, y) >> shift) & 0xff)
+                                - ((theirs.getRGB(x, y) >> shift) & 0xff)));
+                    }
+                }
+            }
+            assertTrue(worst <= 2, "the service's picture is " + worst + " grey levels from diffusers'");
+            HttpResponse<String> unknown = client(gateway).post(job.toBuilder().prompt("<lora:sparkle:1> a cat")
+                    .build());
+            assertEquals(400, unknown.statusCode(), unknown.body());
+            assertTrue(unknown.body().contains("unknown LoRA 'sparkle' for model parity-sd; known: easel_locon,"
+                    + " easel_peft, easel_style"), unknown.body());
+        } finally {
+            loraWorker.stop(Duration.ofSeconds(60));
+        }
+    }
+
     private static String base64Png(java.awt.image.BufferedImage image) throws java.io.IOException {
         java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         javax.imageio.ImageIO.write(image, "png", png);

@@ -14,7 +14,10 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
@@ -36,6 +39,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * reused, an init image with a painted mask, a long job cancelled, the gallery, a phone-sized screen, and no request
  * leaving the gateway and its object store. Screenshots land in target/ui-screenshots.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WebUiTest {
     private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
@@ -44,6 +48,9 @@ class WebUiTest {
 
     private static String gateway;
     private static String s3;
+    private static String kafka;
+    /** The parity fixture's model, served by a second worker with its LoRAs and embeddings, when ../shared has it. */
+    private static boolean loraModel;
     private static Created key;
     private static WebDriver browser;
 
@@ -56,10 +63,19 @@ class WebUiTest {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "chromium and chromium-driver are not installed");
         stack = TestStack.start("ui");
-        String kafka = stack.kafka();
+        kafka = stack.kafka();
         s3 = stack.s3();
         stack.worker("ui-worker", Map.of());
-        gateway = stack.gateway("ui-gateway", Map.of()).address();
+        java.util.Optional<Path> lora = dev.easel.engine.SharedData.file("parity/lora/cases.json");
+        loraModel = lora.isPresent();
+        if (loraModel) {
+            Path parity = stack.home().resolve("models/parity-sd");
+            Files.createSymbolicLink(parity, lora.get().getParent().resolveSibling("model").toAbsolutePath());
+            stack.worker("ui-worker-lora", List.of(parity), Map.of(
+                    "EASEL_LORA_DIR", lora.get().getParent().resolve("loras").toAbsolutePath().toString(),
+                    "EASEL_EMBEDDINGS_DIR", lora.get().getParent().resolve("embeddings").toAbsolutePath().toString()));
+        }
+        gateway = stack.gateway("ui-gateway", Map.of("easel.default-model", "toy")).address();
         key = new ApiKeyAdmin(kafka).create("ui", null, null);
         ApiKeyAdmin.awaitAccepted(gateway, key.key(), Duration.ofSeconds(30));
 
@@ -84,6 +100,7 @@ class WebUiTest {
     }
 
     @Test
+    @Order(1)
     void aPersonGeneratesFollowsReusesInpaintsAndCancelsFromThePage() throws Exception {
         browser.get(gateway + "/");
         WebElement keyField = waitFor(By.id("api-key"));
@@ -171,6 +188,53 @@ class WebUiTest {
             if (!url.startsWith("data:")) {
                 assertTrue(allowed.contains(URI.create(url).getAuthority()), "a request outside the service: " + url);
             }
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aLoraPickedOnThePageIsAppliedByTheWorker() throws Exception {
+        if (!loraModel) {
+            System.out.println("SKIPPED the web page's LoRA test: ../shared/parity/lora not found");
+        }
+        Assumptions.assumeTrue(loraModel, "../shared/parity/lora not found");
+        Created own = new ApiKeyAdmin(kafka).create("ui-lora", null, null);
+        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
+        browser.get(gateway + "/");
+        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
+        browser.navigate().refresh();
+        try {
+            waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().size() == 2, "both models");
+            new Select(browser.findElement(By.id("model"))).selectByValue("parity-sd");
+            waitUntil(() -> browser.findElement(By.id("adapters")).isDisplayed(), "the model's LoRAs are offered");
+            assertEquals(List.of("easel_locon", "easel_peft", "easel_style"), new Select(browser.findElement(
+                    By.id("lora"))).getOptions().stream().map(o -> o.getAttribute("value")).toList());
+            assertTrue(text("embeddings").contains("easelcat, easelgrain"), text("embeddings"));
+
+            new Select(browser.findElement(By.id("size"))).selectByValue("64x64");
+            new Select(browser.findElement(By.id("scheduler"))).selectByVisibleText("euler");
+            setValue("steps", "4");
+            setValue("images", "1");
+            WebElement prompt = browser.findElement(By.id("prompt"));
+            prompt.clear();
+            prompt.sendKeys("easelcat on a windowsill");
+            new Select(browser.findElement(By.id("lora"))).selectByValue("easel_style");
+            setValue("lora-weight", "0.8");
+            browser.findElement(By.id("add-lora")).click();
+            assertEquals("easelcat on a windowsill, <lora:easel_style:0.8>", prompt.getAttribute("value"));
+            screenshot("lora");
+            browser.findElement(By.id("generate")).click();
+            awaitNewJob(null);
+            waitUntil(() -> text("job-status").equals("Done"), "the LoRA job completes");
+            WebElement result = waitFor(By.cssSelector("#results img.result"));
+            byte[] png = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    URI.create(result.getAttribute("src"))).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
+            String infotext = new String(png, java.nio.charset.StandardCharsets.ISO_8859_1);
+            assertTrue(infotext.contains("Lora hashes: \"easel_style: "), "the PNG names the LoRA it was made with");
+            assertTrue(infotext.contains("TI hashes: \"easelcat: "), "and the embedding");
+        } finally {
+            script("localStorage.removeItem('easel.apiKey')");
         }
     }
 
