@@ -46,6 +46,9 @@ final class BenchCommand {
         if (!args.isEmpty() && args.get(0).equals("state")) {
             return state(args.subList(1, args.size()));
         }
+        if (!args.isEmpty() && args.get(0).equals("lora")) {
+            return new BenchLora(out).run(args.subList(1, args.size()));
+        }
         Arguments arguments = new Arguments(args,
                 Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler", "num-images",
                         "max-batch-images"), Set.of());
@@ -54,7 +57,8 @@ final class BenchCommand {
                     + " [--steps N] [--guidance G] [--scheduler NAME] [--num-images N] [--max-batch-images B]"
                     + " | easel bench e2e [--jobs N] [--concurrency C]"
                     + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
-                    + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]");
+                    + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
+                    + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {
@@ -204,7 +208,7 @@ final class BenchCommand {
     }
 
     /** The process's peak resident set (VmHWM) in MB, or -1 where /proc is not available. */
-    private static long peakRssMegabytes() throws IOException {
+    static long peakRssMegabytes() throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.isReadable(status)) {
             return -1;

@@ -31,6 +31,9 @@ public final class ModelAdapters {
 
     private final ModelFolder model;
     private final AdapterLibrary library;
+    /** The last job's patch, and the networks it patched (one job at a time: the pipeline runs jobs in turn). */
+    private String lastKey;
+    private final java.util.Set<LoraFile.Network> lastPatched = java.util.EnumSet.noneOf(LoraFile.Network.class);
 
     public ModelAdapters(ModelFolder model, AdapterLibrary library) {
         this.model = model;
@@ -78,6 +81,17 @@ public final class ModelAdapters {
         if (encoders.size() > 1) {
             networks.put(LoraFile.Network.TEXT_ENCODER_2, encoders.get(1).encoder().component());
         }
+        String loraKey = key(loras);
+        String embeddingKey = embeddings.isEmpty() ? "" : "embeddings:" + String.join(",", library.embeddings()
+                .stream().map(e -> e.word() + "@" + e.shortHash()).toList());
+        // The next job often asks for what the last one did: then the patched components reuse their buffers.
+        String jobKey = loraKey + "|" + embeddingKey;
+        if (jobKey.equals(lastKey) && lastPatched.stream().allMatch(network -> networks.get(network).patchable()
+                .reuse(loraKey + "|" + (network == LoraFile.Network.UNET ? "" : embeddingKey)))) {
+            return;
+        }
+        lastKey = null;
+        lastPatched.clear();
         Map<LoraFile.Network, Map<String, float[]>> deltas = new HashMap<>();
         for (WeightedLora weighted : loras) {
             int matched = 0;
@@ -105,9 +119,7 @@ public final class ModelAdapters {
                         + total + " layers of model " + model.name() + "; the first unmatched key is " + firstUnmatched);
             }
         }
-        String loraKey = key(loras);
-        String embeddingKey = embeddings.isEmpty() ? "" : "embeddings:" + String.join(",", library.embeddings()
-                .stream().map(e -> e.word() + "@" + e.shortHash()).toList());
+
         for (Map.Entry<LoraFile.Network, Component> network : networks.entrySet()) {
             boolean text = network.getKey() != LoraFile.Network.UNET;
             Map<String, float[]> patch = deltas.getOrDefault(network.getKey(), Map.of());
@@ -118,8 +130,10 @@ public final class ModelAdapters {
                 network.getValue().patchable().release();
             } else {
                 network.getValue().patchable().apply(loraKey + "|" + (text ? embeddingKey : ""), patch, rows);
+                lastPatched.add(network.getKey());
             }
         }
+        lastKey = jobKey;
     }
 
     /** Every component back on its base weights. */

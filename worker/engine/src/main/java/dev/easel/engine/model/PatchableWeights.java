@@ -59,8 +59,7 @@ public final class PatchableWeights implements AutoCloseable {
      */
     public synchronized void apply(String key, Map<String, float[]> deltas, float[][] extraTokenRows)
             throws OrtException {
-        if (key.equals(appliedKey) && session != null) {
-            component.use(session);
+        if (reuse(key)) {
             return;
         }
         WeightIndex weights = index();
@@ -100,6 +99,15 @@ public final class PatchableWeights implements AutoCloseable {
         }
         appliedKey = key;
         component.use(session);
+    }
+
+    /** Runs the component on the patch named {@code key} if the buffers hold it already; false if they do not. */
+    public synchronized boolean reuse(String key) {
+        if (key.equals(appliedKey) && session != null) {
+            component.use(session);
+            return true;
+        }
+        return false;
     }
 
     /** The component back on its base session (the buffers keep the last patch for a job that wants it again). */
