@@ -208,9 +208,9 @@ public final class RequestLimits {
             }
         }
         for (PromptTags.LoraWeight lora : all) {
-            if (!lora.name().matches("[\\p{L}\\p{N}_.\\- ]{1,200}")) {
-                errors.add(new FieldError("loras", "'" + lora.name() + "' is not a LoRA name: letters, digits, '_',"
-                        + " '.', '-' and spaces, at most 200"));
+            if (!isLoraName(lora.name())) {
+                errors.add(new FieldError("loras", "'" + lora.name() + "' is not a LoRA name: a file name without its"
+                        + " .safetensors, at most 200 characters, no '/', '\\', ':', '<' or '>', not starting with '.'"));
             } else if (!(Math.abs(lora.weight()) <= MAX_LORA_WEIGHT)) {
                 errors.add(new FieldError("loras", "LoRA " + lora.name() + " has the weight " + lora.weight()
                         + "; at most " + MAX_LORA_WEIGHT + " either way"));
@@ -223,6 +223,11 @@ public final class RequestLimits {
             }
         }
         return errors;
+    }
+
+    /** Whether {@code name} can name a file in a LoRA folder and nothing outside it. */
+    public static boolean isLoraName(String name) {
+        return name.matches("(?!\\.)[^/\\\\:<>\\p{Cntrl}]{1,200}");
     }
 
     /** A webhook's URL (absolute http or https, at most 2048 characters) and event names. */

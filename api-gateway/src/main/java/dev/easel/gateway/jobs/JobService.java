@@ -147,6 +147,7 @@ public class JobService {
 
     private Uni<JobView> queue(ApiKey key, JobRequest request, IdempotentSubmit idempotent) {
         limits.checkCost(request.withDefaults());
+        limits.checkAdapters(request);
         if (request.webhook() != null) {
             webhookTargets.check(request.webhook().url());
         }

@@ -38,6 +38,13 @@ public class TenantLimits {
     @ConfigProperty(name = "easel.limits.init-image-max-pixels", defaultValue = "4194304")
     long initImageMaxPixels;
 
+    /** LoRAs per job and 75-token chunks per prompt: at most the contract's (8 each), which every request obeys. */
+    @ConfigProperty(name = "easel.limits.max-loras", defaultValue = "8")
+    int maxLoras;
+
+    @ConfigProperty(name = "easel.limits.max-prompt-chunks", defaultValue = "8")
+    int maxPromptChunks;
+
     @Inject
     JobStore store;
 
@@ -83,6 +90,27 @@ public class TenantLimits {
     /** The image bounds as a problem body names them, for errors on initImage or mask. */
     public Map<String, Object> imageLimits() {
         return Map.of("initImageMaxBytes", initImageMaxBytes, "initImageMaxPixels", initImageMaxPixels);
+    }
+
+    /**
+     * 400 when the job asks for more LoRAs (field and tags) than this gateway allows, or a prompt's BREAKs alone make
+     * more chunks (the worker counts the tokens too).
+     */
+    public void checkAdapters(JobRequest request) {
+        int loras = dev.easel.contracts.PromptTags.parse(request.prompt()).loras().size()
+                + (request.loras() == null ? 0 : request.loras().size());
+        if (loras > maxLoras) {
+            throw new InvalidJobException(List.of(new FieldError("loras", "asks for " + loras + " LoRAs; at most "
+                    + maxLoras + " per job (easel.limits.max-loras)")), Map.of("maxLoras", maxLoras));
+        }
+        for (String[] text : new String[][] {{"prompt", request.prompt()}, {"negativePrompt", request.negativePrompt()}}) {
+            int chunks = text[1] == null ? 1 : dev.easel.contracts.PromptTags.minimumChunks(text[1]);
+            if (chunks > maxPromptChunks) {
+                throw new InvalidJobException(List.of(new FieldError(text[0], "takes at least " + chunks + " chunks of"
+                        + " 75 tokens (its BREAKs); at most " + maxPromptChunks + " (easel.limits.max-prompt-chunks)")),
+                        Map.of("maxPromptChunks", maxPromptChunks));
+            }
+        }
     }
 
     /** 400 when the job costs more than one job may. */

@@ -69,7 +69,7 @@ public final class AdapterLibrary {
     /** LoRA {@code name}; an unknown one fails naming the LoRAs there are. */
     public LoraFile lora(String name) {
         Path file = loraDir == null ? null : loraDir.resolve(name + SUFFIX);
-        if (file == null || !name.matches("[\\p{L}\\p{N}_.\\- ]+") || !Files.isRegularFile(file)) {
+        if (file == null || !dev.easel.contracts.RequestLimits.isLoraName(name) || !Files.isRegularFile(file)) {
             throw new IllegalArgumentException("unknown LoRA '" + name + "'; " + (loraDir == null
                     ? "no LoRA folder is set (--lora-dir, EASEL_LORA_DIR)"
                     : "known: " + (loraNames().isEmpty() ? "none in " + loraDir : String.join(", ", loraNames()))));
