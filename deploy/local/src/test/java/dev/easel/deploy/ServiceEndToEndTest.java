@@ -248,6 +248,20 @@ class ServiceEndToEndTest {
         }
     }
 
+    @Test
+    void aPromptOfFourThousandCharactersIsStoredWithinTheObjectStoresMetadataLimits() throws Exception {
+        // URL-encoded, this prompt is 12 KB: as object metadata it passes what S3 allows (2 KB), and the local server
+        // refused it. The infotext travels in the PNG only.
+        String prompt = "[".repeat(3990) + "a cat";
+        JobRequest job = JobRequest.builder(prompt).size(64, 64).steps(2).scheduler("euler").seed(5L)
+                .promptSyntax("plain").build();
+        String id = submit(gateway, job);
+        assertEquals(List.of("queued", "started", "completed"), names(events(gateway, id, null, 100)).stream()
+                .filter(n -> !n.equals("progress")).toList());
+        String png = new String(client(gateway).image(id, 0), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertTrue(png.contains(prompt), "the PNG carries the whole prompt in its infotext");
+    }
+
     private static String base64Png(java.awt.image.BufferedImage image) throws java.io.IOException {
         java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         javax.imageio.ImageIO.write(image, "png", png);

@@ -11,8 +11,6 @@ import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
 import io.minio.errors.ErrorResponseException;
 import java.io.ByteArrayInputStream;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
 
@@ -54,8 +52,8 @@ final class ImageStore implements JobResults {
     }
 
     /**
-     * Uploads one PNG, retrying for up to the configured bound. Metadata: {@code parameters} (the infotext,
-     * URL-encoded since headers carry no newlines), {@code seed} and {@code job-id}.
+     * Uploads one PNG, retrying for up to the configured bound. Metadata is small and bounded whatever the prompt
+     * (AWS S3 allows 2 KB of user metadata per object): {@code seed} and {@code job-id}; the infotext is in the PNG.
      */
     @Override
     public String put(JobMessage job, int index, byte[] png, String infotext, long seed)
@@ -64,10 +62,7 @@ final class ImageStore implements JobResults {
         retrying("upload " + key, () -> client.putObject(PutObjectArgs.builder().bucket(bucket).object(key)
                 .stream(new ByteArrayInputStream(png), png.length, -1)
                 .contentType("image/png")
-                .userMetadata(Map.of(
-                        "parameters", URLEncoder.encode(infotext, StandardCharsets.UTF_8),
-                        "seed", Long.toString(seed),
-                        "job-id", job.jobId()))
+                .userMetadata(Map.of("seed", Long.toString(seed), "job-id", job.jobId()))
                 .build()));
         return key;
     }
@@ -95,6 +90,15 @@ final class ImageStore implements JobResults {
         }
     }
 
+    /** Whether the store answered with a client error (4xx) other than a timeout or throttling, which pass. */
+    static boolean isRefusal(Exception e) {
+        if (e instanceof ErrorResponseException error && error.response() != null) {
+            int status = error.response().code();
+            return status >= 400 && status < 500 && status != 408 && status != 429;
+        }
+        return false;
+    }
+
     /** Runs {@code call} until it succeeds, with backoff from 100 ms doubling to 5 s, for at most the bound. */
     private <T> T retrying(String what, Call<T> call) throws StorageUnavailableException, InterruptedException {
         long deadline = System.nanoTime() + retryMillis * 1_000_000;
@@ -105,6 +109,11 @@ final class ImageStore implements JobResults {
             } catch (InterruptedException e) {
                 throw e;
             } catch (Exception e) {
+                if (isRefusal(e)) {
+                    // The store answered and said no (a 4xx): another try, or another attempt, gets the same answer.
+                    throw new StorageUnavailableException("the object store refused to " + what + ": "
+                            + e.getMessage(), e, true);
+                }
                 long leftMillis = (deadline - System.nanoTime()) / 1_000_000;
                 if (leftMillis <= 0) {
                     throw new StorageUnavailableException("could not " + what + " for " + retryMillis / 1000

@@ -199,6 +199,10 @@ final class JobRunner {
             upload.recordException(e);
             upload.end();
             LOG.log(System.Logger.Level.WARNING, "job " + jobId + ": " + e.getMessage());
+            if (e.refused()) {
+                return fail(job, generated.started(), "storage_refused", "the object store refused the job's results,"
+                        + " so no attempt can store them: " + e.getMessage(), false);
+            }
             return job.attempt() < config.maxAttempts()
                     ? requeue(job, "attempt " + job.attempt() + " could not store its images: " + e.getMessage())
                     : fail(job, generated.started(), "storage_unavailable", "the images could not be stored on any of "

@@ -133,6 +133,17 @@ class JobRunnerTest {
     }
 
     @Test
+    void aStoreThatRefusesTheResultsFailsTheJobAtOnceWithoutAnotherAttempt() throws Exception {
+        world.storageRefuses = true;
+        assertEquals(JobRunner.Settlement.REJECT, run(job("j-refused", request(2)), 1, () -> false));
+        assertEquals(List.of("started", "failed"), world.lifecycle(), "no requeue: a 4xx is the same every time");
+        JobEvent.Failed failed = (JobEvent.Failed) world.last();
+        assertEquals("storage_refused", failed.code());
+        assertEquals(false, failed.retryable());
+        assertTrue(world.deadLetters.get(0).startsWith("storage_refused"), world.deadLetters.toString());
+    }
+
+    @Test
     void anUnreadableMessageIsRejectedAndDeadLetteredAtOnce() throws Exception {
         ConsumerRecord<String, byte[]> poison = new ConsumerRecord<>("easel.jobs.toy", 0, 7, "j-poison",
                 "{not json".getBytes(StandardCharsets.UTF_8));

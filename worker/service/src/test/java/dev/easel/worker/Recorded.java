@@ -19,6 +19,8 @@ final class Recorded implements JobEvents, JobResults {
     final List<FinishedJob> finished = Collections.synchronizedList(new ArrayList<>());
     /** Every store call fails as an unreachable object store would. */
     volatile boolean storageDown;
+    /** Every store call is refused as a store answering 4xx would. */
+    volatile boolean storageRefuses;
     /** What an earlier attempt left in the store. */
     volatile FinishedJob earlier;
     /** Runs on every published event (to cancel a job mid-way, or fail a send). */
@@ -68,6 +70,9 @@ final class Recorded implements JobEvents, JobResults {
     }
 
     private void failIfDown() throws StorageUnavailableException {
+        if (storageRefuses) {
+            throw new StorageUnavailableException("the object store refused to upload: 400 Bad Request", null, true);
+        }
         if (storageDown) {
             throw new StorageUnavailableException("could not upload for 0 s: connection refused", null);
         }
