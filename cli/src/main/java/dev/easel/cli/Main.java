@@ -34,8 +34,9 @@ public final class Main {
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
               --init-image PNG --strength S --mask PNG (inpainting: white is repainted) --out FILE.png --preview-every N
               --noise torch|easel --prompt-syntax a1111|plain --lora NAME[:WEIGHT] (repeatable; or <lora:NAME:WEIGHT> in
-              the prompt); run also --progress jsonl --lora-dir DIR --embeddings-dir DIR (default: loras/ and
-              embeddings/ beside the model folder);
+              the prompt); --hires-scale S --hires-steps N --hires-denoise D --hires-upscaler latent|lanczos (hires fix:
+              a second pass at S times the size); run also --progress jsonl --lora-dir DIR --embeddings-dir DIR
+              (default: loras/ and embeddings/ beside the model folder);
               generate also --model ID (a model the workers serve; default: the gateway's default model)""";
 
     private Main() {

@@ -28,12 +28,15 @@ final class RequestOptions {
             Map.entry("numImages", "num-images"), Map.entry("model", "model"), Map.entry("initImage", "init-image"),
             Map.entry("strength", "strength"), Map.entry("preview", "preview-every"),
             Map.entry("previewEvery", "preview-every"), Map.entry("noise", "noise"), Map.entry("mask", "mask"),
-            Map.entry("promptSyntax", "prompt-syntax"), Map.entry("loras", "lora"));
+            Map.entry("promptSyntax", "prompt-syntax"), Map.entry("loras", "lora"), Map.entry("hires", "hires-scale"));
+    /** The hires fix's flags besides --hires-scale (any of them turns the hires fix on). */
+    static final Set<String> HIRES_FLAGS = Set.of("hires-scale", "hires-steps", "hires-denoise", "hires-upscaler");
     /** Request fields the CLI has no flag for, and why: see {@link #FLAGS_BY_FIELD}. */
     static final Set<String> SERVICE_ONLY_FIELDS = Set.of("webhook");
     static final Set<String> FLAGS = Set.of("karras");
     /** The value options; {@code prompt} and {@code model} are each command's own (generate takes a positional prompt). */
-    static final Set<String> OPTIONS = FLAGS_BY_FIELD.values().stream()
+    static final Set<String> OPTIONS = java.util.stream.Stream.concat(FLAGS_BY_FIELD.values().stream(),
+                    HIRES_FLAGS.stream())
             .filter(flag -> !FLAGS.contains(flag) && !flag.equals("prompt") && !flag.equals("model"))
             .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
@@ -76,6 +79,10 @@ final class RequestOptions {
                 .mask(mask)
                 .promptSyntax(arguments.value("prompt-syntax"))
                 .loras(loras(arguments.values("lora")))
+                .hires(HIRES_FLAGS.stream().anyMatch(flag -> arguments.value(flag) != null)
+                        ? new JobRequest.Hires(arguments.doubleValue("hires-scale"), arguments.value("hires-upscaler"),
+                                arguments.intValue("hires-steps"), arguments.doubleValue("hires-denoise"))
+                        : null)
                 .build();
     }
 

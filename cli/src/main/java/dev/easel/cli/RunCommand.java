@@ -117,6 +117,9 @@ final class RunCommand {
                 line.put("sigma", step.sigma());
             }
             line.put("elapsedMillis", step.elapsedMillis());
+            if (step.pass() > 0) {
+                line.put("pass", step.pass());
+            }
             out.println(line);
         } else {
             err.print("\rimage " + (step.imageIndex() + 1) + ": step " + step.step() + "/" + step.total());

@@ -36,7 +36,7 @@ class DiffusersParityTest {
     /** The core cases, and each part's (its init images and references in its own folder, the model shared). */
     private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json",
             "parity/prompt-weighting/cases.json", "parity/inpainting/cases.json", "parity/sdxl/cases.json",
-            "parity/lora/cases.json");
+            "parity/lora/cases.json", "parity/hires/cases.json");
     /** The components a part's partial model folder takes from the core fixture when it lacks them. */
     private static final List<String> COMPONENTS = List.of("model_index.json", "text_encoder", "tokenizer",
             "scheduler", "unet", "vae_encoder", "vae_decoder");

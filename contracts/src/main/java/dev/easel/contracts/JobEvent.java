@@ -90,11 +90,12 @@ public sealed interface JobEvent {
      * preview of the latents when previews were asked for.
      */
     record Progress(int schemaVersion, String jobId, long atMillis, int imageIndex, int step, int total,
-            double timestep, Double sigma, long elapsedMillis, long etaMillis, String preview) implements JobEvent {
+            double timestep, Double sigma, long elapsedMillis, long etaMillis, String preview, Integer pass)
+            implements JobEvent {
         public Progress(String jobId, long atMillis, int imageIndex, int step, int total, double timestep, Double sigma,
                 long elapsedMillis, long etaMillis, String preview) {
             this(SCHEMA_VERSION, jobId, atMillis, imageIndex, step, total, timestep, sigma, elapsedMillis, etaMillis,
-                    preview);
+                    preview, null);
         }
     }
 

@@ -33,7 +33,44 @@ public record JobRequest(
         String mask,
         String promptSyntax,
         List<Lora> loras,
+        Hires hires,
         Webhook webhook) {
+
+    /**
+     * Hires fix on a text-to-image job: the picture made at width x height, enlarged by {@code scale} with
+     * {@code upscaler} ({@code latent}: the latents, bilinear; {@code lanczos}: the decoded picture), then an
+     * image-to-image pass of {@code steps} at {@code denoise} continuing the same seed's generator. Absent fields take
+     * the defaults: scale 2, latent, the job's steps, denoise 0.7.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Hires(Double scale, String upscaler, Integer steps, Double denoise) {
+        public static final double DEFAULT_SCALE = 2;
+        public static final String DEFAULT_UPSCALER = "latent";
+        public static final double DEFAULT_DENOISE = 0.7;
+        public static final List<String> UPSCALERS = List.of("latent", "lanczos");
+
+        public double scaleOrDefault() {
+            return scale == null ? DEFAULT_SCALE : scale;
+        }
+
+        public String upscalerOrDefault() {
+            return upscaler == null ? DEFAULT_UPSCALER : upscaler;
+        }
+
+        /** The second pass's steps: as given, else the first pass's. */
+        public int stepsOr(int firstPassSteps) {
+            return steps == null ? firstPassSteps : steps;
+        }
+
+        public double denoiseOrDefault() {
+            return denoise == null ? DEFAULT_DENOISE : denoise;
+        }
+
+        /** A side after the enlargement: {@code side} x scale, rounded down to a multiple of 8. */
+        public int scaled(int side) {
+            return (int) Math.floor(side * scaleOrDefault() / 8) * 8;
+        }
+    }
 
     /**
      * A LoRA the job applies, by its name in the workers' LoRA folder, at {@code weight} (absent: 1). The prompt's
@@ -80,6 +117,7 @@ public record JobRequest(
         private String mask;
         private String promptSyntax;
         private List<Lora> loras;
+        private Hires hires;
         private Webhook webhook;
 
         private Builder() {
@@ -175,6 +213,11 @@ public record JobRequest(
             return this;
         }
 
+        public Builder hires(Hires value) {
+            hires = value;
+            return this;
+        }
+
         public Builder webhook(Webhook value) {
             webhook = value;
             return this;
@@ -189,7 +232,7 @@ public record JobRequest(
         public JobRequest build() {
             return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
                     timestepSpacing, seed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
-                    promptSyntax, loras, webhook);
+                    promptSyntax, loras, hires, webhook);
         }
     }
 
@@ -219,7 +262,7 @@ public record JobRequest(
                 .guidanceScale(guidanceScale).scheduler(scheduler).karras(karras).timestepSpacing(timestepSpacing)
                 .seed(seed).numImages(numImages).model(model).initImage(initImage).strength(strength)
                 .preview(preview).previewEvery(previewEvery).noise(noise).mask(mask).promptSyntax(promptSyntax)
-                .loras(loras).webhook(webhook);
+                .loras(loras).hires(hires).webhook(webhook);
     }
 
     /**
@@ -290,6 +333,10 @@ public record JobRequest(
             errors.addAll(RequestLimits.checkWebhook(webhook.url(), webhook.events()));
         }
         errors.addAll(RequestLimits.checkAdapters(r.prompt(), r.negativePrompt(), loras));
+        if (hires != null) {
+            errors.addAll(RequestLimits.checkHires(hires, sideOrDefault(r.width()), sideOrDefault(r.height()),
+                    r.steps(), r.initImage() != null));
+        }
         if (noise != null && !RequestLimits.NOISES.contains(noise)) {
             errors.add(new FieldError("noise", "is '" + noise + "'; one of " + String.join(", ", RequestLimits.NOISES)));
         }

@@ -225,6 +225,45 @@ public final class RequestLimits {
         return errors;
     }
 
+    /** Hires fix: the enlargement, at most this. */
+    public static final double MAX_HIRES_SCALE = 4;
+
+    /**
+     * A hires fix: text-to-image only, a known upscaler, a scale in (1, 4] whose enlarged sides stay within
+     * {@link #MAX_SIDE}, steps and denoise as a pass of image-to-image takes them.
+     */
+    public static List<FieldError> checkHires(JobRequest.Hires hires, int width, int height, int steps,
+            boolean imageToImage) {
+        List<FieldError> errors = new ArrayList<>();
+        if (imageToImage) {
+            errors.add(new FieldError("hires", "applies to text-to-image only; drop initImage or hires"));
+        }
+        double scale = hires.scaleOrDefault();
+        if (!(scale > 1 && scale <= MAX_HIRES_SCALE)) {
+            errors.add(new FieldError("hires.scale", "is " + scale + "; must be more than 1 and at most "
+                    + MAX_HIRES_SCALE));
+        } else if (hires.scaled(width) > MAX_SIDE || hires.scaled(height) > MAX_SIDE) {
+            errors.add(new FieldError("hires.scale", "makes " + hires.scaled(width) + "x" + hires.scaled(height)
+                    + "; the output may be at most " + MAX_SIDE + " on a side"));
+        }
+        if (!JobRequest.Hires.UPSCALERS.contains(hires.upscalerOrDefault())) {
+            errors.add(new FieldError("hires.upscaler", "is '" + hires.upscaler() + "'; one of "
+                    + String.join(", ", JobRequest.Hires.UPSCALERS)));
+        }
+        int hiresSteps = hires.stepsOr(steps);
+        if (hiresSteps < 1 || hiresSteps > MAX_STEPS) {
+            errors.add(new FieldError("hires.steps", "is " + hiresSteps + "; must be between 1 and " + MAX_STEPS));
+        }
+        double denoise = hires.denoiseOrDefault();
+        if (!(denoise > 0 && denoise <= 1)) {
+            errors.add(new FieldError("hires.denoise", "is " + denoise + "; must be in (0, 1]"));
+        } else if ((int) (hiresSteps * denoise) < 1) {
+            errors.add(new FieldError("hires.denoise", "is " + denoise + "; with " + hiresSteps + " steps it leaves no"
+                    + " denoising step (steps x denoise must be at least 1)"));
+        }
+        return errors;
+    }
+
     /** Whether {@code name} can name a file in a LoRA folder and nothing outside it. */
     public static boolean isLoraName(String name) {
         return name.matches("(?!\\.)[^/\\\\:<>\\p{Cntrl}]{1,200}");

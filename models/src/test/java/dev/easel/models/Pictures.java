@@ -31,6 +31,18 @@ final class Pictures {
         }
     }
 
+    /** The largest difference of one channel of one pixel between two pictures of the same size. */
+    static int maxDifference(byte[] a, byte[] b) {
+        if (a.length != b.length) {
+            throw new AssertionError("sizes differ: " + a.length + " vs " + b.length);
+        }
+        int worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs((a[i] & 0xff) - (b[i] & 0xff)));
+        }
+        return worst;
+    }
+
     static double psnr(byte[] expected, byte[] actual) {
         if (expected.length != actual.length) {
             throw new AssertionError("sizes differ: " + expected.length + " vs " + actual.length);

@@ -113,13 +113,19 @@ public class TenantLimits {
         }
     }
 
-    /** 400 when the job costs more than one job may. */
+    /** 400 when the job costs more than one job may (a hires fix's second pass counted at its enlarged size). */
     public void checkCost(JobRequest request) {
-        long cost = (long) JobRequest.sideOrDefault(request.width()) * JobRequest.sideOrDefault(request.height())
-                * request.steps() * request.numImages();
+        int width = JobRequest.sideOrDefault(request.width());
+        int height = JobRequest.sideOrDefault(request.height());
+        long cost = (long) width * height * request.steps() * request.numImages();
+        if (request.hires() != null) {
+            JobRequest.Hires hires = request.hires();
+            cost += (long) hires.scaled(width) * hires.scaled(height) * hires.stepsOr(request.steps())
+                    * request.numImages();
+        }
         if (cost > maxPixelSteps) {
-            throw new InvalidJobException(List.of(new FieldError("cost", "width x height x steps x numImages is "
-                    + cost + "; at most " + maxPixelSteps + " per job (easel.limits.max-pixel-steps): lower the size,"
+            throw new InvalidJobException(List.of(new FieldError("cost", "width x height x steps x numImages (both"
+                    + " passes of a hires fix) is " + cost + "; at most " + maxPixelSteps + " per job (easel.limits.max-pixel-steps): lower the size,"
                     + " the steps or the number of images, or split the job")), Map.of("maxPixelSteps", maxPixelSteps));
         }
     }

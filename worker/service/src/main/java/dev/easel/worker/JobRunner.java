@@ -270,8 +270,9 @@ final class JobRunner {
             }
             String preview = step.previewPng() != null && previews.allow(step.step(), step.total(), nowNanos)
                     ? Base64.getEncoder().encodeToString(step.previewPng()) : null;
-            events.publish(new JobEvent.Progress(jobId, now(), step.imageIndex(), step.step(), step.total(),
-                    step.timestep(), step.hasSigma() ? step.sigma() : null, step.elapsedMillis(), eta, preview));
+            events.publish(new JobEvent.Progress(JobEvent.SCHEMA_VERSION, jobId, now(), step.imageIndex(), step.step(),
+                    step.total(), step.timestep(), step.hasSigma() ? step.sigma() : null, step.elapsedMillis(), eta,
+                    preview, step.pass() == 0 ? null : step.pass()));
         }
 
         /** EASEL_MIN_STEP_MS: a step takes at least that long, standing in for a GPU-bound step in benchmarks. */

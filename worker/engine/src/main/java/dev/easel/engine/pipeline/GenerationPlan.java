@@ -21,6 +21,17 @@ public final class GenerationPlan {
     private final RgbImage initImage;
     private final InpaintMask mask;
     private final Adapters adapters;
+    private final SecondPass secondPass;
+
+    /**
+     * The hires fix's second pass: the enlarged size, its own scheduler (a new one of the same class, its steps set)
+     * and where in that schedule denoising starts.
+     */
+    record SecondPass(int width, int height, Scheduler scheduler, int startIndex) {
+        int steps() {
+            return scheduler.timesteps().length - startIndex;
+        }
+    }
 
     /**
      * The prompt's LoRAs and embeddings: the prompt text without its tags, the LoRAs resolved with their multipliers,
@@ -34,7 +45,7 @@ public final class GenerationPlan {
     }
 
     GenerationPlan(GenerationRequest request, String schedulerName, Scheduler scheduler, int startIndex, long seed,
-            RgbImage initImage, InpaintMask mask, Adapters adapters) {
+            RgbImage initImage, InpaintMask mask, Adapters adapters, SecondPass secondPass) {
         this.request = request;
         this.schedulerName = schedulerName;
         this.scheduler = scheduler;
@@ -43,6 +54,12 @@ public final class GenerationPlan {
         this.initImage = initImage;
         this.mask = mask;
         this.adapters = adapters;
+        this.secondPass = secondPass;
+    }
+
+    /** The hires fix's second pass, or null for a job of one pass. */
+    SecondPass secondPass() {
+        return secondPass;
     }
 
     Adapters adapters() {
@@ -65,6 +82,11 @@ public final class GenerationPlan {
 
     /** How many denoising steps (model evaluations) each image takes: what progress reports as {@code total}. */
     public int stepsPerImage() {
+        return firstPassSteps() + (secondPass == null ? 0 : secondPass.steps());
+    }
+
+    /** The steps of the first (or only) pass. */
+    int firstPassSteps() {
         return scheduler.timesteps().length - startIndex;
     }
 

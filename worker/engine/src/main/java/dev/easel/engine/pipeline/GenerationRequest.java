@@ -33,7 +33,25 @@ public record GenerationRequest(
         NoiseSource.Kind noise,
         byte[] mask,
         PromptSyntax promptSyntax,
-        List<PromptTags.LoraWeight> loras) {
+        List<PromptTags.LoraWeight> loras,
+        Hires hires) {
+
+    /**
+     * Hires fix: the picture enlarged by {@code scale} with {@code upscaler} (latent or lanczos), then {@code steps} of
+     * image-to-image at {@code denoise}, continuing the generator (see JobRequest.Hires).
+     */
+    public record Hires(double scale, String upscaler, int steps, double denoise) {
+        /** A side after the enlargement, rounded down to a multiple of 8. */
+        public int scaled(int side) {
+            return (int) Math.floor(side * scale / 8) * 8;
+        }
+
+        /** The contract's hires with its defaults resolved against a first pass of {@code steps}. */
+        static Hires of(JobRequest.Hires hires, int steps) {
+            return new Hires(hires.scaleOrDefault(), hires.upscalerOrDefault(), hires.stepsOr(steps),
+                    hires.denoiseOrDefault());
+        }
+    }
 
     /** A width or height of 0: the model's default size (8 x its UNet's sample_size; 512 when it does not say). */
     public static final int MODEL_DEFAULT_SIDE = 0;
@@ -86,6 +104,9 @@ public record GenerationRequest(
             }
         }
         builder.promptSyntax(PromptSyntax.of(r.promptSyntax()));
+        if (r.hires() != null) {
+            builder.hires(Hires.of(r.hires(), r.steps()));
+        }
         if (r.loras() != null) {
             builder.loras(r.loras().stream()
                     .map(lora -> new PromptTags.LoraWeight(lora.name(), lora.weightOrDefault())).toList());
@@ -97,19 +118,19 @@ public record GenerationRequest(
     public GenerationRequest withDefaultSide(int side) {
         return new GenerationRequest(prompt, negativePrompt, width == MODEL_DEFAULT_SIDE ? side : width,
                 height == MODEL_DEFAULT_SIDE ? side : height, steps, guidanceScale, scheduler, karras, timestepSpacing,
-                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
+                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
     }
 
     /** A copy with {@code seed} set. */
     public GenerationRequest withSeed(long newSeed) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
+                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
     }
 
     /** A copy asking for {@code count} images. */
     public GenerationRequest withNumImages(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
+                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
     }
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
@@ -120,6 +141,11 @@ public record GenerationRequest(
                 steps, guidanceScale, numImages, initImage != null, strength, previewEvery));
         if (mask != null && initImage == null) {
             errors.add(new FieldError("mask", RequestLimits.MASK_NEEDS_INIT_IMAGE));
+        }
+        if (hires != null) {
+            errors.addAll(RequestLimits.checkHires(new JobRequest.Hires(hires.scale(), hires.upscaler(), hires.steps(),
+                    hires.denoise()), width == MODEL_DEFAULT_SIDE ? JobRequest.DEFAULT_SIDE : width,
+                    height == MODEL_DEFAULT_SIDE ? JobRequest.DEFAULT_SIDE : height, steps, initImage != null));
         }
         return errors;
     }
@@ -144,6 +170,7 @@ public record GenerationRequest(
         private byte[] mask;
         private PromptSyntax promptSyntax = PromptSyntax.of(JobRequest.DEFAULT_PROMPT_SYNTAX);
         private List<PromptTags.LoraWeight> loras = List.of();
+        private Hires hires;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -226,6 +253,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** Hires fix (null: one pass). */
+        public Builder hires(Hires value) {
+            hires = value;
+            return this;
+        }
+
         public Builder previewEvery(int value) {
             previewEvery = value;
             return this;
@@ -233,7 +266,7 @@ public record GenerationRequest(
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras);
+                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
         }
     }
 }

@@ -26,6 +26,14 @@ final class Infotext {
         if (request.isImageToImage()) {
             text.append(", Denoising strength: ").append(format(request.strength()));
         }
+        if (request.hires() != null) {
+            // As A1111 writes a hires fix: the first pass's size above, the second pass's settings here.
+            GenerationRequest.Hires hires = request.hires();
+            text.append(", Denoising strength: ").append(format(hires.denoise()))
+                    .append(", Hires upscale: ").append(format(hires.scale()))
+                    .append(", Hires steps: ").append(hires.steps())
+                    .append(", Hires upscaler: ").append(hires.upscaler().equals("latent") ? "Latent" : "Lanczos");
+        }
         if (!plan.adapters().loras().isEmpty()) {
             // As A1111's Lora extension writes it: name and the file's short "addnet" hash, each LoRA once.
             java.util.Map<String, String> hashes = new java.util.LinkedHashMap<>();

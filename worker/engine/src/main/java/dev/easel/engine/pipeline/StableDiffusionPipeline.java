@@ -77,8 +77,8 @@ public final class StableDiffusionPipeline {
         }
         String schedulerName = request.scheduler() != null
                 ? request.scheduler() : Schedulers.defaultFor(model.schedulerConfig());
-        Scheduler scheduler = createScheduler(request, schedulerName);
-        int startIndex = request.isImageToImage() ? startIndex(request, scheduler) : 0;
+        Scheduler scheduler = createScheduler(request, schedulerName, request.steps());
+        int startIndex = request.isImageToImage() ? startIndex(request.steps(), request.strength(), scheduler) : 0;
         RgbImage initImage = request.isImageToImage() ? decodeInitImage(request) : null;
         InpaintMask mask = null;
         if (request.isInpainting()) {
@@ -87,8 +87,16 @@ public final class StableDiffusionPipeline {
             mask = InpaintMask.everywhere(request.width(), request.height());
         }
         long seed = request.seed() != null ? request.seed() : randomSeed();
+        GenerationPlan.SecondPass second = null;
+        if (request.hires() != null) {
+            GenerationRequest.Hires hires = request.hires();
+            // A new scheduler of the same class from the same config: nothing carried over from the first pass.
+            Scheduler hiresScheduler = createScheduler(request, schedulerName, hires.steps());
+            second = new GenerationPlan.SecondPass(hires.scaled(request.width()), hires.scaled(request.height()),
+                    hiresScheduler, startIndex(hires.steps(), hires.denoise(), hiresScheduler));
+        }
         return new GenerationPlan(request, schedulerName, scheduler, startIndex, seed, initImage, mask,
-                planAdapters(request));
+                planAdapters(request), second);
     }
 
     /**
@@ -185,6 +193,8 @@ public final class StableDiffusionPipeline {
         int batchImages = Math.min(request.numImages(), model.runtime().maxBatchImages());
         Unet.Session unet = null;
         int sessionImages = 0;
+        Unet.Session hiresUnet = null;
+        int hiresImages = 0;
         int unetCalls = 0;
         try {
             for (int firstImage = 0; firstImage < request.numImages(); firstImage += batchImages) {
@@ -194,21 +204,40 @@ public final class StableDiffusionPipeline {
                     if (unet != null) {
                         unet.close();
                     }
-                    unet = openUnet(request, conditioning, image, count);
+                    unet = openUnet(request, conditioning, image, count, Pass.first(plan));
                     sessionImages = count;
                 }
                 phaseStart = System.nanoTime();
                 Batch batch = prepareLatents(plan, image, firstImage, count);
-                unetCalls += denoise(plan, unet, conditioning, image, batch, progress, cancelled, jobStart);
+                Pass pass = Pass.first(plan);
+                unetCalls += denoise(plan, pass, unet, conditioning, image, batch, progress, cancelled, jobStart);
                 denoiseMillis += millisSince(phaseStart);
+                if (plan.secondPass() != null) {
+                    phaseStart = System.nanoTime();
+                    batch = upscale(plan, batch);
+                    pass = Pass.second(plan);
+                    if (hiresUnet == null || hiresImages != count) {
+                        if (hiresUnet != null) {
+                            hiresUnet.close();
+                        }
+                        hiresUnet = openUnet(request, conditioning, ImageConditioning.NONE, count, pass);
+                        hiresImages = count;
+                    }
+                    unetCalls += denoise(plan, pass, hiresUnet, conditioning, ImageConditioning.NONE, batch, progress,
+                            cancelled, jobStart);
+                    denoiseMillis += millisSince(phaseStart);
+                }
 
                 phaseStart = System.nanoTime();
-                images.addAll(decode(plan, batch));
+                images.addAll(decode(plan, pass, batch));
                 decodeMillis += millisSince(phaseStart);
             }
         } finally {
             if (unet != null) {
                 unet.close();
+            }
+            if (hiresUnet != null) {
+                hiresUnet.close();
             }
         }
         GenerationResult.Timings timings = new GenerationResult.Timings(textMillis, denoiseMillis, decodeMillis,
@@ -258,6 +287,31 @@ public final class StableDiffusionPipeline {
      */
     private record ImageConditioning(float[] initLatents, float[] latentMask, float[] maskedImageLatents,
             boolean blend, boolean pureNoise) {
+        /** No picture: the hires fix's second pass, whose latents come from the first. */
+        static final ImageConditioning NONE = new ImageConditioning(null, null, null, false, false);
+    }
+
+    /**
+     * One pass of denoising: its number (0 for a job of one pass, else 1 or 2), latent size, scheduler, where it
+     * starts, and the steps reported before it (progress counts both passes).
+     */
+    private record Pass(int number, int latentHeight, int latentWidth, Scheduler scheduler, int startIndex,
+            int stepOffset) {
+        static Pass first(GenerationPlan plan) {
+            GenerationRequest request = plan.request();
+            return new Pass(plan.secondPass() == null ? 0 : 1, request.height() / 8, request.width() / 8,
+                    plan.scheduler(), plan.startIndex(), 0);
+        }
+
+        static Pass second(GenerationPlan plan) {
+            GenerationPlan.SecondPass second = plan.secondPass();
+            return new Pass(2, second.height() / 8, second.width() / 8, second.scheduler(), second.startIndex(),
+                    plan.firstPassSteps());
+        }
+
+        int latentPlane() {
+            return latentHeight * latentWidth;
+        }
     }
 
     /** Step 2: the init image and the mask through the VAE encoder. */
@@ -319,14 +373,14 @@ public final class StableDiffusionPipeline {
      * Step 4: the UNet in the scheduler's loop with classifier-free guidance, reporting each step; returns the UNet
      * calls made.
      */
-    private int denoise(GenerationPlan plan, Unet.Session unet, Conditioning conditioning, ImageConditioning image,
-            Batch batch, Consumer<StepProgress> progress, BooleanSupplier cancelled, long jobStart)
-            throws OrtException {
+    private int denoise(GenerationPlan plan, Pass pass, Unet.Session unet, Conditioning conditioning,
+            ImageConditioning image, Batch batch, Consumer<StepProgress> progress, BooleanSupplier cancelled,
+            long jobStart) throws OrtException {
         GenerationRequest request = plan.request();
-        Scheduler scheduler = plan.scheduler();
-        int latentHeight = request.height() / 8;
-        int latentWidth = request.width() / 8;
-        int latentPlane = latentPlane(request);
+        Scheduler scheduler = pass.scheduler();
+        int latentHeight = pass.latentHeight();
+        int latentWidth = pass.latentWidth();
+        int latentPlane = pass.latentPlane();
         int plane = 4 * latentPlane;
         int count = batch.count();
         int size = count * plane;
@@ -337,12 +391,13 @@ public final class StableDiffusionPipeline {
         float[][] predictions = new float[passes * count][plane];
         float[] output = new float[size];
         float guidance = (float) request.guidanceScale();
-        int startIndex = plan.startIndex();
-        int total = timesteps.length - startIndex;
+        int startIndex = pass.startIndex();
+        int passSteps = timesteps.length - startIndex;
+        int total = plan.stepsPerImage();
         int unetCalls = 0;
         for (int k = startIndex; k < timesteps.length; k++) {
             if (cancelled.getAsBoolean()) {
-                throw new CancelledException(k - startIndex);
+                throw new CancelledException(pass.stepOffset() + k - startIndex);
             }
             unet.predict(latents, (float) scheduler.modelInputScale(k), timesteps[k], predictions);
             unetCalls += unet.callsPerEvaluation();
@@ -369,30 +424,32 @@ public final class StableDiffusionPipeline {
                     latents[i] = (1 - repaint) * kept[i] + repaint * latents[i];
                 }
             }
-            int step = k - startIndex + 1;
-            boolean previewDue = request.previewEvery() > 0 && (step % request.previewEvery() == 0 || step == total);
+            int step = pass.stepOffset() + k - startIndex + 1;
+            boolean previewDue = request.previewEvery() > 0 && (step % request.previewEvery() == 0
+                    || k - startIndex + 1 == passSteps);
             for (int i = 0; i < count; i++) {
                 byte[] previewPng = previewDue ? previewOf(scheduler, k, timesteps.length,
                         java.util.Arrays.copyOfRange(latents, i * plane, (i + 1) * plane), latentHeight, latentWidth)
                         : null;
                 progress.accept(new StepProgress(batch.first() + i, step, total, timesteps[k],
-                        sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng));
+                        sigmas == null ? Double.NaN : sigmas[k], (long) millisSince(jobStart), previewPng,
+                        pass.number()));
             }
         }
         return unetCalls;
     }
 
     /** Step 5: each image's latents through the VAE decoder, to a PNG carrying the infotext. */
-    private List<GenerationResult.GeneratedImage> decode(GenerationPlan plan, Batch batch) throws OrtException {
-        GenerationRequest request = plan.request();
-        int plane = 4 * latentPlane(request);
+    private List<GenerationResult.GeneratedImage> decode(GenerationPlan plan, Pass pass, Batch batch)
+            throws OrtException {
+        int plane = 4 * pass.latentPlane();
         List<GenerationResult.GeneratedImage> decoded = new ArrayList<>();
         for (int i = 0; i < batch.count(); i++) {
             int index = batch.first() + i;
             long imageSeed = plan.seed() + index;
             RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(),
-                    java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane), request.height() / 8,
-                    request.width() / 8, model.scalingFactor());
+                    java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane), pass.latentHeight(),
+                    pass.latentWidth(), model.scalingFactor());
             String infotext = Infotext.of(plan, imageSeed, model.name());
             decoded.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
                     picture.toPng("parameters", infotext), infotext));
@@ -400,11 +457,49 @@ public final class StableDiffusionPipeline {
         return decoded;
     }
 
+    /**
+     * The hires fix's enlargement, then its second pass's start: each image's final latents enlarged (latent: bilinear,
+     * as torch's interpolate without corner alignment; lanczos: decoded to 8-bit RGB, resized with Pillow's Lanczos,
+     * encoded to the latent mean), then noised to where the second pass starts with the next draw of each image's
+     * generator.
+     */
+    private Batch upscale(GenerationPlan plan, Batch batch) throws OrtException {
+        GenerationRequest request = plan.request();
+        GenerationPlan.SecondPass second = plan.secondPass();
+        int height = request.height() / 8;
+        int width = request.width() / 8;
+        int targetHeight = second.height() / 8;
+        int targetWidth = second.width() / 8;
+        int plane = 4 * height * width;
+        int targetPlane = 4 * targetHeight * targetWidth;
+        int count = batch.count();
+        float[] enlarged = new float[count * targetPlane];
+        for (int i = 0; i < count; i++) {
+            float[] latents = java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane);
+            float[] result;
+            if (request.hires().upscaler().equals("lanczos")) {
+                RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(), latents, height, width,
+                        model.scalingFactor()).resized(second.width(), second.height());
+                result = scaled(model.vaeEncoder().encode(model.runtime().environment(), picture));
+            } else {
+                result = LatentResize.bilinear(latents, 4, height, width, targetHeight, targetWidth);
+            }
+            System.arraycopy(result, 0, enlarged, i * targetPlane, targetPlane);
+        }
+        Scheduler scheduler = second.scheduler();
+        scheduler.setTimesteps(request.hires().steps());
+        float[] noise = new float[enlarged.length];
+        batch.noise().fill(noise);
+        float[] latents = enlarged.clone();
+        scheduler.addNoise(latents, noise, second.startIndex());
+        return new Batch(batch.first(), count, batch.noise(), noise, latents, enlarged);
+    }
+
     private static int latentPlane(GenerationRequest request) {
         return (request.height() / 8) * (request.width() / 8);
     }
 
-    private Scheduler createScheduler(GenerationRequest request, String name) {
+    private Scheduler createScheduler(GenerationRequest request, String name, int steps) {
         Scheduler scheduler;
         try {
             scheduler = Schedulers.create(name, model.schedulerConfig(), request.karras(), request.timestepSpacing());
@@ -414,9 +509,9 @@ public final class StableDiffusionPipeline {
             throw new InvalidRequestException(field, e.getMessage());
         }
         try {
-            scheduler.setTimesteps(request.steps());
+            scheduler.setTimesteps(steps);
         } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException("steps", e.getMessage());
+            throw new InvalidRequestException(steps == request.steps() ? "steps" : "hires.steps", e.getMessage());
         }
         return scheduler;
     }
@@ -431,9 +526,9 @@ public final class StableDiffusionPipeline {
 
     /** A UNet session for {@code images} images at a time, with the job's fixed extra inputs set. */
     private Unet.Session openUnet(GenerationRequest request, Conditioning conditioning, ImageConditioning image,
-            int images) throws OrtException {
-        Unet.Session unet = model.unet().open(model.runtime().environment(), request.height() / 8,
-                request.width() / 8, conditioning.hidden(), images);
+            int images, Pass pass) throws OrtException {
+        Unet.Session unet = model.unet().open(model.runtime().environment(), pass.latentHeight(),
+                pass.latentWidth(), conditioning.hidden(), images);
         if (image.maskedImageLatents() != null) {
             unet.setInpaintConditioning(image.latentMask(), image.maskedImageLatents());
         }
@@ -443,8 +538,8 @@ public final class StableDiffusionPipeline {
         }
         if (model.unet().takesAddedConditioning()) {
             // SDXL's micro-conditioning at diffusers' defaults: original size = target size, no crop.
-            float h = request.height();
-            float w = request.width();
+            float h = pass.latentHeight() * 8;
+            float w = pass.latentWidth() * 8;
             unet.setTimeIds(new float[] {h, w, 0, 0, h, w});
         }
         return unet;
@@ -485,10 +580,12 @@ public final class StableDiffusionPipeline {
         return latents;
     }
 
-    /** Where image-to-image enters the schedule: diffusers' get_timesteps (steps x strength steps are run). */
-    private static int startIndex(GenerationRequest request, Scheduler scheduler) {
-        int steps = request.steps();
-        int initSteps = Math.min((int) (steps * request.strength()), steps);
+    /**
+     * Where image-to-image enters a schedule of {@code steps}: diffusers' get_timesteps (steps x strength steps are run,
+     * the product truncated).
+     */
+    private static int startIndex(int steps, double strength, Scheduler scheduler) {
+        int initSteps = Math.min((int) (steps * strength), steps);
         int start = Math.max(steps - initSteps, 0);
         return start * scheduler.order();
     }
