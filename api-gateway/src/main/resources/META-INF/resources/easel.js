@@ -100,6 +100,11 @@ function readForm() {
     request.height = h;
   }
   if ($('seed').value !== '') request.seed = Number($('seed').value);
+  if ($('hires-on').checked && !state.initImage) {
+    request.hires = { scale: Number($('hires-scale').value), upscaler: $('hires-upscaler').value,
+      denoise: Number($('hires-denoise').value) };
+    if ($('hires-steps').value !== '') request.hires.steps = Number($('hires-steps').value);
+  }
   if (state.initImage) {
     request.initImage = state.initImage.base64;
     request.strength = Number($('strength').value);
@@ -232,7 +237,8 @@ function onEvent(name, data) {
       const done = (data.imageIndex * data.total + data.step) / (n * data.total);
       $('job-progress').value = done;
       setStatus('running', 'Image ' + (data.imageIndex + 1) + ' of ' + n + ': step ' + data.step + ' of ' + data.total
-        + ', about ' + Math.ceil(data.etaMillis / 1000) + ' s left');
+        + (data.pass ? ' (hires pass ' + data.pass + ')' : '') + ', about ' + Math.ceil(data.etaMillis / 1000)
+        + ' s left');
       if (data.preview) {
         $('live-preview').src = 'data:image/png;base64,' + data.preview;
         $('live-preview').hidden = false;

@@ -262,6 +262,26 @@ class ServiceEndToEndTest {
         assertTrue(png.contains(prompt), "the PNG carries the whole prompt in its infotext");
     }
 
+    @Test
+    void aHiresFixJobReportsBothPassesAndStoresTheEnginesPicture() throws Exception {
+        JobRequest job = JobRequest.builder("a white circle on a black background").size(64, 64).steps(4)
+                .scheduler("euler").seed(17L).hires(new JobRequest.Hires(2.0, "lanczos", 4, 0.5)).build();
+        String id = submit(gateway, job);
+        List<GatewayClient.Event> all = events(gateway, id, null, 100);
+        assertEquals("completed", all.getLast().name());
+        GatewayClient.Event started = all.stream().filter(e -> e.name().equals("started")).findFirst().orElseThrow();
+        assertEquals(6, started.data().path("totalSteps").asInt(), "4 steps, then 4 x 0.5");
+        List<String> passes = all.stream().filter(e -> e.name().equals("progress"))
+                .map(e -> e.data().path("pass").asText() + ":" + e.data().path("step").asInt()).toList();
+        assertEquals(List.of("1:1", "1:2", "1:3", "1:4", "2:5", "2:6"), passes);
+        assertEquals(128, all.getLast().data().path("images").get(0).path("width").asInt());
+        try (ModelFolder model = ModelFolder.load(modelDir, new OrtRuntime(RuntimeOptions.defaults()))) {
+            byte[] offline = new StableDiffusionPipeline(model).generate(GenerationRequest.from(job), s -> { },
+                    () -> false).images().get(0).png();
+            assertArrayEquals(offline, client(gateway).image(id, 0), "the worker's two passes are the engine's");
+        }
+    }
+
     private static String base64Png(java.awt.image.BufferedImage image) throws java.io.IOException {
         java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         javax.imageio.ImageIO.write(image, "png", png);

@@ -238,6 +238,40 @@ class WebUiTest {
         }
     }
 
+    @Test
+    @Order(3)
+    void aHiresFixFromThePageGivesTheLargerPicture() throws Exception {
+        Created own = new ApiKeyAdmin(kafka).create("ui-hires", null, null);
+        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
+        browser.get(gateway + "/");
+        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
+        browser.navigate().refresh();
+        try {
+            waitUntil(() -> !new Select(browser.findElement(By.id("model"))).getOptions().isEmpty(), "the models load");
+            new Select(browser.findElement(By.id("model"))).selectByValue("toy");
+            new Select(browser.findElement(By.id("size"))).selectByValue("64x64");
+            setValue("steps", "6");
+            setValue("images", "1");
+            browser.findElement(By.id("hires-panel")).click();
+            setValue("hires-scale", "2");
+            setValue("hires-steps", "4");
+            setValue("hires-denoise", "0.5");
+            browser.findElement(By.id("hires-on")).click();
+            WebElement prompt = browser.findElement(By.id("prompt"));
+            prompt.clear();
+            prompt.sendKeys("a yellow circle on a purple background");
+            browser.findElement(By.id("generate")).click();
+            awaitNewJob(null);
+            waitUntil(() -> text("job-status").equals("Done"), "the hires job completes");
+            WebElement result = waitFor(By.cssSelector("#results img.result"));
+            waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 128,
+                    "the picture is twice the first pass's size");
+            screenshot("hires");
+        } finally {
+            script("localStorage.removeItem('easel.apiKey')");
+        }
+    }
+
     /** Waits until the job panel follows a job other than {@code previous}; returns its id. */
     private static String awaitNewJob(String previous) {
         waitUntil(() -> {
