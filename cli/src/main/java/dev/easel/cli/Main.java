@@ -35,7 +35,8 @@ public final class Main {
               --init-image PNG --strength S --mask PNG (inpainting: white is repainted) --out FILE.png --preview-every N
               --noise torch|easel --prompt-syntax a1111|plain --lora NAME[:WEIGHT] (repeatable; or <lora:NAME:WEIGHT> in
               the prompt); --hires-scale S --hires-steps N --hires-denoise D --hires-upscaler latent|lanczos (hires fix:
-              a second pass at S times the size); run also --progress jsonl --lora-dir DIR --embeddings-dir DIR
+              a second pass at S times the size); --noise-level N (the x4 upscaler, with --init-image: the picture to
+              enlarge 4 times); run also --progress jsonl --lora-dir DIR --embeddings-dir DIR
               (default: loras/ and embeddings/ beside the model folder);
               generate also --model ID (a model the workers serve; default: the gateway's default model)""";
 

@@ -28,7 +28,8 @@ final class RequestOptions {
             Map.entry("numImages", "num-images"), Map.entry("model", "model"), Map.entry("initImage", "init-image"),
             Map.entry("strength", "strength"), Map.entry("preview", "preview-every"),
             Map.entry("previewEvery", "preview-every"), Map.entry("noise", "noise"), Map.entry("mask", "mask"),
-            Map.entry("promptSyntax", "prompt-syntax"), Map.entry("loras", "lora"), Map.entry("hires", "hires-scale"));
+            Map.entry("promptSyntax", "prompt-syntax"), Map.entry("loras", "lora"), Map.entry("hires", "hires-scale"),
+            Map.entry("noiseLevel", "noise-level"));
     /** The hires fix's flags besides --hires-scale (any of them turns the hires fix on). */
     static final Set<String> HIRES_FLAGS = Set.of("hires-scale", "hires-steps", "hires-denoise", "hires-upscaler");
     /** Request fields the CLI has no flag for, and why: see {@link #FLAGS_BY_FIELD}. */
@@ -79,6 +80,7 @@ final class RequestOptions {
                 .mask(mask)
                 .promptSyntax(arguments.value("prompt-syntax"))
                 .loras(loras(arguments.values("lora")))
+                .noiseLevel(arguments.intValue("noise-level"))
                 .hires(HIRES_FLAGS.stream().anyMatch(flag -> arguments.value(flag) != null)
                         ? new JobRequest.Hires(arguments.doubleValue("hires-scale"), arguments.value("hires-upscaler"),
                                 arguments.intValue("hires-steps"), arguments.doubleValue("hires-denoise"))

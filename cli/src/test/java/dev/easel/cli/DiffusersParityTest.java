@@ -36,7 +36,7 @@ class DiffusersParityTest {
     /** The core cases, and each part's (its init images and references in its own folder, the model shared). */
     private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json",
             "parity/prompt-weighting/cases.json", "parity/inpainting/cases.json", "parity/sdxl/cases.json",
-            "parity/lora/cases.json", "parity/hires/cases.json");
+            "parity/lora/cases.json", "parity/hires/cases.json", "parity/upscale/cases.json");
     /** The components a part's partial model folder takes from the core fixture when it lacks them. */
     private static final List<String> COMPONENTS = List.of("model_index.json", "text_encoder", "tokenizer",
             "scheduler", "unet", "vae_encoder", "vae_decoder");
@@ -121,8 +121,9 @@ class DiffusersParityTest {
             return models.resolve(name);
         }
         if (COMPONENTS.stream().filter(c -> !c.equals("vae_encoder"))
-                .allMatch(c -> java.nio.file.Files.exists(own.resolve(c)))) {
-            return own; // a complete folder of its own (the core fixture, SDXL)
+                .allMatch(c -> java.nio.file.Files.exists(own.resolve(c)))
+                || java.nio.file.Files.exists(own.resolve("vae/model.onnx"))) {
+            return own; // a complete folder of its own (the core fixture, SDXL, the x4 upscaler's decoder-only vae/)
         }
         Path assembled = scratch.resolve("models").resolve(caseFolder.getFileName() + "-" + name);
         if (!java.nio.file.Files.isDirectory(assembled)) {

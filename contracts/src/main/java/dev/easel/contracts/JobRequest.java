@@ -34,6 +34,7 @@ public record JobRequest(
         String promptSyntax,
         List<Lora> loras,
         Hires hires,
+        Integer noiseLevel,
         Webhook webhook) {
 
     /**
@@ -118,6 +119,7 @@ public record JobRequest(
         private String promptSyntax;
         private List<Lora> loras;
         private Hires hires;
+        private Integer noiseLevel;
         private Webhook webhook;
 
         private Builder() {
@@ -218,6 +220,11 @@ public record JobRequest(
             return this;
         }
 
+        public Builder noiseLevel(Integer value) {
+            noiseLevel = value;
+            return this;
+        }
+
         public Builder webhook(Webhook value) {
             webhook = value;
             return this;
@@ -232,7 +239,7 @@ public record JobRequest(
         public JobRequest build() {
             return new JobRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
                     timestepSpacing, seed, numImages, model, initImage, strength, preview, previewEvery, noise, mask,
-                    promptSyntax, loras, hires, webhook);
+                    promptSyntax, loras, hires, noiseLevel, webhook);
         }
     }
 
@@ -244,6 +251,8 @@ public record JobRequest(
     public static final double DEFAULT_GUIDANCE = 7.5;
     public static final double DEFAULT_STRENGTH = 0.8;
     public static final int DEFAULT_NUM_IMAGES = 1;
+    /** The x4 upscaler's noise level when a request names none (diffusers' default). */
+    public static final int DEFAULT_NOISE_LEVEL = 20;
     /** With previews on and no previewEvery: a preview after every step. */
     public static final int DEFAULT_PREVIEW_EVERY = 1;
     /** torch.randn on a CPU generator: it reproduces torch bit for bit, so a diffusers or ComfyUI seed carries over. */
@@ -262,7 +271,7 @@ public record JobRequest(
                 .guidanceScale(guidanceScale).scheduler(scheduler).karras(karras).timestepSpacing(timestepSpacing)
                 .seed(seed).numImages(numImages).model(model).initImage(initImage).strength(strength)
                 .preview(preview).previewEvery(previewEvery).noise(noise).mask(mask).promptSyntax(promptSyntax)
-                .loras(loras).hires(hires).webhook(webhook);
+                .loras(loras).hires(hires).noiseLevel(noiseLevel).webhook(webhook);
     }
 
     /**
@@ -333,6 +342,10 @@ public record JobRequest(
             errors.addAll(RequestLimits.checkWebhook(webhook.url(), webhook.events()));
         }
         errors.addAll(RequestLimits.checkAdapters(r.prompt(), r.negativePrompt(), loras));
+        if (noiseLevel != null && (noiseLevel < 0 || noiseLevel > RequestLimits.MAX_NOISE_LEVEL)) {
+            errors.add(new FieldError("noiseLevel", "is " + noiseLevel + "; must be between 0 and "
+                    + RequestLimits.MAX_NOISE_LEVEL + " (the x4 upscaler's max_noise_level may be lower)"));
+        }
         if (hires != null) {
             errors.addAll(RequestLimits.checkHires(hires, sideOrDefault(r.width()), sideOrDefault(r.height()),
                     r.steps(), r.initImage() != null));

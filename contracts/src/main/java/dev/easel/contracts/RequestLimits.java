@@ -225,6 +225,8 @@ public final class RequestLimits {
         return errors;
     }
 
+    /** The x4 upscaler's noise level, at most this (its max_noise_level is 350). */
+    public static final int MAX_NOISE_LEVEL = 1000;
     /** Hires fix: the enlargement, at most this. */
     public static final double MAX_HIRES_SCALE = 4;
 

@@ -282,6 +282,50 @@ class ServiceEndToEndTest {
         }
     }
 
+    @Test
+    void aWorkerServingTheX4UpscalerEnlargesPicturesAsDiffusersDoes() throws Exception {
+        java.util.Optional<Path> cases = dev.easel.engine.SharedData.file("parity/upscale/cases.json");
+        if (cases.isEmpty()) {
+            System.out.println("SKIPPED the upscaler service test: ../shared/parity/upscale not found");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(cases.isPresent(), "../shared/parity/upscale not found");
+        Path family = cases.get().getParent();
+        Path upscaler = stack.home().resolve("models/x4-upscaler");
+        java.nio.file.Files.deleteIfExists(upscaler);
+        java.nio.file.Files.createSymbolicLink(upscaler, family.resolve("model-upscaler").toAbsolutePath());
+        ServiceProcess upscalerWorker = stack.worker("e2e-worker-upscaler", List.of(upscaler), WORKER_ENVIRONMENT);
+        try {
+            org.awaitility.Awaitility.await("the gateway lists x4-upscaler").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> get(gateway, "/v1/models").toString().contains("\"x4-upscaler\""));
+            // The up_16_nl20_g9 case of ../shared/parity/upscale: a 16 x 16 picture to 64 x 64.
+            JobRequest job = JobRequest.builder("a lighthouse on a cliff at sunset, oil painting")
+                    .negativePrompt("blurry, low quality, watermark").steps(20).guidanceScale(9.0).seed(1L)
+                    .noiseLevel(20).noise("torch").model("x4-upscaler").initImage(java.util.Base64.getEncoder()
+                            .encodeToString(java.nio.file.Files.readAllBytes(family.resolve("inputs/lowres-16x16.png"))))
+                    .build();
+            String id = submit(gateway, job);
+            assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
+            java.awt.image.BufferedImage ours = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(
+                    client(gateway).image(id, 0)));
+            java.awt.image.BufferedImage theirs = javax.imageio.ImageIO.read(family.resolve("refs/up_16_nl20_g9.png")
+                    .toFile());
+            assertEquals(64, ours.getWidth());
+            int worst = 0;
+            for (int y = 0; y < 64; y++) {
+                for (int x = 0; x < 64; x++) {
+                    for (int shift = 0; shift <= 16; shift += 8) {
+                        worst = Math.max(worst, Math.abs(((ours.getRGB(x, y) >> shift) & 0xff)
+                                - ((theirs.getRGB(x, y) >> shift) & 0xff)));
+                    }
+                }
+            }
+            assertTrue(worst <= 2, "the service's picture is " + worst + " grey levels from diffusers'");
+        } finally {
+            upscalerWorker.stop(Duration.ofSeconds(60));
+        }
+    }
+
     private static String base64Png(java.awt.image.BufferedImage image) throws java.io.IOException {
         java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
         javax.imageio.ImageIO.write(image, "png", png);

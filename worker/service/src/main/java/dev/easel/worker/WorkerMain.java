@@ -4,7 +4,6 @@ import dev.easel.contracts.Topics;
 import dev.easel.engine.adapter.AdapterLibrary;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
-import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,8 +60,7 @@ public final class WorkerMain {
                     throw new IllegalArgumentException("two model folders are both named '" + model.name() + "'");
                 }
                 StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model, adapters);
-                pipeline.generate(GenerationRequest.builder("warm-up").size(64, 64).steps(1).guidanceScale(2).seed(0L)
-                        .build(), step -> { }, () -> false);
+                pipeline.generate(pipeline.warmUpRequest(), step -> { }, () -> false);
                 pipelines.put(model.name(), pipeline);
                 provider = model.runtime().provider();
             }

@@ -39,6 +39,10 @@ public final class ModelFolder implements AutoCloseable {
     private final boolean sdxl;
     private final boolean forceZerosForEmptyPrompt;
     private final int defaultSide;
+    private final boolean upscaler;
+    private final int latentFactor;
+    private final dev.easel.engine.scheduler.NoiseSchedule lowResSchedule;
+    private final int maxNoiseLevel;
 
     private ModelFolder(Path folder, OrtRuntime runtime) throws IOException, OrtException {
         this.folder = folder;
@@ -50,14 +54,18 @@ public final class ModelFolder implements AutoCloseable {
         requireFile("tokenizer/merges.txt", "the CLIP BPE merges");
         Path textEncoderFile = requireFile("text_encoder/model.onnx", "the CLIP text encoder");
         Path unetFile = requireFile("unet/model.onnx", "the UNet");
-        Path vaeDecoderFile = requireFile("vae_decoder/model.onnx", "the VAE decoder");
+        JsonNode index0 = readJson(folder.resolve("model_index.json"));
+        // The x4 upscaler's ONNX layout names its decoder-only VAE vae/ (the component its pipeline loads).
+        this.upscaler = index0.path("_class_name").asText().contains("Upscale");
+        String vaeFolder = upscaler ? "vae" : "vae_decoder";
+        Path vaeDecoderFile = requireFile(vaeFolder + "/model.onnx", "the VAE decoder");
         try {
             this.schedulerConfig = SchedulerConfig.read(schedulerFile);
             this.tokenizer = ClipTokenizer.load(folder.resolve("tokenizer"));
         } catch (IllegalArgumentException e) {
             throw new ModelException(e.getMessage(), e);
         }
-        JsonNode index = readJson(folder.resolve("model_index.json"));
+        JsonNode index = index0;
         Path textEncoder2File = folder.resolve("text_encoder_2/model.onnx");
         this.sdxl = Files.isRegularFile(textEncoder2File)
                 || index.path("_class_name").asText().contains("StableDiffusionXL");
@@ -76,8 +84,24 @@ public final class ModelFolder implements AutoCloseable {
         JsonNode unetConfig = readJson(folder.resolve("unet/config.json"));
         // diffusers' default picture size: the UNet's sample_size in latents, times the VAE's factor of 8.
         this.defaultSide = unetConfig.has("sample_size") ? 8 * unetConfig.path("sample_size").asInt() : 512;
-        JsonNode vaeConfig = readJson(folder.resolve("vae_decoder/config.json"));
+        JsonNode vaeConfig = readJson(folder.resolve(vaeFolder + "/config.json"));
         this.scalingFactor = (float) vaeConfig.path("scaling_factor").asDouble(DEFAULT_SCALING_FACTOR);
+        // The VAE halves the picture once per level after the first: 8 for Stable Diffusion's four, 4 for the x4
+        // upscaler's three.
+        this.latentFactor = vaeConfig.path("block_out_channels").size() > 1
+                ? 1 << (vaeConfig.path("block_out_channels").size() - 1) : (upscaler ? 4 : 8);
+        if (upscaler) {
+            Path lowRes = requireFile("low_res_scheduler/scheduler_config.json", "the upscaler's low-res noise schedule");
+            try {
+                this.lowResSchedule = dev.easel.engine.scheduler.NoiseSchedule.fromConfig(SchedulerConfig.read(lowRes));
+            } catch (IllegalArgumentException e) {
+                throw new ModelException(lowRes + ": " + e.getMessage(), e);
+            }
+            this.maxNoiseLevel = index.path("max_noise_level").asInt(350);
+        } else {
+            this.lowResSchedule = null;
+            this.maxNoiseLevel = 0;
+        }
         this.latentRgbFactors = readFactors(vaeConfig.path("latent_rgb_factors"));
         List<Component> opened = new ArrayList<>();
         try {
@@ -92,7 +116,12 @@ public final class ModelFolder implements AutoCloseable {
                         ? ": an SDXL folder's UNet must take text_embeds and time_ids; this one does not"
                         : ": this UNet takes SDXL's text_embeds and time_ids, and the folder has no text_encoder_2/"));
             }
-            this.vaeDecoder = new VaeDecoder(open("vae_decoder", vaeDecoderFile, opened));
+            if (unet.isUpscaler() != upscaler) {
+                throw new ModelException(unetFile + (upscaler
+                        ? ": an x4 upscaler folder's UNet must take 7 channels and class_labels; this one does not"
+                        : ": this UNet is an x4 upscaler's, and model_index.json does not name an upscale pipeline"));
+            }
+            this.vaeDecoder = new VaeDecoder(open(vaeFolder, vaeDecoderFile, opened));
             Path vaeEncoderFile = folder.resolve("vae_encoder/model.onnx");
             this.vaeEncoder = Files.isRegularFile(vaeEncoderFile)
                     ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened)) : null;
@@ -194,6 +223,29 @@ public final class ModelFolder implements AutoCloseable {
     /** Whether an empty negative prompt means zero conditioning (model_index.json's force_zeros_for_empty_prompt). */
     public boolean forceZerosForEmptyPrompt() {
         return forceZerosForEmptyPrompt;
+    }
+
+    /**
+     * Whether this is the x4 upscaler (diffusers' StableDiffusionUpscalePipeline): a low-resolution picture and a
+     * prompt in, the picture four times as large out.
+     */
+    public boolean isUpscaler() {
+        return upscaler;
+    }
+
+    /** Pixels per latent along each side: 8 for Stable Diffusion's VAE, 4 for the x4 upscaler's. */
+    public int latentFactor() {
+        return latentFactor;
+    }
+
+    /** The upscaler's schedule for noising the low-resolution picture (its low_res_scheduler); null otherwise. */
+    public dev.easel.engine.scheduler.NoiseSchedule lowResSchedule() {
+        return lowResSchedule;
+    }
+
+    /** The largest noise level the upscaler takes (model_index.json's max_noise_level); 0 for other models. */
+    public int maxNoiseLevel() {
+        return maxNoiseLevel;
     }
 
     /** The width and height of a picture when a request names none: 8 x the UNet's sample_size, else 512. */

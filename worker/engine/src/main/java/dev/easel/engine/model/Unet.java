@@ -19,6 +19,8 @@ import java.util.Map;
 public final class Unet {
     /** The channels an inpainting UNet takes besides the latents: the mask (1) and the masked picture's latents (4). */
     public static final int INPAINT_CHANNELS = 9;
+    /** The channels the x4 upscaler's UNet takes: the latents (4) and the noised low-resolution picture (3). */
+    public static final int UPSCALE_CHANNELS = 7;
     /** SDXL base's time ids: original height and width, crop top and left, target height and width. */
     public static final int TIME_IDS = 6;
 
@@ -29,6 +31,7 @@ public final class Unet {
     private final Component.Port textEmbeds;
     private final Component.Port timeIds;
     private final Component.Port timestepCond;
+    private final Component.Port classLabels;
     private final int timestepCondWidth;
     private final int inChannels;
 
@@ -42,7 +45,7 @@ public final class Unet {
         this.timestep = component.input("timestep");
         this.hidden = component.input("encoder_hidden_states");
         component.requireOnlyInputs("sample", "timestep", "encoder_hidden_states", "text_embeds", "time_ids",
-                "timestep_cond");
+                "timestep_cond", "class_labels");
         String file = component.file().toString();
         this.textEmbeds = component.hasInput("text_embeds") ? component.input("text_embeds") : null;
         this.timeIds = component.hasInput("time_ids") ? component.input("time_ids") : null;
@@ -66,6 +69,11 @@ public final class Unet {
         } else {
             this.timestepCondWidth = 0;
         }
+        this.classLabels = component.hasInput("class_labels") ? component.input("class_labels") : null;
+        if (classLabels != null && classLabels.type() != ElementType.INT64) {
+            throw new ModelException(file + ": class_labels is " + classLabels.type() + "; expected int64 (the x4"
+                    + " upscaler's noise level)");
+        }
         Tensors.requireFloat(sample, file);
         Tensors.requireFloat(hidden, file);
         if (timestep.type() == ElementType.INT32) {
@@ -77,9 +85,15 @@ public final class Unet {
         }
         long declared = sample.shape().length == 4 ? sample.shape()[1] : 0;
         this.inChannels = declared > 0 ? (int) declared : inChannels;
-        if (sample.shape().length != 4 || (this.inChannels != 4 && this.inChannels != INPAINT_CHANNELS)) {
+        if (sample.shape().length != 4 || (this.inChannels != 4 && this.inChannels != INPAINT_CHANNELS
+                && this.inChannels != UPSCALE_CHANNELS)) {
             throw new ModelException(file + ": sample has shape " + java.util.Arrays.toString(sample.shape())
-                    + " and " + this.inChannels + " input channels; expected [batch, 4 or 9, height, width]");
+                    + " and " + this.inChannels + " input channels; expected [batch, 4, 7 or 9, height, width]");
+        }
+        if ((this.inChannels == UPSCALE_CHANNELS) != (classLabels != null)) {
+            throw new ModelException(file + ": an x4 upscaler's UNet takes 7 channels and class_labels (the noise"
+                    + " level); this one has " + this.inChannels + " channels and " + (classLabels == null ? "no " : "")
+                    + "class_labels");
         }
     }
 
@@ -108,6 +122,11 @@ public final class Unet {
     /** Whether this is an inpainting UNet (9 input channels). */
     public boolean isInpainting() {
         return inChannels == INPAINT_CHANNELS;
+    }
+
+    /** Whether this is the x4 upscaler's UNet (7 input channels and the noise level as class_labels). */
+    public boolean isUpscaler() {
+        return inChannels == UPSCALE_CHANNELS;
     }
 
     /** Whether the export takes conditioning of {@code sequence} tokens (its sequence axis is symbolic or that long). */
@@ -170,6 +189,24 @@ public final class Unet {
             }
         }
 
+        /**
+         * The x4 upscaler's extra input for this batch: each image's noised low-resolution picture ({@code pictures}
+         * holds the images' [3*h*w] one after the other) and the noise level as every entry's class label.
+         */
+        public void setUpscaleConditioning(float[] pictures, long noiseLevel) {
+            if (!isUpscaler()) {
+                throw new IllegalStateException("this UNet takes no low-resolution picture");
+            }
+            for (Call call : calls) {
+                for (int b = 0; b < call.batch; b++) {
+                    int image = b % call.images;
+                    call.sampleBuffer.put(pictures, image * 3 * plane, 3 * plane,
+                            (b * UPSCALE_CHANNELS + 4) * plane, 1f);
+                    call.classLabelValues.putLong(b * 8, noiseLevel);
+                }
+            }
+        }
+
         /** An LCM-distilled UNet's {@code timestep_cond} for every entry: the guidance scale's embedding. */
         public void setGuidanceEmbedding(float[] embedding) {
             for (Call call : calls) {
@@ -224,6 +261,8 @@ public final class Unet {
         private final TensorBuffer textEmbedsBuffer;
         private final TensorBuffer timeIdsBuffer;
         private final TensorBuffer timestepCondBuffer;
+        private final ByteBuffer classLabelValues;
+        private final OnnxTensor classLabelTensor;
         private final TensorBuffer timestepFloat;
         private final ByteBuffer timestepLongs;
         private final OnnxTensor timestepTensor;
@@ -260,6 +299,15 @@ public final class Unet {
             } else {
                 textEmbedsBuffer = null;
                 timeIdsBuffer = null;
+            }
+            if (classLabels != null) {
+                classLabelValues = ByteBuffer.allocateDirect(batch * 8).order(ByteOrder.nativeOrder());
+                classLabelTensor = OnnxTensor.createTensor(environment, classLabelValues.asLongBuffer(),
+                        new long[] {batch});
+                feeds.put(classLabels.name(), classLabelTensor);
+            } else {
+                classLabelValues = null;
+                classLabelTensor = null;
             }
             if (timestepCond != null) {
                 timestepCondBuffer = new TensorBuffer(environment, timestepCond.type(), batch, timestepCondWidth);
@@ -323,6 +371,9 @@ public final class Unet {
             }
             if (timestepCondBuffer != null) {
                 timestepCondBuffer.close();
+            }
+            if (classLabelTensor != null) {
+                classLabelTensor.close();
             }
         }
     }

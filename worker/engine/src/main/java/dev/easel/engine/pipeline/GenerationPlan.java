@@ -22,6 +22,7 @@ public final class GenerationPlan {
     private final InpaintMask mask;
     private final Adapters adapters;
     private final SecondPass secondPass;
+    private final int latentFactor;
 
     /**
      * The hires fix's second pass: the enlarged size, its own scheduler (a new one of the same class, its steps set)
@@ -45,7 +46,7 @@ public final class GenerationPlan {
     }
 
     GenerationPlan(GenerationRequest request, String schedulerName, Scheduler scheduler, int startIndex, long seed,
-            RgbImage initImage, InpaintMask mask, Adapters adapters, SecondPass secondPass) {
+            RgbImage initImage, InpaintMask mask, Adapters adapters, SecondPass secondPass, int latentFactor) {
         this.request = request;
         this.schedulerName = schedulerName;
         this.scheduler = scheduler;
@@ -55,6 +56,12 @@ public final class GenerationPlan {
         this.mask = mask;
         this.adapters = adapters;
         this.secondPass = secondPass;
+        this.latentFactor = latentFactor;
+    }
+
+    /** Pixels per latent along each side (the model's VAE factor). */
+    int latentFactor() {
+        return latentFactor;
     }
 
     /** The hires fix's second pass, or null for a job of one pass. */

@@ -34,7 +34,8 @@ public record GenerationRequest(
         byte[] mask,
         PromptSyntax promptSyntax,
         List<PromptTags.LoraWeight> loras,
-        Hires hires) {
+        Hires hires,
+        int noiseLevel) {
 
     /**
      * Hires fix: the picture enlarged by {@code scale} with {@code upscaler} (latent or lanczos), then {@code steps} of
@@ -107,6 +108,9 @@ public record GenerationRequest(
         if (r.hires() != null) {
             builder.hires(Hires.of(r.hires(), r.steps()));
         }
+        if (r.noiseLevel() != null) {
+            builder.noiseLevel(r.noiseLevel());
+        }
         if (r.loras() != null) {
             builder.loras(r.loras().stream()
                     .map(lora -> new PromptTags.LoraWeight(lora.name(), lora.weightOrDefault())).toList());
@@ -118,19 +122,26 @@ public record GenerationRequest(
     public GenerationRequest withDefaultSide(int side) {
         return new GenerationRequest(prompt, negativePrompt, width == MODEL_DEFAULT_SIDE ? side : width,
                 height == MODEL_DEFAULT_SIDE ? side : height, steps, guidanceScale, scheduler, karras, timestepSpacing,
-                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
+                seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires, noiseLevel);
+    }
+
+    /** A copy with width and height set (the x4 upscaler's output: four times its input). */
+    public GenerationRequest withSize(int newWidth, int newHeight) {
+        return new GenerationRequest(prompt, negativePrompt, newWidth, newHeight, steps, guidanceScale, scheduler,
+                karras, timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax,
+                loras, hires, noiseLevel);
     }
 
     /** A copy with {@code seed} set. */
     public GenerationRequest withSeed(long newSeed) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
+                timestepSpacing, newSeed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires, noiseLevel);
     }
 
     /** A copy asking for {@code count} images. */
     public GenerationRequest withNumImages(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
+                timestepSpacing, seed, count, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires, noiseLevel);
     }
 
     /** Every field that breaks a limit, with what is allowed; empty when the request is valid. */
@@ -171,6 +182,7 @@ public record GenerationRequest(
         private PromptSyntax promptSyntax = PromptSyntax.of(JobRequest.DEFAULT_PROMPT_SYNTAX);
         private List<PromptTags.LoraWeight> loras = List.of();
         private Hires hires;
+        private int noiseLevel = JobRequest.DEFAULT_NOISE_LEVEL;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -253,6 +265,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** The x4 upscaler's noise level (0 .. the model's max_noise_level). */
+        public Builder noiseLevel(int value) {
+            noiseLevel = value;
+            return this;
+        }
+
         /** Hires fix (null: one pass). */
         public Builder hires(Hires value) {
             hires = value;
@@ -266,7 +284,7 @@ public record GenerationRequest(
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, karras,
-                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires);
+                    timestepSpacing, seed, numImages, initImage, strength, previewEvery, noise, mask, promptSyntax, loras, hires, noiseLevel);
         }
     }
 }

@@ -51,6 +51,18 @@ public final class StableDiffusionPipeline {
         this.adapters = new ModelAdapters(model, library);
     }
 
+    /**
+     * A small job that runs every component a job of this model runs (sessions warmed before the first real job): a
+     * 64 x 64 text-to-image picture, or for the x4 upscaler a 16 x 16 picture enlarged.
+     */
+    public GenerationRequest warmUpRequest() {
+        GenerationRequest.Builder request = GenerationRequest.builder("warm-up").steps(1).guidanceScale(2).seed(0L);
+        if (model.isUpscaler()) {
+            return request.initImage(new RgbImage(16, 16, new byte[16 * 16 * 3]).toPng(null, null), 1.0).build();
+        }
+        return request.size(64, 64).build();
+    }
+
     /** The LoRAs and embeddings this pipeline offers. */
     public AdapterLibrary adapterLibrary() {
         return adapters.library();
@@ -70,7 +82,7 @@ public final class StableDiffusionPipeline {
      * ({@link InvalidRequestException} before any work), the scheduler built, the seed drawn, images decoded.
      */
     public GenerationPlan plan(GenerationRequest request) {
-        request = request.withDefaultSide(model.defaultSide());
+        request = model.isUpscaler() ? upscaleSize(request) : request.withDefaultSide(model.defaultSide());
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
@@ -78,7 +90,8 @@ public final class StableDiffusionPipeline {
         String schedulerName = request.scheduler() != null
                 ? request.scheduler() : Schedulers.defaultFor(model.schedulerConfig());
         Scheduler scheduler = createScheduler(request, schedulerName, request.steps());
-        int startIndex = request.isImageToImage() ? startIndex(request.steps(), request.strength(), scheduler) : 0;
+        int startIndex = request.isImageToImage() && !model.isUpscaler()
+                ? startIndex(request.steps(), request.strength(), scheduler) : 0;
         RgbImage initImage = request.isImageToImage() ? decodeInitImage(request) : null;
         InpaintMask mask = null;
         if (request.isInpainting()) {
@@ -96,7 +109,7 @@ public final class StableDiffusionPipeline {
                     hiresScheduler, startIndex(hires.steps(), hires.denoise(), hiresScheduler));
         }
         return new GenerationPlan(request, schedulerName, scheduler, startIndex, seed, initImage, mask,
-                planAdapters(request), second);
+                planAdapters(request), second, model.latentFactor());
     }
 
     /**
@@ -286,9 +299,9 @@ public final class StableDiffusionPipeline {
      * back outside the mask after every step.
      */
     private record ImageConditioning(float[] initLatents, float[] latentMask, float[] maskedImageLatents,
-            boolean blend, boolean pureNoise) {
+            boolean blend, boolean pureNoise, float[] lowResPicture) {
         /** No picture: the hires fix's second pass, whose latents come from the first. */
-        static final ImageConditioning NONE = new ImageConditioning(null, null, null, false, false);
+        static final ImageConditioning NONE = new ImageConditioning(null, null, null, false, false, null);
     }
 
     /**
@@ -299,14 +312,14 @@ public final class StableDiffusionPipeline {
             int stepOffset) {
         static Pass first(GenerationPlan plan) {
             GenerationRequest request = plan.request();
-            return new Pass(plan.secondPass() == null ? 0 : 1, request.height() / 8, request.width() / 8,
-                    plan.scheduler(), plan.startIndex(), 0);
+            return new Pass(plan.secondPass() == null ? 0 : 1, request.height() / plan.latentFactor(),
+                    request.width() / plan.latentFactor(), plan.scheduler(), plan.startIndex(), 0);
         }
 
         static Pass second(GenerationPlan plan) {
             GenerationPlan.SecondPass second = plan.secondPass();
-            return new Pass(2, second.height() / 8, second.width() / 8, second.scheduler(), second.startIndex(),
-                    plan.firstPassSteps());
+            return new Pass(2, second.height() / plan.latentFactor(), second.width() / plan.latentFactor(),
+                    second.scheduler(), second.startIndex(), plan.firstPassSteps());
         }
 
         int latentPlane() {
@@ -320,6 +333,10 @@ public final class StableDiffusionPipeline {
         OrtEnvironment environment = model.runtime().environment();
         RgbImage initImage = plan.initImage();
         InpaintMask mask = plan.mask();
+        if (model.isUpscaler()) {
+            // The x4 upscaler takes the picture itself ([-1, 1]) beside the latents, noised per image in prepareLatents.
+            return new ImageConditioning(null, null, null, false, true, initImage.normalised());
+        }
         float[] initLatents = initImage == null ? null : scaled(model.vaeEncoder().encode(environment, initImage));
         float[] maskedImageLatents = null;
         if (model.unet().isInpainting()) {
@@ -332,14 +349,15 @@ public final class StableDiffusionPipeline {
         // Inpainting at full strength starts from pure noise, as diffusers does, not from the noised init latents.
         boolean pureNoise = initLatents == null || (mask != null && request.strength() >= 1.0);
         return new ImageConditioning(initLatents, mask == null ? null : mask.latent(), maskedImageLatents, blend,
-                pureNoise);
+                pureNoise, null);
     }
 
     /**
      * Images {@code first .. first + count - 1} denoised together: their noise source (one generator per image), the
      * initial noise, the latents being denoised, and the init latents repeated per image (or null).
      */
-    private record Batch(int first, int count, NoiseSource noise, float[] initialNoise, float[] latents, float[] init) {
+    private record Batch(int first, int count, NoiseSource noise, float[] initialNoise, float[] latents, float[] init,
+            float[] lowRes) {
     }
 
     /** Step 3: the batch's initial latents, pure noise or the init latents noised to where denoising starts. */
@@ -353,6 +371,7 @@ public final class StableDiffusionPipeline {
         }
         NoiseSource noise = NoiseSource.perImage(sources);
         scheduler.setTimesteps(request.steps());
+        float[] lowRes = image.lowResPicture() == null ? null : noisedPictures(plan, image.lowResPicture(), noise, count);
         float[] latents = new float[size];
         float[] initialNoise = new float[size];
         noise.fill(initialNoise);
@@ -366,7 +385,23 @@ public final class StableDiffusionPipeline {
             System.arraycopy(init, 0, latents, 0, size);
             scheduler.addNoise(latents, initialNoise, plan.startIndex());
         }
-        return new Batch(first, count, noise, initialNoise, latents, init);
+        return new Batch(first, count, noise, initialNoise, latents, init, lowRes);
+    }
+
+    /**
+     * The x4 upscaler's picture noised to the request's level with each image's first draw, as diffusers does before
+     * it draws the latents: {@code sqrt(abar[n]) x picture + sqrt(1 - abar[n]) x noise} on the low-res schedule.
+     */
+    private float[] noisedPictures(GenerationPlan plan, float[] picture, NoiseSource noise, int count) {
+        float[] noised = new float[count * picture.length];
+        noise.fill(noised);
+        float alphaCumprod = model.lowResSchedule().alphaCumprod(plan.request().noiseLevel());
+        float signal = (float) Math.sqrt(alphaCumprod);
+        float spread = (float) Math.sqrt(1 - alphaCumprod);
+        for (int i = 0; i < noised.length; i++) {
+            noised[i] = signal * picture[i % picture.length] + spread * noised[i];
+        }
+        return noised;
     }
 
     /**
@@ -391,6 +426,9 @@ public final class StableDiffusionPipeline {
         float[][] predictions = new float[passes * count][plane];
         float[] output = new float[size];
         float guidance = (float) request.guidanceScale();
+        if (batch.lowRes() != null) {
+            unet.setUpscaleConditioning(batch.lowRes(), request.noiseLevel());
+        }
         int startIndex = pass.startIndex();
         int passSteps = timesteps.length - startIndex;
         int total = plan.stepsPerImage();
@@ -466,10 +504,11 @@ public final class StableDiffusionPipeline {
     private Batch upscale(GenerationPlan plan, Batch batch) throws OrtException {
         GenerationRequest request = plan.request();
         GenerationPlan.SecondPass second = plan.secondPass();
-        int height = request.height() / 8;
-        int width = request.width() / 8;
-        int targetHeight = second.height() / 8;
-        int targetWidth = second.width() / 8;
+        int factor = model.latentFactor();
+        int height = request.height() / factor;
+        int width = request.width() / factor;
+        int targetHeight = second.height() / factor;
+        int targetWidth = second.width() / factor;
         int plane = 4 * height * width;
         int targetPlane = 4 * targetHeight * targetWidth;
         int count = batch.count();
@@ -492,11 +531,11 @@ public final class StableDiffusionPipeline {
         batch.noise().fill(noise);
         float[] latents = enlarged.clone();
         scheduler.addNoise(latents, noise, second.startIndex());
-        return new Batch(batch.first(), count, batch.noise(), noise, latents, enlarged);
+        return new Batch(batch.first(), count, batch.noise(), noise, latents, enlarged, null);
     }
 
-    private static int latentPlane(GenerationRequest request) {
-        return (request.height() / 8) * (request.width() / 8);
+    private int latentPlane(GenerationRequest request) {
+        return (request.height() / model.latentFactor()) * (request.width() / model.latentFactor());
     }
 
     private Scheduler createScheduler(GenerationRequest request, String name, int steps) {
@@ -516,9 +555,44 @@ public final class StableDiffusionPipeline {
         return scheduler;
     }
 
-    private static RgbImage decodeInitImage(GenerationRequest request) {
+    /**
+     * The x4 upscaler's request: it enlarges its init image (not resized), so the output is the picture's size times
+     * the VAE's factor; no mask, no hires fix, a noise level within the model's.
+     */
+    private GenerationRequest upscaleSize(GenerationRequest request) {
+        if (!request.isImageToImage()) {
+            throw new InvalidRequestException("initImage", "is required: the x4 upscaler enlarges a picture; send the"
+                    + " picture to enlarge as initImage (--init-image)");
+        }
+        if (request.isInpainting() || request.hires() != null) {
+            throw new InvalidRequestException(request.isInpainting() ? "mask" : "hires", "does not apply to the x4"
+                    + " upscaler; drop it");
+        }
+        if (request.noiseLevel() < 0 || request.noiseLevel() > model.maxNoiseLevel()) {
+            throw new InvalidRequestException("noiseLevel", "is " + request.noiseLevel() + "; model " + model.name()
+                    + " takes 0 to " + model.maxNoiseLevel());
+        }
+        RgbImage low;
         try {
-            return RgbImage.decode(request.initImage()).resized(request.width(), request.height());
+            low = RgbImage.decode(request.initImage());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("initImage", e.getMessage());
+        }
+        int width = low.width() * model.latentFactor();
+        int height = low.height() * model.latentFactor();
+        if ((request.width() != GenerationRequest.MODEL_DEFAULT_SIDE && request.width() != width)
+                || (request.height() != GenerationRequest.MODEL_DEFAULT_SIDE && request.height() != height)) {
+            throw new InvalidRequestException("width", "the x4 upscaler's output is " + width + "x" + height + ", "
+                    + model.latentFactor() + " times the picture: drop width and height");
+        }
+        return request.withSize(width, height);
+    }
+
+    private RgbImage decodeInitImage(GenerationRequest request) {
+        try {
+            RgbImage picture = RgbImage.decode(request.initImage());
+            // The upscaler takes the picture as it is; image-to-image at the output size (Pillow's Lanczos).
+            return model.isUpscaler() ? picture : picture.resized(request.width(), request.height());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("initImage", e.getMessage());
         }
@@ -538,8 +612,8 @@ public final class StableDiffusionPipeline {
         }
         if (model.unet().takesAddedConditioning()) {
             // SDXL's micro-conditioning at diffusers' defaults: original size = target size, no crop.
-            float h = pass.latentHeight() * 8;
-            float w = pass.latentWidth() * 8;
+            float h = pass.latentHeight() * model.latentFactor();
+            float w = pass.latentWidth() * model.latentFactor();
             unet.setTimeIds(new float[] {h, w, 0, 0, h, w});
         }
         return unet;
