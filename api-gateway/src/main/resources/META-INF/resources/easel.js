@@ -301,6 +301,16 @@ function showImages(images) {
     asInit.textContent = 'Use as init image';
     asInit.addEventListener('click', () => useAsInit(image.url));
     caption.append(download, asInit);
+    const upscaler = (state.models || []).find((m) => m.kind === 'upscaler' && m.workers.length);
+    if (upscaler && image.width * 4 <= 2048 && image.height * 4 <= 2048) {
+      const upscale = document.createElement('button');
+      upscale.type = 'button';
+      upscale.className = 'small';
+      upscale.textContent = 'Upscale x4';
+      upscale.title = 'enlarge this picture 4 times with ' + upscaler.id;
+      upscale.addEventListener('click', () => upscaleImage(image.url, upscaler.id));
+      caption.append(upscale);
+    }
     figure.append(img, caption);
     results.append(figure);
   }
@@ -319,12 +329,17 @@ async function cancel() {
 
 // ---- init image and mask ----------------------------------------------------------------------------------------
 
-async function setInitImage(blob) {
-  const base64 = await new Promise((resolve) => {
+/** A blob's bytes as base64, as requests carry pictures. */
+function toBase64(blob) {
+  return new Promise((resolve) => {
     const reader = new FileReader();
     reader.onload = () => resolve(String(reader.result).split(',')[1]);
     reader.readAsDataURL(blob);
   });
+}
+
+async function setInitImage(blob) {
+  const base64 = await toBase64(blob);
   const img = $('init-preview');
   img.onload = () => {
     const canvas = $('mask-canvas');
@@ -336,6 +351,25 @@ async function setInitImage(blob) {
   state.initImage = { base64 };
   $('init-area').hidden = false;
   $('init-panel').open = true;
+}
+
+/** Submits an x4-upscaler job for a finished picture, with the form's prompt (the upscaler is prompt-guided). */
+async function upscaleImage(url, model) {
+  try {
+    const response = await fetch(url, { cache: 'no-store' });
+    if (!response.ok) throw new Error('HTTP ' + response.status);
+    const base64 = await toBase64(await response.blob());
+    const request = { prompt: $('prompt').value || 'a detailed picture', negativePrompt: $('negative').value,
+      model, initImage: base64, noiseLevel: 20, steps: 20, guidanceScale: 9, numImages: 1, preview: true,
+      previewEvery: 1 };
+    const accepted = await api('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(request) });
+    state.request = null;
+    follow(accepted.id, 1);
+    refreshGallery();
+  } catch (e) {
+    showError('The picture could not be upscaled: ' + e.message);
+  }
 }
 
 async function useAsInit(url) {

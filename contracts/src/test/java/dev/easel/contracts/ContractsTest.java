@@ -55,7 +55,8 @@ class ContractsTest {
             new JobEvent.Cancelled("j1", 6L, "cancelled by the client"));
 
     static final WorkerStatus STATUS = new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "worker-1", List.of("toy"), 2, 1,
-            "CPUExecutionProvider", WorkerStatus.BUSY, 1L, 2L, 2000L, List.of("style"), List.of("easelcat"));
+            "CPUExecutionProvider", WorkerStatus.BUSY, 1L, 2L, 2000L, List.of("style"), List.of("easelcat"),
+            List.of());
 
     @Test
     void modelIdsThatCannotNameATopicAreRefused() {

@@ -18,10 +18,11 @@ public class PoolResource {
     /**
      * A model as {@code GET /v1/models} shows it; {@code queuedJobs} are accepted jobs that no worker started yet, and
      * {@code startEtaMillis} estimates how long a job submitted now waits to start; {@code loras} and
-     * {@code embeddings} are what its workers' folders hold (for {@code <lora:NAME:WEIGHT>} and trigger words).
+     * {@code embeddings} are what its workers' folders hold (for {@code <lora:NAME:WEIGHT>} and trigger words);
+     * {@code kind} is "generator", or "upscaler" for the x4 upscaler (a job gives it the picture as initImage).
      */
     public record ModelView(String id, List<String> workers, int devices, int busyDevices, long queuedJobs,
-            Long startEtaMillis, boolean isDefault, List<String> loras, List<String> embeddings) {
+            Long startEtaMillis, boolean isDefault, List<String> loras, List<String> embeddings, String kind) {
     }
 
     public record Models(List<ModelView> models) {
@@ -45,7 +46,8 @@ public class PoolResource {
             return new ModelView(id, serving.stream().map(WorkerRegistry.WorkerView::id).toList(),
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::devices).sum(),
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum(), routing.queuedJobs(id),
-                    routing.startEtaMillis(id), id.equals(fallback), routing.loras(id), routing.embeddings(id));
+                    routing.startEtaMillis(id), id.equals(fallback), routing.loras(id), routing.embeddings(id),
+                    routing.kind(id));
         }).toList());
     }
 

@@ -65,6 +65,12 @@ public class ModelRouting {
         return model;
     }
 
+    /** What {@code modelId} does: "upscaler" (enlarges an init image 4 times) or "generator". */
+    public String kind(String modelId) {
+        return workers.serving(modelId).stream().anyMatch(w -> w.upscalers().contains(modelId)) ? "upscaler"
+                : "generator";
+    }
+
     /** The LoRAs the live workers serving {@code modelId} have, sorted. */
     public List<String> loras(String modelId) {
         java.util.TreeSet<String> names = new java.util.TreeSet<>();

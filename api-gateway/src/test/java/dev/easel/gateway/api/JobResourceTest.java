@@ -78,7 +78,7 @@ class JobResourceTest {
     private void announce(String workerId, List<String> models) {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
                 models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
-                List.of("style"), List.of("easelcat")));
+                List.of("style"), List.of("easelcat"), List.of()));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
     }
 

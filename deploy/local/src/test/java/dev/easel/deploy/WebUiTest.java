@@ -51,6 +51,8 @@ class WebUiTest {
     private static String kafka;
     /** The parity fixture's model, served by a second worker with its LoRAs and embeddings, when ../shared has it. */
     private static boolean loraModel;
+    /** The x4 upscaler of ../shared/parity/upscale, served by a third worker, when ../shared has it. */
+    private static boolean upscalerModel;
     private static Created key;
     private static WebDriver browser;
 
@@ -74,6 +76,13 @@ class WebUiTest {
             stack.worker("ui-worker-lora", List.of(parity), Map.of(
                     "EASEL_LORA_DIR", lora.get().getParent().resolve("loras").toAbsolutePath().toString(),
                     "EASEL_EMBEDDINGS_DIR", lora.get().getParent().resolve("embeddings").toAbsolutePath().toString()));
+        }
+        java.util.Optional<Path> upscale = dev.easel.engine.SharedData.file("parity/upscale/cases.json");
+        upscalerModel = upscale.isPresent();
+        if (upscalerModel) {
+            Path upscaler = stack.home().resolve("models/x4-upscaler");
+            Files.createSymbolicLink(upscaler, upscale.get().getParent().resolve("model-upscaler").toAbsolutePath());
+            stack.worker("ui-worker-upscaler", List.of(upscaler), Map.of());
         }
         gateway = stack.gateway("ui-gateway", Map.of("easel.default-model", "toy")).address();
         key = new ApiKeyAdmin(kafka).create("ui", null, null);
@@ -204,7 +213,8 @@ class WebUiTest {
         script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
         browser.navigate().refresh();
         try {
-            waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().size() == 2, "both models");
+            waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().stream()
+                    .anyMatch(o -> "parity-sd".equals(o.getAttribute("value"))), "the parity model is listed");
             new Select(browser.findElement(By.id("model"))).selectByValue("parity-sd");
             waitUntil(() -> browser.findElement(By.id("adapters")).isDisplayed(), "the model's LoRAs are offered");
             assertEquals(List.of("easel_locon", "easel_peft", "easel_style"), new Select(browser.findElement(
@@ -267,6 +277,44 @@ class WebUiTest {
             waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 128,
                     "the picture is twice the first pass's size");
             screenshot("hires");
+        } finally {
+            script("localStorage.removeItem('easel.apiKey')");
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aFinishedPictureIsUpscaledFourTimesFromThePage() throws Exception {
+        if (!upscalerModel) {
+            System.out.println("SKIPPED the web page's upscale test: ../shared/parity/upscale not found");
+        }
+        Assumptions.assumeTrue(upscalerModel, "../shared/parity/upscale not found");
+        Created own = new ApiKeyAdmin(kafka).create("ui-upscale", null, null);
+        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
+        browser.get(gateway + "/");
+        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
+        browser.navigate().refresh();
+        try {
+            waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().stream()
+                    .anyMatch(o -> "x4-upscaler".equals(o.getAttribute("value"))), "the upscaler is listed");
+            new Select(browser.findElement(By.id("model"))).selectByValue("toy");
+            new Select(browser.findElement(By.id("size"))).selectByValue("64x64");
+            setValue("steps", "4");
+            setValue("images", "1");
+            WebElement prompt = browser.findElement(By.id("prompt"));
+            prompt.clear();
+            prompt.sendKeys("a green square on a white background");
+            browser.findElement(By.id("generate")).click();
+            String first = awaitNewJob(null);
+            waitUntil(() -> text("job-status").equals("Done"), "the picture is made");
+            WebElement upscale = waitFor(By.xpath("//figcaption/button[text()='Upscale x4']"));
+            upscale.click();
+            awaitNewJob(first);
+            waitUntil(() -> text("job-status").equals("Done"), "the upscaler job completes");
+            WebElement result = waitFor(By.cssSelector("#results img.result"));
+            waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 256,
+                    "the picture is four times as wide");
+            screenshot("upscaled");
         } finally {
             script("localStorage.removeItem('easel.apiKey')");
         }

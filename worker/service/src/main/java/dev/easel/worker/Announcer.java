@@ -17,6 +17,7 @@ final class Announcer implements AutoCloseable {
     private final Supplier<String> state;
     private final Supplier<Integer> busyDevices;
     private final AdapterLibrary adapters;
+    private final List<String> upscalers;
     private final long startedAtMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
@@ -26,7 +27,7 @@ final class Announcer implements AutoCloseable {
 
     /** {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show). */
     Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
-            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters) {
+            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers) {
         this.config = config;
         this.events = events;
         this.models = List.copyOf(models);
@@ -34,6 +35,7 @@ final class Announcer implements AutoCloseable {
         this.state = state;
         this.busyDevices = busyDevices;
         this.adapters = adapters;
+        this.upscalers = List.copyOf(upscalers);
     }
 
     void start() {
@@ -44,7 +46,8 @@ final class Announcer implements AutoCloseable {
     void announce() {
         events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
                 busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
-                config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords)));
+                config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords),
+                upscalers));
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

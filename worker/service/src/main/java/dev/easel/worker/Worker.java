@@ -30,6 +30,8 @@ final class Worker {
 
     Worker(WorkerConfig config, List<Device> devices, List<String> modelIds, String executionProvider, JobRunner runner,
             EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
+        List<String> upscalers = modelIds.stream()
+                .filter(id -> devices.get(0).pipeline(id).model().isUpscaler()).toList();
         this.config = config;
         this.devices = List.copyOf(devices);
         this.idleDevices = new LinkedBlockingQueue<>(devices);
@@ -43,7 +45,7 @@ final class Worker {
                     storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
-                adapters);
+                adapters, upscalers);
     }
 
     void start() {
