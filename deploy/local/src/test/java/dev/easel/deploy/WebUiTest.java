@@ -207,11 +207,7 @@ class WebUiTest {
             System.out.println("SKIPPED the web page's LoRA test: ../shared/parity/lora not found");
         }
         Assumptions.assumeTrue(loraModel, "../shared/parity/lora not found");
-        Created own = new ApiKeyAdmin(kafka).create("ui-lora", null, null);
-        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
-        browser.get(gateway + "/");
-        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
-        browser.navigate().refresh();
+        openAsNewTenant("ui-lora");
         try {
             waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().stream()
                     .anyMatch(o -> "parity-sd".equals(o.getAttribute("value"))), "the parity model is listed");
@@ -251,11 +247,7 @@ class WebUiTest {
     @Test
     @Order(3)
     void aHiresFixFromThePageGivesTheLargerPicture() throws Exception {
-        Created own = new ApiKeyAdmin(kafka).create("ui-hires", null, null);
-        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
-        browser.get(gateway + "/");
-        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
-        browser.navigate().refresh();
+        openAsNewTenant("ui-hires");
         try {
             waitUntil(() -> !new Select(browser.findElement(By.id("model"))).getOptions().isEmpty(), "the models load");
             new Select(browser.findElement(By.id("model"))).selectByValue("toy");
@@ -289,11 +281,7 @@ class WebUiTest {
             System.out.println("SKIPPED the web page's upscale test: ../shared/parity/upscale not found");
         }
         Assumptions.assumeTrue(upscalerModel, "../shared/parity/upscale not found");
-        Created own = new ApiKeyAdmin(kafka).create("ui-upscale", null, null);
-        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
-        browser.get(gateway + "/");
-        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
-        browser.navigate().refresh();
+        openAsNewTenant("ui-upscale");
         try {
             waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().stream()
                     .anyMatch(o -> "x4-upscaler".equals(o.getAttribute("value"))), "the upscaler is listed");
@@ -318,6 +306,18 @@ class WebUiTest {
         } finally {
             script("localStorage.removeItem('easel.apiKey')");
         }
+    }
+
+    /**
+     * Opens the page with a new key of {@code tenant} in the browser's storage, so the test's jobs stay out of the
+     * other tests' gallery; the caller removes the key from the storage when done.
+     */
+    private static void openAsNewTenant(String tenant) throws Exception {
+        Created own = new ApiKeyAdmin(kafka).create(tenant, null, null);
+        ApiKeyAdmin.awaitAccepted(gateway, own.key(), Duration.ofSeconds(30));
+        browser.get(gateway + "/");
+        script("localStorage.setItem('easel.apiKey', arguments[0])", own.key());
+        browser.navigate().refresh();
     }
 
     /** Waits until the job panel follows a job other than {@code previous}; returns its id. */

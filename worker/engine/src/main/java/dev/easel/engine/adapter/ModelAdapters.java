@@ -31,6 +31,9 @@ public final class ModelAdapters {
 
     private final ModelFolder model;
     private final AdapterLibrary library;
+    /** Each network's weights by the key a LoRA layer names them with (built on first use). */
+    private final Map<LoraFile.Network, Map<String, WeightIndex.Weight>> keys =
+            new java.util.EnumMap<>(LoraFile.Network.class);
     /** The last job's patch, and the networks it patched (one job at a time: the pipeline runs jobs in turn). */
     private String lastKey;
     private final java.util.Set<LoraFile.Network> lastPatched = java.util.EnumSet.noneOf(LoraFile.Network.class);
@@ -144,12 +147,15 @@ public final class ModelAdapters {
         }
     }
 
-    private static WeightIndex.Weight lookUp(Component component, LoraFile.Network network, String key) {
-        Map<String, WeightIndex.Weight> byKey = new HashMap<>();
-        for (WeightIndex.Weight weight : component.patchable().index().weights().values()) {
-            String underscored = weight.modulePath().replace('.', '_');
-            byKey.put(network == LoraFile.Network.UNET ? underscored : textLayer(underscored), weight);
-        }
+    private WeightIndex.Weight lookUp(Component component, LoraFile.Network network, String key) {
+        Map<String, WeightIndex.Weight> byKey = keys.computeIfAbsent(network, n -> {
+            Map<String, WeightIndex.Weight> map = new HashMap<>();
+            for (WeightIndex.Weight weight : component.patchable().index().weights().values()) {
+                String underscored = weight.modulePath().replace('.', '_');
+                map.put(n == LoraFile.Network.UNET ? underscored : textLayer(underscored), weight);
+            }
+            return map;
+        });
         return byKey.get(network == LoraFile.Network.UNET ? key : textLayer(key));
     }
 
