@@ -82,7 +82,9 @@ public final class StableDiffusionPipeline {
      * ({@link InvalidRequestException} before any work), the scheduler built, the seed drawn, images decoded.
      */
     public GenerationPlan plan(GenerationRequest request) {
-        request = model.isUpscaler() ? upscaleSize(request) : request.withDefaultSide(model.defaultSide());
+        // The init image is decoded once: the upscaler's output size is the picture's, times its VAE's factor.
+        RgbImage picture = request.isImageToImage() ? decodePicture(request) : null;
+        request = model.isUpscaler() ? upscaleSize(request, picture) : request.withDefaultSide(model.defaultSide());
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
@@ -92,7 +94,9 @@ public final class StableDiffusionPipeline {
         Scheduler scheduler = createScheduler(request, schedulerName, request.steps());
         int startIndex = request.isImageToImage() && !model.isUpscaler()
                 ? startIndex(request.steps(), request.strength(), scheduler) : 0;
-        RgbImage initImage = request.isImageToImage() ? decodeInitImage(request) : null;
+        // The upscaler takes the picture as it is; image-to-image at the output size (Pillow's Lanczos).
+        RgbImage initImage = picture == null || model.isUpscaler() ? picture
+                : picture.resized(request.width(), request.height());
         InpaintMask mask = null;
         if (request.isInpainting()) {
             mask = decodeMask(request);
@@ -559,7 +563,7 @@ public final class StableDiffusionPipeline {
      * The x4 upscaler's request: it enlarges its init image (not resized), so the output is the picture's size times
      * the VAE's factor; no mask, no hires fix, a noise level within the model's.
      */
-    private GenerationRequest upscaleSize(GenerationRequest request) {
+    private GenerationRequest upscaleSize(GenerationRequest request, RgbImage low) {
         if (!request.isImageToImage()) {
             throw new InvalidRequestException("initImage", "is required: the x4 upscaler enlarges a picture; send the"
                     + " picture to enlarge as initImage (--init-image)");
@@ -572,12 +576,6 @@ public final class StableDiffusionPipeline {
             throw new InvalidRequestException("noiseLevel", "is " + request.noiseLevel() + "; model " + model.name()
                     + " takes 0 to " + model.maxNoiseLevel());
         }
-        RgbImage low;
-        try {
-            low = RgbImage.decode(request.initImage());
-        } catch (IllegalArgumentException e) {
-            throw new InvalidRequestException("initImage", e.getMessage());
-        }
         int width = low.width() * model.latentFactor();
         int height = low.height() * model.latentFactor();
         if ((request.width() != GenerationRequest.MODEL_DEFAULT_SIDE && request.width() != width)
@@ -588,11 +586,9 @@ public final class StableDiffusionPipeline {
         return request.withSize(width, height);
     }
 
-    private RgbImage decodeInitImage(GenerationRequest request) {
+    private static RgbImage decodePicture(GenerationRequest request) {
         try {
-            RgbImage picture = RgbImage.decode(request.initImage());
-            // The upscaler takes the picture as it is; image-to-image at the output size (Pillow's Lanczos).
-            return model.isUpscaler() ? picture : picture.resized(request.width(), request.height());
+            return RgbImage.decode(request.initImage());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("initImage", e.getMessage());
         }
