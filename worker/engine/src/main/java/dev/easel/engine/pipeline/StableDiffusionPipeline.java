@@ -82,9 +82,15 @@ public final class StableDiffusionPipeline {
      * ({@link InvalidRequestException} before any work), the scheduler built, the seed drawn, images decoded.
      */
     public GenerationPlan plan(GenerationRequest request) {
-        // The init image is decoded once: the upscaler's output size is the picture's, times its VAE's factor.
-        RgbImage picture = request.isImageToImage() ? decodePicture(request) : null;
-        request = model.isUpscaler() ? upscaleSize(request, picture) : request.withDefaultSide(model.defaultSide());
+        // The init image is decoded once: first for the upscaler, whose output size is the picture's times its VAE's
+        // factor; after the checks for everything else.
+        RgbImage picture = null;
+        if (model.isUpscaler()) {
+            picture = request.isImageToImage() ? decodePicture(request) : null;
+            request = upscaleSize(request, picture);
+        } else {
+            request = request.withDefaultSide(model.defaultSide());
+        }
         List<FieldError> errors = request.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
@@ -95,6 +101,9 @@ public final class StableDiffusionPipeline {
         int startIndex = request.isImageToImage() && !model.isUpscaler()
                 ? startIndex(request.steps(), request.strength(), scheduler) : 0;
         // The upscaler takes the picture as it is; image-to-image at the output size (Pillow's Lanczos).
+        if (picture == null && request.isImageToImage()) {
+            picture = decodePicture(request);
+        }
         RgbImage initImage = picture == null || model.isUpscaler() ? picture
                 : picture.resized(request.width(), request.height());
         InpaintMask mask = null;
