@@ -177,9 +177,7 @@ class ServiceEndToEndTest {
             System.out.println("SKIPPED the SDXL service test: ../shared/parity/sdxl/model not found");
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(index.isPresent(), "../shared/parity/sdxl/model not found");
-        Path sdxl = stack.home().resolve("models/tiny-sdxl");
-        java.nio.file.Files.deleteIfExists(sdxl);
-        java.nio.file.Files.createSymbolicLink(sdxl, index.get().getParent().toAbsolutePath());
+        Path sdxl = stack.linkedModel("tiny-sdxl", index.get().getParent());
         ServiceProcess sdxlWorker = stack.worker("e2e-worker-sdxl", List.of(sdxl), WORKER_ENVIRONMENT);
         try {
             org.awaitility.Awaitility.await("the gateway lists tiny-sdxl").atMost(Duration.ofSeconds(60))
@@ -208,9 +206,7 @@ class ServiceEndToEndTest {
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(cases.isPresent(), "../shared/parity/lora not found");
         Path family = cases.get().getParent();
-        Path parity = stack.home().resolve("models/parity-sd");
-        java.nio.file.Files.deleteIfExists(parity);
-        java.nio.file.Files.createSymbolicLink(parity, family.resolveSibling("model").toAbsolutePath());
+        Path parity = stack.linkedModel("parity-sd", family.resolveSibling("model"));
         ServiceProcess loraWorker = stack.worker("e2e-worker-lora", List.of(parity), Map.of(
                 "EASEL_LORA_DIR", family.resolve("loras").toAbsolutePath().toString(),
                 "EASEL_EMBEDDINGS_DIR", family.resolve("embeddings").toAbsolutePath().toString()));
@@ -278,9 +274,7 @@ class ServiceEndToEndTest {
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(cases.isPresent(), "../shared/parity/upscale not found");
         Path family = cases.get().getParent();
-        Path upscaler = stack.home().resolve("models/x4-upscaler");
-        java.nio.file.Files.deleteIfExists(upscaler);
-        java.nio.file.Files.createSymbolicLink(upscaler, family.resolve("model-upscaler").toAbsolutePath());
+        Path upscaler = stack.linkedModel("x4-upscaler", family.resolve("model-upscaler"));
         ServiceProcess upscalerWorker = stack.worker("e2e-worker-upscaler", List.of(upscaler), WORKER_ENVIRONMENT);
         try {
             org.awaitility.Awaitility.await("the gateway lists x4-upscaler").atMost(Duration.ofSeconds(60))

@@ -60,6 +60,17 @@ final class TestStack {
                 environment)));
     }
 
+    /**
+     * A model folder named {@code id} (its model id) in the stack's home, linked to {@code folder} (a fixture in
+     * ../shared whose own folder name is not the id the test wants).
+     */
+    Path linkedModel(String id, Path folder) throws IOException {
+        Path link = home.resolve("models").resolve(id);
+        Files.deleteIfExists(link);
+        Files.createDirectories(link.getParent());
+        return Files.createSymbolicLink(link, folder.toAbsolutePath());
+    }
+
     /** Starts a gateway with the tests' settings plus {@code settings}. */
     ServiceProcess gateway(String id, Map<String, String> settings) throws Exception {
         Map<String, String> all = new HashMap<>(GATEWAY_SETTINGS);

@@ -71,8 +71,7 @@ class WebUiTest {
         java.util.Optional<Path> lora = dev.easel.engine.SharedData.file("parity/lora/cases.json");
         loraModel = lora.isPresent();
         if (loraModel) {
-            Path parity = stack.home().resolve("models/parity-sd");
-            Files.createSymbolicLink(parity, lora.get().getParent().resolveSibling("model").toAbsolutePath());
+            Path parity = stack.linkedModel("parity-sd", lora.get().getParent().resolveSibling("model"));
             stack.worker("ui-worker-lora", List.of(parity), Map.of(
                     "EASEL_LORA_DIR", lora.get().getParent().resolve("loras").toAbsolutePath().toString(),
                     "EASEL_EMBEDDINGS_DIR", lora.get().getParent().resolve("embeddings").toAbsolutePath().toString()));
@@ -80,8 +79,7 @@ class WebUiTest {
         java.util.Optional<Path> upscale = dev.easel.engine.SharedData.file("parity/upscale/cases.json");
         upscalerModel = upscale.isPresent();
         if (upscalerModel) {
-            Path upscaler = stack.home().resolve("models/x4-upscaler");
-            Files.createSymbolicLink(upscaler, upscale.get().getParent().resolve("model-upscaler").toAbsolutePath());
+            Path upscaler = stack.linkedModel("x4-upscaler", upscale.get().getParent().resolve("model-upscaler"));
             stack.worker("ui-worker-upscaler", List.of(upscaler), Map.of());
         }
         gateway = stack.gateway("ui-gateway", Map.of("easel.default-model", "toy")).address();
