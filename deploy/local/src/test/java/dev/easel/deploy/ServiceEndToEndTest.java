@@ -172,12 +172,8 @@ class ServiceEndToEndTest {
 
     @Test
     void aWorkerServingSdxlServesItThroughTheSamePoolAndApi() throws Exception {
-        java.util.Optional<Path> index = dev.easel.engine.SharedData.file("parity/sdxl/model/model_index.json");
-        if (index.isEmpty()) {
-            System.out.println("SKIPPED the SDXL service test: ../shared/parity/sdxl/model not found");
-        }
-        org.junit.jupiter.api.Assumptions.assumeTrue(index.isPresent(), "../shared/parity/sdxl/model not found");
-        Path sdxl = stack.linkedModel("tiny-sdxl", index.get().getParent());
+        Path sdxl = stack.linkedModel("tiny-sdxl", sharedFolder("parity/sdxl/model/model_index.json",
+                "the SDXL service test"));
         ServiceProcess sdxlWorker = stack.worker("e2e-worker-sdxl", List.of(sdxl), WORKER_ENVIRONMENT);
         try {
             org.awaitility.Awaitility.await("the gateway lists tiny-sdxl").atMost(Duration.ofSeconds(60))
@@ -200,12 +196,7 @@ class ServiceEndToEndTest {
 
     @Test
     void aWorkerAppliesLorasAndEmbeddingsFromItsFoldersAsDiffusersDoes() throws Exception {
-        java.util.Optional<Path> cases = dev.easel.engine.SharedData.file("parity/lora/cases.json");
-        if (cases.isEmpty()) {
-            System.out.println("SKIPPED the LoRA service test: ../shared/parity/lora not found");
-        }
-        org.junit.jupiter.api.Assumptions.assumeTrue(cases.isPresent(), "../shared/parity/lora not found");
-        Path family = cases.get().getParent();
+        Path family = sharedFolder("parity/lora/cases.json", "the LoRA service test");
         Path parity = stack.linkedModel("parity-sd", family.resolveSibling("model"));
         ServiceProcess loraWorker = stack.worker("e2e-worker-lora", List.of(parity), Map.of(
                 "EASEL_LORA_DIR", family.resolve("loras").toAbsolutePath().toString(),
@@ -268,12 +259,7 @@ class ServiceEndToEndTest {
 
     @Test
     void aWorkerServingTheX4UpscalerEnlargesPicturesAsDiffusersDoes() throws Exception {
-        java.util.Optional<Path> cases = dev.easel.engine.SharedData.file("parity/upscale/cases.json");
-        if (cases.isEmpty()) {
-            System.out.println("SKIPPED the upscaler service test: ../shared/parity/upscale not found");
-        }
-        org.junit.jupiter.api.Assumptions.assumeTrue(cases.isPresent(), "../shared/parity/upscale not found");
-        Path family = cases.get().getParent();
+        Path family = sharedFolder("parity/upscale/cases.json", "the upscaler service test");
         Path upscaler = stack.linkedModel("x4-upscaler", family.resolve("model-upscaler"));
         ServiceProcess upscalerWorker = stack.worker("e2e-worker-upscaler", List.of(upscaler), WORKER_ENVIRONMENT);
         try {
@@ -293,6 +279,19 @@ class ServiceEndToEndTest {
         } finally {
             upscalerWorker.stop(Duration.ofSeconds(60));
         }
+    }
+
+    /**
+     * The folder of {@code file} in ../shared; the test is skipped, saying so, when ../shared does not have it.
+     */
+    private static Path sharedFolder(String file, String test) {
+        java.util.Optional<Path> found = dev.easel.engine.SharedData.file(file);
+        String folder = "../shared/" + file.substring(0, file.lastIndexOf('/'));
+        if (found.isEmpty()) {
+            System.out.println("SKIPPED " + test + ": " + folder + " not found");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(found.isPresent(), folder + " not found");
+        return found.get().getParent();
     }
 
     /** The largest difference of one channel of one pixel between a PNG and a reference picture of the same size. */
