@@ -14,6 +14,23 @@ public record RgbImage(int width, int height, byte[] rgb) {
         }
     }
 
+    /**
+     * A network's planar float picture ([3, height, width]) to 8-bit RGB: each value {@code v} becomes
+     * {@code round(255 * clamp(v * scale + offset, 0, 1))} (scale and offset 0.5 for [-1, 1] outputs, 1 and 0 for
+     * [0, 1]), the rounding diffusers' pipelines do.
+     */
+    public static RgbImage fromPlanar(int width, int height, float[] values, float scale, float offset) {
+        int plane = width * height;
+        byte[] rgb = new byte[plane * 3];
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) {
+                float unit = Math.max(0f, Math.min(1f, values[c * plane + p] * scale + offset));
+                rgb[p * 3 + c] = (byte) Math.rint(unit * 255);
+            }
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
     /** Decodes a PNG or JPEG; anything else fails with a message saying so. */
     public static RgbImage decode(byte[] encoded) {
         BufferedImage image;

@@ -25,6 +25,17 @@ public final class VaeDecoder {
     /** Decodes diffusion latents (divided by {@code scalingFactor} first) to 8-bit RGB. */
     public RgbImage decode(OrtEnvironment environment, float[] latents, int latentHeight, int latentWidth,
             float scalingFactor) throws OrtException {
+        Decoded decoded = decodeValues(environment, latents, latentHeight, latentWidth, scalingFactor);
+        return RgbImage.fromPlanar(decoded.width(), decoded.height(), decoded.values(), 0.5f, 0.5f);
+    }
+
+    /** A decoded picture before rounding: planar RGB in [-1, 1] (roughly: the network does not clamp). */
+    public record Decoded(int height, int width, float[] values) {
+    }
+
+    /** Decodes diffusion latents (divided by {@code scalingFactor} first) to the network's float output. */
+    public Decoded decodeValues(OrtEnvironment environment, float[] latents, int latentHeight, int latentWidth,
+            float scalingFactor) throws OrtException {
         try (TensorBuffer input = new TensorBuffer(environment, latent.type(), 1, 4, latentHeight, latentWidth);
                 OrtSession.Result result = run(input, latents, scalingFactor)) {
             long[] shape = Tensors.shape(result.get(0));
@@ -32,18 +43,8 @@ public final class VaeDecoder {
                 throw new ModelException(component.file() + ": decoded image has shape "
                         + java.util.Arrays.toString(shape) + "; expected [1, 3, height, width]");
             }
-            int height = (int) shape[2];
-            int width = (int) shape[3];
-            float[] pixels = Tensors.readFloats(result.get(0), component.file() + " output");
-            int plane = height * width;
-            byte[] rgb = new byte[plane * 3];
-            for (int p = 0; p < plane; p++) {
-                for (int c = 0; c < 3; c++) {
-                    float unit = Math.max(0f, Math.min(1f, pixels[c * plane + p] / 2 + 0.5f));
-                    rgb[p * 3 + c] = (byte) Math.rint(unit * 255);
-                }
-            }
-            return new RgbImage(width, height, rgb);
+            return new Decoded((int) shape[2], (int) shape[3],
+                    Tensors.readFloats(result.get(0), component.file() + " output"));
         }
     }
 

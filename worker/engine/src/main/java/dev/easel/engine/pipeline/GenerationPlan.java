@@ -3,6 +3,7 @@ package dev.easel.engine.pipeline;
 import dev.easel.engine.adapter.Embedding;
 import dev.easel.engine.adapter.ModelAdapters;
 import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.image.TileGrid;
 import dev.easel.engine.prompt.TriggerWords;
 import dev.easel.engine.scheduler.Scheduler;
 import java.util.List;
@@ -23,6 +24,7 @@ public final class GenerationPlan {
     private final Adapters adapters;
     private final SecondPass secondPass;
     private final int latentFactor;
+    private final TileGrid latentTiles;
 
     /**
      * The hires fix's second pass: the enlarged size, its own scheduler (a new one of the same class, its steps set)
@@ -46,7 +48,8 @@ public final class GenerationPlan {
     }
 
     GenerationPlan(GenerationRequest request, String schedulerName, Scheduler scheduler, int startIndex, long seed,
-            RgbImage initImage, InpaintMask mask, Adapters adapters, SecondPass secondPass, int latentFactor) {
+            RgbImage initImage, InpaintMask mask, Adapters adapters, SecondPass secondPass, int latentFactor,
+            TileGrid latentTiles) {
         this.request = request;
         this.schedulerName = schedulerName;
         this.scheduler = scheduler;
@@ -57,6 +60,17 @@ public final class GenerationPlan {
         this.adapters = adapters;
         this.secondPass = secondPass;
         this.latentFactor = latentFactor;
+        this.latentTiles = latentTiles;
+    }
+
+    /** The windows the first pass denoises and decodes in: one covering everything unless the model upscales. */
+    TileGrid latentTiles() {
+        return latentTiles;
+    }
+
+    /** How many tiles the job is worked in (1: whole). */
+    public int tiles() {
+        return latentTiles.tiles().size();
     }
 
     /** Pixels per latent along each side (the model's VAE factor). */

@@ -5,6 +5,8 @@ import ai.onnxruntime.OrtException;
 import dev.easel.contracts.FieldError;
 import dev.easel.engine.image.LatentPreview;
 import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.image.TileGrid;
+import dev.easel.engine.model.VaeDecoder;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.TextEncoder;
 import dev.easel.engine.model.Unet;
@@ -121,8 +123,15 @@ public final class StableDiffusionPipeline {
             second = new GenerationPlan.SecondPass(hires.scaled(request.width()), hires.scaled(request.height()),
                     hiresScheduler, startIndex(hires.steps(), hires.denoise(), hiresScheduler));
         }
+        int latentHeight = request.height() / model.latentFactor();
+        int latentWidth = request.width() / model.latentFactor();
+        // Only the upscaler, whose input can be any size, works in tiles; its latents are the picture's pixels.
+        TileGrid tiles = model.isUpscaler()
+                ? TileGrid.of(latentHeight, latentWidth, model.runtime().options().upscaleTile(),
+                        model.runtime().options().upscaleTileOverlap())
+                : TileGrid.of(latentHeight, latentWidth, Math.max(latentHeight, latentWidth), 0);
         return new GenerationPlan(request, schedulerName, scheduler, startIndex, seed, initImage, mask,
-                planAdapters(request), second, model.latentFactor());
+                planAdapters(request), second, model.latentFactor(), tiles);
     }
 
     /**
@@ -322,17 +331,20 @@ public final class StableDiffusionPipeline {
      * starts, and the steps reported before it (progress counts both passes).
      */
     private record Pass(int number, int latentHeight, int latentWidth, Scheduler scheduler, int startIndex,
-            int stepOffset) {
+            int stepOffset, TileGrid tiles) {
         static Pass first(GenerationPlan plan) {
             GenerationRequest request = plan.request();
             return new Pass(plan.secondPass() == null ? 0 : 1, request.height() / plan.latentFactor(),
-                    request.width() / plan.latentFactor(), plan.scheduler(), plan.startIndex(), 0);
+                    request.width() / plan.latentFactor(), plan.scheduler(), plan.startIndex(), 0,
+                    plan.latentTiles());
         }
 
         static Pass second(GenerationPlan plan) {
             GenerationPlan.SecondPass second = plan.secondPass();
-            return new Pass(2, second.height() / plan.latentFactor(), second.width() / plan.latentFactor(),
-                    second.scheduler(), second.startIndex(), plan.firstPassSteps());
+            int height = second.height() / plan.latentFactor();
+            int width = second.width() / plan.latentFactor();
+            return new Pass(2, height, width, second.scheduler(), second.startIndex(), plan.firstPassSteps(),
+                    TileGrid.of(height, width, Math.max(height, width), 0));
         }
 
         int latentPlane() {
@@ -436,10 +448,18 @@ public final class StableDiffusionPipeline {
         double[] timesteps = scheduler.timesteps();
         double[] sigmas = scheduler.sigmas();
         int passes = conditioning.hidden().size();
-        float[][] predictions = new float[passes * count][plane];
+        TileGrid tiles = pass.tiles();
+        int tilePlane = 4 * tiles.tilePlane();
+        float[][] predictions = new float[passes * count][tilePlane];
         float[] output = new float[size];
         float guidance = (float) request.guidanceScale();
-        if (batch.lowRes() != null) {
+        // Tiled (the upscaler's large pictures): each window of the latents and of the picture is evaluated on its
+        // own, and the guided predictions are blended into one for the whole picture, which one scheduler steps.
+        float[] tileLatents = tiles.isSingle() ? null : new float[count * tilePlane];
+        float[] tileOutput = tiles.isSingle() ? output : new float[count * tilePlane];
+        float[] tileLowRes = tiles.isSingle() || batch.lowRes() == null ? null
+                : new float[count * 3 * tiles.tilePlane()];
+        if (tiles.isSingle() && batch.lowRes() != null) {
             unet.setUpscaleConditioning(batch.lowRes(), request.noiseLevel());
         }
         int startIndex = pass.startIndex();
@@ -450,18 +470,25 @@ public final class StableDiffusionPipeline {
             if (cancelled.getAsBoolean()) {
                 throw new CancelledException(pass.stepOffset() + k - startIndex);
             }
-            unet.predict(latents, (float) scheduler.modelInputScale(k), timesteps[k], predictions);
-            unetCalls += unet.callsPerEvaluation();
-            for (int i = 0; i < count; i++) {
-                float[] conditioned = predictions[(passes - 1) * count + i];
-                if (conditioning.guided()) {
-                    float[] unconditional = predictions[i];
-                    for (int j = 0; j < plane; j++) {
-                        output[i * plane + j] = unconditional[j] + guidance * (conditioned[j] - unconditional[j]);
+            float inputScale = (float) scheduler.modelInputScale(k);
+            if (tiles.isSingle()) {
+                unet.predict(latents, inputScale, timesteps[k], predictions);
+                unetCalls += unet.callsPerEvaluation();
+                guide(predictions, count, conditioning.guided(), guidance, output);
+            } else {
+                TileGrid.Blend blend = tiles.new Blend(4 * count);
+                for (TileGrid.Tile tile : tiles.tiles()) {
+                    tiles.crop(latents, 0, 4 * count, tile, tileLatents, 0);
+                    if (tileLowRes != null) {
+                        tiles.crop(batch.lowRes(), 0, 3 * count, tile, tileLowRes, 0);
+                        unet.setUpscaleConditioning(tileLowRes, request.noiseLevel());
                     }
-                } else {
-                    System.arraycopy(conditioned, 0, output, i * plane, plane);
+                    unet.predict(tileLatents, inputScale, timesteps[k], predictions);
+                    unetCalls += unet.callsPerEvaluation();
+                    guide(predictions, count, conditioning.guided(), guidance, tileOutput);
+                    blend.add(tile, tileOutput, 0);
                 }
+                System.arraycopy(blend.result(), 0, output, 0, size);
             }
             scheduler.step(output, k, latents, batch.noise());
             if (image.blend()) {
@@ -490,6 +517,26 @@ public final class StableDiffusionPipeline {
         return unetCalls;
     }
 
+    /**
+     * Classifier-free guidance: {@code predictions} holds each image's unconditional row (when guided) then its
+     * conditional one; {@code output} gets {@code uncond + g x (cond - uncond)} per image, one after the other.
+     */
+    private static void guide(float[][] predictions, int count, boolean guided, float guidance, float[] output) {
+        int rows = predictions.length / count;
+        int plane = predictions[0].length;
+        for (int i = 0; i < count; i++) {
+            float[] conditioned = predictions[(rows - 1) * count + i];
+            if (guided) {
+                float[] unconditional = predictions[i];
+                for (int j = 0; j < plane; j++) {
+                    output[i * plane + j] = unconditional[j] + guidance * (conditioned[j] - unconditional[j]);
+                }
+            } else {
+                System.arraycopy(conditioned, 0, output, i * plane, plane);
+            }
+        }
+    }
+
     /** Step 5: each image's latents through the VAE decoder, to a PNG carrying the infotext. */
     private List<GenerationResult.GeneratedImage> decode(GenerationPlan plan, Pass pass, Batch batch)
             throws OrtException {
@@ -498,14 +545,38 @@ public final class StableDiffusionPipeline {
         for (int i = 0; i < batch.count(); i++) {
             int index = batch.first() + i;
             long imageSeed = plan.seed() + index;
-            RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(),
-                    java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane), pass.latentHeight(),
-                    pass.latentWidth(), model.scalingFactor());
+            float[] latents = java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane);
+            RgbImage picture = pass.tiles().isSingle()
+                    ? model.vaeDecoder().decode(model.runtime().environment(), latents, pass.latentHeight(),
+                            pass.latentWidth(), model.scalingFactor())
+                    : decodeTiled(latents, pass.tiles());
             String infotext = Infotext.of(plan, imageSeed, model.name());
             decoded.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
                     picture.toPng("parameters", infotext), infotext));
         }
         return decoded;
+    }
+
+    /**
+     * A picture too large to decode whole: each latent window decoded on its own and the windows' pictures blended
+     * where they overlap (in float, rounded once).
+     */
+    private RgbImage decodeTiled(float[] latents, TileGrid tiles) throws OrtException {
+        float[] window = new float[4 * tiles.tilePlane()];
+        TileGrid.Blend blend = null;
+        TileGrid pictureTiles = null;
+        for (TileGrid.Tile tile : tiles.tiles()) {
+            tiles.crop(latents, 0, 4, tile, window, 0);
+            VaeDecoder.Decoded decoded = model.vaeDecoder().decodeValues(model.runtime().environment(), window,
+                    tiles.tileHeight(), tiles.tileWidth(), model.scalingFactor());
+            if (blend == null) {
+                pictureTiles = tiles.scaled(decoded.height() / tiles.tileHeight());
+                blend = pictureTiles.new Blend(3);
+            }
+            blend.add(new TileGrid.Tile(tile.y() * decoded.height() / tiles.tileHeight(),
+                    tile.x() * decoded.width() / tiles.tileWidth()), decoded.values(), 0);
+        }
+        return RgbImage.fromPlanar(pictureTiles.width(), pictureTiles.height(), blend.result(), 0.5f, 0.5f);
     }
 
     /**
@@ -606,8 +677,8 @@ public final class StableDiffusionPipeline {
     /** A UNet session for {@code images} images at a time, with the job's fixed extra inputs set. */
     private Unet.Session openUnet(GenerationRequest request, Conditioning conditioning, ImageConditioning image,
             int images, Pass pass) throws OrtException {
-        Unet.Session unet = model.unet().open(model.runtime().environment(), pass.latentHeight(),
-                pass.latentWidth(), conditioning.hidden(), images);
+        Unet.Session unet = model.unet().open(model.runtime().environment(), pass.tiles().tileHeight(),
+                pass.tiles().tileWidth(), conditioning.hidden(), images);
         if (image.maskedImageLatents() != null) {
             unet.setInpaintConditioning(image.latentMask(), image.maskedImageLatents());
         }
