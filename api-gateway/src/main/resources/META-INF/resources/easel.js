@@ -57,6 +57,7 @@ async function loadModels() {
     select.add(option);
   }
   showAdapters();
+  showHiresUpscalers();
   $('key-form').hidden = true;
   $('change-key').hidden = !state.key;
   showError('');
@@ -74,6 +75,25 @@ function showAdapters() {
   const words = model.embeddings || [];
   $('embeddings').textContent = words.length
     ? 'Embeddings (write the word in a prompt): ' + words.join(', ') : '';
+}
+
+/** The hires fix's upscalers: latent and Lanczos, then the image upscaler models the pool serves. */
+function showHiresUpscalers() {
+  const select = $('hires-upscaler');
+  const chosen = select.value;
+  select.innerHTML = '';
+  select.add(new Option('Latent', 'latent'));
+  select.add(new Option('Lanczos', 'lanczos'));
+  for (const model of upscalerModels().filter((m) => m.kind === 'image-upscaler')) {
+    select.add(new Option(model.id + ' (x' + model.upscaleFactor + ')', model.id));
+  }
+  select.value = [...select.options].some((o) => o.value === chosen) ? chosen : 'latent';
+}
+
+/** The served models that enlarge a picture: the x4 diffusion upscaler and ONNX image upscalers. */
+function upscalerModels() {
+  return (state.models || []).filter((m) => (m.kind === 'upscaler' || m.kind === 'image-upscaler')
+    && m.workers.length);
 }
 
 /** Adds the picked LoRA to the prompt as AUTOMATIC1111 writes it: <lora:NAME:WEIGHT>. */
@@ -301,14 +321,15 @@ function showImages(images) {
     asInit.textContent = 'Use as init image';
     asInit.addEventListener('click', () => useAsInit(image.url));
     caption.append(download, asInit);
-    const upscaler = (state.models || []).find((m) => m.kind === 'upscaler' && m.workers.length);
-    if (upscaler && image.width * 4 <= 2048 && image.height * 4 <= 2048) {
+    for (const upscaler of upscalerModels()) {
+      const factor = upscaler.upscaleFactor;
+      if (image.width * factor > 2048 || image.height * factor > 2048) continue;
       const upscale = document.createElement('button');
       upscale.type = 'button';
       upscale.className = 'small';
-      upscale.textContent = 'Upscale x4';
-      upscale.title = 'enlarge this picture 4 times with ' + upscaler.id;
-      upscale.addEventListener('click', () => upscaleImage(image.url, upscaler.id));
+      upscale.textContent = 'Upscale x' + factor + (upscaler.kind === 'image-upscaler' ? ' (' + upscaler.id + ')' : '');
+      upscale.title = 'enlarge this picture ' + factor + ' times with ' + upscaler.id;
+      upscale.addEventListener('click', () => upscaleImage(image.url, upscaler));
       caption.append(upscale);
     }
     figure.append(img, caption);
@@ -353,15 +374,20 @@ async function setInitImage(blob) {
   $('init-panel').open = true;
 }
 
-/** Submits an x4-upscaler job for a finished picture, with the form's prompt (the upscaler is prompt-guided). */
-async function upscaleImage(url, model) {
+/**
+ * Submits an upscaler job for a finished picture: the x4 upscaler with the form's prompt (it is prompt-guided), an
+ * image upscaler with the picture alone.
+ */
+async function upscaleImage(url, upscaler) {
   try {
     const response = await fetch(url, { cache: 'no-store' });
     if (!response.ok) throw new Error('HTTP ' + response.status);
     const base64 = await toBase64(await response.blob());
-    const request = { prompt: $('prompt').value || 'a detailed picture', negativePrompt: $('negative').value,
-      model, initImage: base64, noiseLevel: 20, steps: 20, guidanceScale: 9, numImages: 1, preview: true,
-      previewEvery: 1 };
+    const request = upscaler.kind === 'image-upscaler'
+      ? { model: upscaler.id, initImage: base64 }
+      : { prompt: $('prompt').value || 'a detailed picture', negativePrompt: $('negative').value,
+        model: upscaler.id, initImage: base64, noiseLevel: 20, steps: 20, guidanceScale: 9, numImages: 1,
+        preview: true, previewEvery: 1 };
     const accepted = await api('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(request) });
     state.request = null;

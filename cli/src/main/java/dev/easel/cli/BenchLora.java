@@ -51,7 +51,8 @@ final class BenchLora {
         int size = arguments.intValue("size", 64);
         int runs = arguments.intValue("runs", 3);
         try (ModelFolder folder = ModelFolder.load(model, new OrtRuntime(RuntimeOptions.fromEnvironment()))) {
-            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(folder, new AdapterLibrary(loraDir, null));
+            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(folder, new AdapterLibrary(loraDir, null),
+                    java.util.Map.of());
             String a = "<lora:" + loras.get(0) + ":1> ";
             String b = "<lora:" + loras.get(1) + ":1> ";
             job(pipeline, "", steps, size); // warm-up on the base session

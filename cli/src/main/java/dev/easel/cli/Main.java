@@ -24,7 +24,7 @@ public final class Main {
               models                                      the models a gateway serves, their workers and queues
               workers                                     the gateway's workers, their state and devices
                 (jobs, models and workers take --server URL --key KEY as generate does, and --json)
-              models make toy|tiny DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction] [--lcm]
+              models make toy|tiny|esrgan DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction] [--lcm]
               bench engine [--model DIR] [--runs N] [--num-images N] [--max-batch-images B]  measure the engine
               bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
               bench scale [--workers 1,2,4] [--min-step-ms 50]  throughput with more workers
@@ -34,9 +34,10 @@ public final class Main {
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
               --init-image PNG --strength S --mask PNG (inpainting: white is repainted) --out FILE.png --preview-every N
               --noise torch|easel --prompt-syntax a1111|plain --lora NAME[:WEIGHT] (repeatable; or <lora:NAME:WEIGHT> in
-              the prompt); --hires-scale S --hires-steps N --hires-denoise D --hires-upscaler latent|lanczos (hires fix:
-              a second pass at S times the size); --noise-level N (the x4 upscaler, with --init-image: the picture to
-              enlarge 4 times); run also --progress jsonl --lora-dir DIR --embeddings-dir DIR
+              the prompt); --hires-scale S --hires-steps N --hires-denoise D --hires-upscaler latent|lanczos|DIR (hires fix:
+              a second pass at S times the size; DIR an image upscaler's folder, ID with generate); --noise-level N
+              (the x4 upscaler, with --init-image: the picture to enlarge 4 times); an image upscaler (--model DIR of
+              model.onnx) takes --init-image and no prompt; run also --progress jsonl --lora-dir DIR --embeddings-dir DIR
               (default: loras/ and embeddings/ beside the model folder);
               generate also --model ID (a model the workers serve; default: the gateway's default model)""";
 

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
-/** {@code easel models make toy|tiny DIR}: writes a generated model folder. */
+/** {@code easel models make toy|tiny|esrgan DIR}: writes a generated model folder. */
 final class ModelsCommand {
     private final PrintStream out;
     private final PrintStream err;
@@ -22,7 +22,7 @@ final class ModelsCommand {
         Arguments arguments = new Arguments(args, Set.of("timestep", "prediction"), Set.of("lcm"));
         List<String> words = arguments.positional();
         if (words.size() != 3 || !words.get(0).equals("make")) {
-            throw new UsageException("usage: easel models make toy|tiny DIR [--timestep float32|int64|float16]"
+            throw new UsageException("usage: easel models make toy|tiny|esrgan DIR [--timestep float32|int64|float16]"
                     + " [--prediction epsilon|v_prediction] [--lcm]");
         }
         ModelGenerator.Kind kind = ModelGenerator.Kind.parse(words.get(1));
@@ -38,6 +38,10 @@ final class ModelsCommand {
         }
         if (prediction.equals("v_prediction") && kind != ModelGenerator.Kind.TOY) {
             throw new UsageException("--prediction v_prediction is offered for the toy model only");
+        }
+        if (kind == ModelGenerator.Kind.ESRGAN && (arguments.value("timestep") != null
+                || arguments.value("prediction") != null || arguments.flag("lcm"))) {
+            throw new UsageException("--timestep, --prediction and --lcm apply to diffusion models, not esrgan");
         }
         if (arguments.flag("lcm") && kind != ModelGenerator.Kind.TINY) {
             throw new UsageException("--lcm is offered for the tiny model only");

@@ -6,13 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contracts.FieldError;
 import dev.easel.contracts.JobRequest;
 import dev.easel.engine.adapter.AdapterLibrary;
-import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.model.ImageUpscaler;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.InvalidRequestException;
-import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.pipeline.StepProgress;
 import dev.easel.models.ModelGenerator;
 import java.io.IOException;
@@ -20,7 +20,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** {@code easel run}: one generation on the local engine, images written as PNG files. */
@@ -43,15 +45,26 @@ final class RunCommand {
             throw new UsageException("unexpected argument '" + arguments.positional().get(0)
                     + "'; pass the prompt with --prompt \"...\"");
         }
-        String prompt = arguments.value("prompt");
-        if (prompt == null) {
-            throw new UsageException("--prompt is required, e.g. easel run --prompt \"a red circle on a blue background\"");
-        }
         String progressFormat = arguments.value("progress");
         if (progressFormat != null && !progressFormat.equals("jsonl")) {
             throw new UsageException("--progress supports only jsonl, got '" + progressFormat + "'");
         }
+        Path modelFolder = modelFolder(arguments.value("model"), err);
+        boolean imageUpscaler = ImageUpscaler.isUpscalerFolder(modelFolder);
+        String prompt = arguments.value("prompt", imageUpscaler ? "" : null);
+        if (prompt == null) {
+            throw new UsageException("--prompt is required, e.g. easel run --prompt \"a red circle on a blue background\"");
+        }
         JobRequest job = RequestOptions.parse(arguments, prompt);
+        // --hires-upscaler may name an image upscaler's folder: the request then names that model by its id.
+        Path hiresUpscaler = job.hires() != null && job.hires().upscaler() != null
+                && Files.isDirectory(Path.of(job.hires().upscaler())) ? Path.of(job.hires().upscaler()) : null;
+        if (hiresUpscaler != null) {
+            JobRequest.Hires hires = job.hires();
+            job = job.toBuilder().hires(new JobRequest.Hires(hires.scale(),
+                    hiresUpscaler.toAbsolutePath().normalize().getFileName().toString(), hires.steps(),
+                    hires.denoise())).build();
+        }
         List<FieldError> errors = job.validate();
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors); // before the model loads
@@ -59,10 +72,14 @@ final class RunCommand {
         GenerationRequest request = GenerationRequest.from(job);
         Path output = RequestOptions.outputOption(arguments);
         boolean jsonl = progressFormat != null;
-        Path modelFolder = modelFolder(arguments.value("model"), err);
-        try (ModelFolder model = ModelFolder.load(modelFolder, new OrtRuntime(RuntimeOptions.fromEnvironment()))) {
-            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model,
-                    adapterLibrary(arguments, modelFolder));
+        OrtRuntime runtime = new OrtRuntime(RuntimeOptions.fromEnvironment());
+        Map<String, ImageUpscaler> upscalers = new HashMap<>();
+        if (hiresUpscaler != null) {
+            ImageUpscaler upscaler = ImageUpscaler.load(hiresUpscaler, runtime);
+            upscalers.put(upscaler.name(), upscaler);
+        }
+        try (Pipeline pipeline = Pipeline.load(modelFolder, runtime, adapterLibrary(arguments, modelFolder),
+                upscalers)) {
             GenerationResult result = pipeline.generate(request, step -> report(step, jsonl), () -> false);
             List<Path> written = write(result, output);
             if (jsonl) {
@@ -72,6 +89,10 @@ final class RunCommand {
                 for (Path path : written) {
                     out.println(path);
                 }
+            }
+        } finally {
+            for (ImageUpscaler upscaler : upscalers.values()) {
+                upscaler.close();
             }
         }
         return 0;

@@ -39,7 +39,8 @@ public record JobRequest(
 
     /**
      * Hires fix on a text-to-image job: the picture made at width x height, enlarged by {@code scale} with
-     * {@code upscaler} ({@code latent}: the latents, bilinear; {@code lanczos}: the decoded picture), then an
+     * {@code upscaler} ({@code latent}: the latents, bilinear; {@code lanczos}: the decoded picture; or the id of an
+     * image upscaler model the same workers serve: the decoded picture through it, then Lanczos to the size), then an
      * image-to-image pass of {@code steps} at {@code denoise} continuing the same seed's generator. Absent fields take
      * the defaults: scale 2, latent, the job's steps, denoise 0.7.
      */
@@ -48,6 +49,7 @@ public record JobRequest(
         public static final double DEFAULT_SCALE = 2;
         public static final String DEFAULT_UPSCALER = "latent";
         public static final double DEFAULT_DENOISE = 0.7;
+        /** The upscalers every worker has; any other is an image upscaler model's id. */
         public static final List<String> UPSCALERS = List.of("latent", "lanczos");
 
         public double scaleOrDefault() {

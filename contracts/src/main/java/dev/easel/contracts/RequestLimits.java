@@ -103,43 +103,65 @@ public final class RequestLimits {
         return errors;
     }
 
+    /** A picture's size, from its header. */
+    public record ImageSize(int width, int height) {
+        public long pixels() {
+            return (long) width * height;
+        }
+    }
+
     /**
-     * Why {@code encoded} cannot be the init image or mask {@code field}: not PNG or JPEG, unreadable, or over the
-     * byte or pixel limit. Reads only the header, so a huge picture is refused before it is decoded.
+     * The size of a PNG or JPEG, read from its header only (a huge picture is measured without being decoded);
+     * {@link IllegalArgumentException} saying what is wrong when it is neither or cannot be read.
      */
-    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded, ImageBounds bounds) {
-        long maxBytes = bounds.maxBytes();
-        long maxPixels = bounds.maxPixels();
-        if (encoded.length == 0) {
-            return java.util.Optional.of(new FieldError(field, "is empty"));
-        }
-        if (encoded.length > maxBytes) {
-            return java.util.Optional.of(new FieldError(field, "has " + encoded.length + " bytes; at most "
-                    + maxBytes));
-        }
+    public static ImageSize imageSize(byte[] encoded) {
         try (javax.imageio.stream.ImageInputStream in = javax.imageio.ImageIO.createImageInputStream(
                 new java.io.ByteArrayInputStream(encoded))) {
             java.util.Iterator<javax.imageio.ImageReader> readers = javax.imageio.ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                return java.util.Optional.of(new FieldError(field, "is not a PNG or JPEG image"));
+                throw new IllegalArgumentException("is not a PNG or JPEG image");
             }
             javax.imageio.ImageReader reader = readers.next();
             try {
                 String format = reader.getFormatName().toLowerCase(java.util.Locale.ROOT);
                 if (!format.equals("png") && !format.equals("jpeg")) {
-                    return java.util.Optional.of(new FieldError(field, "is " + format + "; send a PNG or JPEG"));
+                    throw new IllegalArgumentException("is " + format + "; send a PNG or JPEG");
                 }
                 reader.setInput(in, true, true);
-                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-                if (pixels > maxPixels) {
-                    return java.util.Optional.of(new FieldError(field, "is " + reader.getWidth(0) + "x"
-                            + reader.getHeight(0) + "; at most " + maxPixels + " pixels"));
-                }
+                return new ImageSize(reader.getWidth(0), reader.getHeight(0));
             } finally {
                 reader.dispose();
             }
-        } catch (java.io.IOException | RuntimeException e) {
-            return java.util.Optional.of(new FieldError(field, "cannot be read as an image: " + e.getMessage()));
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot be read as an image: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("cannot be read as an image: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Why {@code encoded} cannot be the init image or mask {@code field}: not PNG or JPEG, unreadable, or over the
+     * byte or pixel limit. Reads only the header, so a huge picture is refused before it is decoded.
+     */
+    public static java.util.Optional<FieldError> checkImage(String field, byte[] encoded, ImageBounds bounds) {
+        if (encoded.length == 0) {
+            return java.util.Optional.of(new FieldError(field, "is empty"));
+        }
+        if (encoded.length > bounds.maxBytes()) {
+            return java.util.Optional.of(new FieldError(field, "has " + encoded.length + " bytes; at most "
+                    + bounds.maxBytes()));
+        }
+        ImageSize size;
+        try {
+            size = imageSize(encoded);
+        } catch (IllegalArgumentException e) {
+            return java.util.Optional.of(new FieldError(field, e.getMessage()));
+        }
+        if (size.pixels() > bounds.maxPixels()) {
+            return java.util.Optional.of(new FieldError(field, "is " + size.width() + "x" + size.height()
+                    + "; at most " + bounds.maxPixels() + " pixels"));
         }
         return java.util.Optional.empty();
     }
@@ -248,9 +270,10 @@ public final class RequestLimits {
             errors.add(new FieldError("hires.scale", "makes " + hires.scaled(width) + "x" + hires.scaled(height)
                     + "; the output may be at most " + MAX_SIDE + " on a side"));
         }
-        if (!JobRequest.Hires.UPSCALERS.contains(hires.upscalerOrDefault())) {
+        if (!JobRequest.Hires.UPSCALERS.contains(hires.upscalerOrDefault())
+                && !Topics.isValidModelId(hires.upscaler())) {
             errors.add(new FieldError("hires.upscaler", "is '" + hires.upscaler() + "'; one of "
-                    + String.join(", ", JobRequest.Hires.UPSCALERS)));
+                    + String.join(", ", JobRequest.Hires.UPSCALERS) + ", or the id of an image upscaler model"));
         }
         int hiresSteps = hires.stepsOr(steps);
         if (hiresSteps < 1 || hiresSteps > MAX_STEPS) {

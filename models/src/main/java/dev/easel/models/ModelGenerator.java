@@ -7,6 +7,7 @@ import dev.easel.engine.SharedData;
 import dev.easel.engine.scheduler.SchedulerConfig;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import dev.easel.models.tiny.TinyModel;
+import dev.easel.models.tiny.TinyUpscaler;
 import dev.easel.models.toy.ToyModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,13 +29,15 @@ public final class ModelGenerator {
 
     /** The kinds of model the generator makes. */
     public enum Kind {
-        TOY, TINY;
+        TOY, TINY,
+        /** An image upscaler (ESRGAN family), not a diffusion model: see {@link TinyUpscaler}. */
+        ESRGAN;
 
         public static Kind parse(String value) {
             try {
                 return valueOf(value.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown model kind '" + value + "'; use toy or tiny");
+                throw new IllegalArgumentException("unknown model kind '" + value + "'; use toy, tiny or esrgan");
             }
         }
     }
@@ -66,6 +69,9 @@ public final class ModelGenerator {
 
     /** Writes the folder with the CLIP tokenizer files from {@code clipTokenizer}, or a small vocabulary when null. */
     public static Path write(Spec spec, Path folder, Path clipTokenizer) throws IOException {
+        if (spec.kind() == Kind.ESRGAN) {
+            return TinyUpscaler.write(folder);
+        }
         Files.createDirectories(folder);
         SchedulerConfig scheduler = SchedulerConfig.stableDiffusion15()
                 .with("prediction_type", spec.vPrediction() ? "v_prediction" : "epsilon");

@@ -86,6 +86,7 @@ class HiresFixTest {
         assertTrue(tooLarge.getMessage().contains("at most 2048 on a side"), tooLarge.getMessage());
         InvalidRequestException upscaler = assertThrows(InvalidRequestException.class, () -> pipeline.plan(
                 request("bicubic").build()));
-        assertTrue(upscaler.getMessage().contains("one of latent, lanczos"), upscaler.getMessage());
+        assertTrue(upscaler.getMessage().contains("is not an upscaler this worker has; it has latent, lanczos"),
+                upscaler.getMessage());
     }
 }

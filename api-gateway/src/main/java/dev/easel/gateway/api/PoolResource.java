@@ -19,10 +19,12 @@ public class PoolResource {
      * A model as {@code GET /v1/models} shows it; {@code queuedJobs} are accepted jobs that no worker started yet, and
      * {@code startEtaMillis} estimates how long a job submitted now waits to start; {@code loras} and
      * {@code embeddings} are what its workers' folders hold (for {@code <lora:NAME:WEIGHT>} and trigger words);
-     * {@code kind} is "generator", or "upscaler" for the x4 upscaler (a job gives it the picture as initImage).
+     * {@code kind} is "generator", "upscaler" for the x4 upscaler, or "image-upscaler" for an ONNX upscaler (for both,
+     * a job gives the picture as initImage); {@code upscaleFactor} how many times an upscaler enlarges each side.
      */
     public record ModelView(String id, List<String> workers, int devices, int busyDevices, long queuedJobs,
-            Long startEtaMillis, boolean isDefault, List<String> loras, List<String> embeddings, String kind) {
+            Long startEtaMillis, boolean isDefault, List<String> loras, List<String> embeddings, String kind,
+            int upscaleFactor) {
     }
 
     public record Models(List<ModelView> models) {
@@ -47,7 +49,7 @@ public class PoolResource {
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::devices).sum(),
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum(), routing.queuedJobs(id),
                     routing.startEtaMillis(id), id.equals(fallback), routing.loras(id), routing.embeddings(id),
-                    routing.kind(id));
+                    routing.kind(id), routing.upscaleFactor(id));
         }).toList());
     }
 

@@ -15,6 +15,7 @@ import dev.easel.contracts.IdempotentSubmit;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.RequestLimits;
 import dev.easel.contracts.Json;
 import dev.easel.contracts.Topics;
 import io.smallrye.mutiny.Uni;
@@ -93,6 +94,10 @@ public class JobService {
         if (request == null) {
             throw new InvalidJobException(List.of(new FieldError("body", "is required: a JSON job request")));
         }
+        if (request.prompt() == null && request.model() != null
+                && routing.kind(request.model()).equals("image-upscaler")) {
+            request = request.toBuilder().prompt("").build(); // an image upscaler takes no prompt
+        }
         List<FieldError> errors = request.validate(limits.imageBounds());
         if (!errors.isEmpty()) {
             boolean images = errors.stream().anyMatch(e -> e.field().equals("initImage") || e.field().equals("mask"));
@@ -146,13 +151,14 @@ public class JobService {
     }
 
     private Uni<JobView> queue(ApiKey key, JobRequest request, IdempotentSubmit idempotent) {
-        limits.checkCost(request.withDefaults());
         limits.checkAdapters(request);
         if (request.webhook() != null) {
             webhookTargets.check(request.webhook().url());
         }
         String model = routing.route(request.model());
+        checkOutput(model, request.withDefaults());
         routing.checkLoras(model, request);
+        routing.checkHiresUpscaler(model, request);
         limits.admit(key);
         long now = System.currentTimeMillis();
         String id = JobIds.next(now);
@@ -186,6 +192,33 @@ public class JobService {
                     metrics.submitted(model);
                     return views.view(store.require(key.tenant(), id));
                 });
+    }
+
+    /**
+     * 400 when the job's pictures would be too large or cost too much: an upscaler's output is its init image times
+     * the model's factor, a hires fix's the requested size times its scale.
+     */
+    private void checkOutput(String model, JobRequest request) {
+        String kind = routing.kind(model);
+        if (kind.equals("generator")) {
+            limits.checkCost(request, null, request.steps());
+            if (request.hires() != null) {
+                int width = JobRequest.sideOrDefault(request.width());
+                int height = JobRequest.sideOrDefault(request.height());
+                limits.checkOutputPixels("hires.scale", request.hires().scaled(width), request.hires().scaled(height));
+            }
+            return;
+        }
+        if (request.initImage() == null) {
+            throw new InvalidJobException(List.of(new FieldError("initImage", "is required: model " + model + " is an "
+                    + kind + ", which enlarges a picture; send the picture as initImage")));
+        }
+        RequestLimits.ImageSize input = RequestLimits.imageSize(java.util.Base64.getDecoder()
+                .decode(request.initImage()));
+        int factor = routing.upscaleFactor(model);
+        RequestLimits.ImageSize output = new RequestLimits.ImageSize(input.width() * factor, input.height() * factor);
+        limits.checkOutputPixels("initImage", output.width(), output.height());
+        limits.checkCost(request, output, kind.equals("upscaler") ? request.steps() : 1);
     }
 
     /** Cancels a job: a queued job never starts, a running one stops at its next step. */

@@ -65,10 +65,53 @@ public class ModelRouting {
         return model;
     }
 
-    /** What {@code modelId} does: "upscaler" (enlarges an init image 4 times) or "generator". */
+    /**
+     * What {@code modelId} does: "generator", "upscaler" (the x4 diffusion upscaler: enlarges its init image 4 times
+     * guided by the prompt) or "image-upscaler" (an ONNX network that enlarges its init image; no prompt).
+     */
     public String kind(String modelId) {
-        return workers.serving(modelId).stream().anyMatch(w -> w.upscalers().contains(modelId)) ? "upscaler"
-                : "generator";
+        List<WorkerRegistry.WorkerView> serving = workers.serving(modelId);
+        if (serving.stream().anyMatch(w -> w.imageUpscalers().containsKey(modelId))) {
+            return "image-upscaler";
+        }
+        return serving.stream().anyMatch(w -> w.upscalers().contains(modelId)) ? "upscaler" : "generator";
+    }
+
+    /** How many times an upscaler model enlarges each side of its init image; 1 for a generator. */
+    public int upscaleFactor(String modelId) {
+        return switch (kind(modelId)) {
+            case "image-upscaler" -> workers.serving(modelId).stream()
+                    .map(w -> w.imageUpscalers().get(modelId)).filter(java.util.Objects::nonNull).findFirst()
+                    .orElse(1);
+            case "upscaler" -> X4_FACTOR;
+            default -> 1;
+        };
+    }
+
+    /** The x4 upscaler's factor (its VAE's); workers refuse an export whose factor differs, naming it. */
+    private static final int X4_FACTOR = 4;
+
+    /**
+     * 400 unless the hires fix's upscaler is built in or an image upscaler that every live worker serving
+     * {@code modelId} serves too (the second pass runs on the same device as the first).
+     */
+    public void checkHiresUpscaler(String modelId, dev.easel.contracts.JobRequest request) {
+        if (request.hires() == null
+                || dev.easel.contracts.JobRequest.Hires.UPSCALERS.contains(request.hires().upscalerOrDefault())) {
+            return;
+        }
+        String upscaler = request.hires().upscaler();
+        List<WorkerRegistry.WorkerView> serving = workers.serving(modelId);
+        if (serving.isEmpty() || !serving.stream().allMatch(w -> w.imageUpscalers().containsKey(upscaler))) {
+            java.util.TreeSet<String> everywhere = new java.util.TreeSet<>(serving.isEmpty() ? java.util.Set.of()
+                    : serving.get(0).imageUpscalers().keySet());
+            serving.forEach(w -> everywhere.retainAll(w.imageUpscalers().keySet()));
+            List<String> known = new java.util.ArrayList<>(dev.easel.contracts.JobRequest.Hires.UPSCALERS);
+            known.addAll(everywhere);
+            throw new InvalidJobException(List.of(new FieldError("hires.upscaler", "'" + upscaler + "' is not an"
+                    + " image upscaler served beside model " + modelId + " by every worker serving it; choose one of "
+                    + String.join(", ", known))));
+        }
     }
 
     /** The LoRAs the live workers serving {@code modelId} have, sorted. */

@@ -27,7 +27,7 @@ public class WorkerRegistry {
     /** A worker as {@code GET /v1/workers} shows it; {@code state} is the announced one, or gone. */
     public record WorkerView(String id, String state, List<String> models, int devices, int busyDevices,
             String executionProvider, long startedAtMillis, long lastHeartbeatMillis, List<String> loras,
-            List<String> embeddings, List<String> upscalers) {
+            List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers) {
     }
 
     /** Tells the beans that follow the served models (the metrics' per-model gauges) about each announcement. */
@@ -84,7 +84,8 @@ public class WorkerRegistry {
             views.add(new WorkerView(status.workerId(), alive ? status.state() : "gone", status.models(),
                     status.devices(), alive ? status.busyDevices() : 0, status.executionProvider(),
                     status.startedAtMillis(), status.atMillis(), orEmpty(status.loras()),
-                    orEmpty(status.embeddings()), orEmpty(status.upscalers())));
+                    orEmpty(status.embeddings()), orEmpty(status.upscalers()),
+                    status.imageUpscalers() == null ? Map.of() : status.imageUpscalers()));
         }
         views.sort(Comparator.comparing(WorkerView::id));
         return views;

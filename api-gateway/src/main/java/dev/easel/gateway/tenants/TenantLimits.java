@@ -32,6 +32,10 @@ public class TenantLimits {
     long maxPixelSteps;
 
     /** At most the engine's own bounds (16 MiB, 2048 x 2048), which every request obeys anyway. */
+    /** Pixels of one output picture: an upscaler's or a hires fix's enlargement beyond what a device should make. */
+    @ConfigProperty(name = "easel.limits.max-output-pixels", defaultValue = "4194304")
+    long maxOutputPixels;
+
     @ConfigProperty(name = "easel.limits.init-image-max-bytes", defaultValue = "16777216")
     long initImageMaxBytes;
 
@@ -113,11 +117,16 @@ public class TenantLimits {
         }
     }
 
-    /** 400 when the job costs more than one job may (a hires fix's second pass counted at its enlarged size). */
-    public void checkCost(JobRequest request) {
+    /**
+     * 400 when the job costs more than one job may: width x height x steps x images, a hires fix's second pass
+     * counted at its enlarged size, an upscaler's job at its output size ({@code upscaledOutput}, null for a generator;
+     * {@code steps} 1 for an image upscaler, which takes none).
+     */
+    public void checkCost(JobRequest request, RequestLimits.ImageSize upscaledOutput, int steps) {
         int width = JobRequest.sideOrDefault(request.width());
         int height = JobRequest.sideOrDefault(request.height());
-        long cost = (long) width * height * request.steps() * request.numImages();
+        long cost = upscaledOutput != null ? upscaledOutput.pixels() * steps * request.numImages()
+                : (long) width * height * request.steps() * request.numImages();
         if (request.hires() != null) {
             JobRequest.Hires hires = request.hires();
             cost += (long) hires.scaled(width) * hires.scaled(height) * hires.stepsOr(request.steps())
@@ -127,6 +136,16 @@ public class TenantLimits {
             throw new InvalidJobException(List.of(new FieldError("cost", "width x height x steps x numImages (both"
                     + " passes of a hires fix) is " + cost + "; at most " + maxPixelSteps + " per job (easel.limits.max-pixel-steps): lower the size,"
                     + " the steps or the number of images, or split the job")), Map.of("maxPixelSteps", maxPixelSteps));
+        }
+    }
+
+    /** 400 when one output picture ({@code width x height}) would have more pixels than a job may make. */
+    public void checkOutputPixels(String field, long width, long height) {
+        if (width * height > maxOutputPixels) {
+            throw new InvalidJobException(List.of(new FieldError(field, "makes a " + width + "x" + height + " picture ("
+                    + width * height + " pixels); at most " + maxOutputPixels + " pixels per picture"
+                    + " (easel.limits.max-output-pixels): send a smaller picture or a smaller scale")),
+                    Map.of("maxOutputPixels", maxOutputPixels));
         }
     }
 

@@ -78,7 +78,7 @@ class JobResourceTest {
     private void announce(String workerId, List<String> models) {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
                 models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
-                List.of("style"), List.of("easelcat"), List.of()));
+                List.of("style"), List.of("easelcat"), List.of(), java.util.Map.of()));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
     }
 
@@ -356,6 +356,47 @@ class JobResourceTest {
         deliver(Json.read(events.received().getLast().getPayload(), JobEvent.class));
         deliver(new JobEvent.Cancelled(first, 9L, "cancelled while queued"));
         given().contentType("application/json").body("{\"prompt\":\"x\"}").post("/v1/jobs").then().statusCode(202);
+    }
+
+    @Test
+    void upscalerModelsAreShownByKindAndTheirJobsCheckedAtSubmit() throws Exception {
+        String upscalers = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w3", List.of("toy", "esrgan",
+                "x4"), 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
+                List.of(), List.of(), List.of("x4"), java.util.Map.of("esrgan", 4)));
+        workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w3", upscalers));
+        try {
+            given().get("/v1/models").then().statusCode(200)
+                    .body("models.find { it.id == 'esrgan' }.kind", equalTo("image-upscaler"))
+                    .body("models.find { it.id == 'esrgan' }.upscaleFactor", equalTo(4))
+                    .body("models.find { it.id == 'x4' }.kind", equalTo("upscaler"))
+                    .body("models.find { it.id == 'toy' }.kind", equalTo("generator"));
+            // An image upscaler takes a picture and no prompt.
+            submit("{\"model\":\"esrgan\",\"initImage\":\"" + png(16, 16) + "\"}");
+            assertEquals("", Json.read(jobs.received().getLast().getPayload(), JobMessage.class).request().prompt());
+            given().contentType("application/json").body("{\"model\":\"esrgan\"}").post("/v1/jobs").then()
+                    .statusCode(400).body("errors[0].field", equalTo("initImage"));
+            // 600 x 600 enlarged 4 times is 2400 x 2400, more than a picture may have.
+            given().contentType("application/json").body("{\"model\":\"x4\",\"prompt\":\"x\",\"initImage\":\""
+                    + png(600, 600) + "\"}").post("/v1/jobs").then().statusCode(400)
+                    .contentType("application/problem+json").body("errors[0].field", equalTo("initImage"))
+                    .body("errors[0].message", containsString("2400x2400"))
+                    .body("limits.maxOutputPixels", equalTo(4194304));
+            // w1 serves toy without the upscaler: the hires fix could land there, so the upscaler is refused.
+            given().contentType("application/json").body("{\"model\":\"toy\",\"prompt\":\"x\",\"width\":64,"
+                    + "\"height\":64,\"hires\":{\"upscaler\":\"esrgan\"}}").post("/v1/jobs").then().statusCode(400)
+                    .body("errors[0].field", equalTo("hires.upscaler"))
+                    .body("errors[0].message", containsString("latent, lanczos"));
+            assertEquals(1, jobs.received().size(), "only the valid job was queued");
+        } finally {
+            workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w3", null));
+        }
+    }
+
+    private static String png(int width, int height) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(width, height,
+                java.awt.image.BufferedImage.TYPE_INT_RGB), "png", out);
+        return java.util.Base64.getEncoder().encodeToString(out.toByteArray());
     }
 
     @Test

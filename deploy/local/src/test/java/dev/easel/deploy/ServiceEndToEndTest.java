@@ -10,10 +10,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.Json;
 import dev.easel.contracts.Topics;
+import dev.easel.engine.model.ImageUpscaler;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
 import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
 import dev.easel.engine.scheduler.Scheduler;
 import dev.easel.engine.scheduler.Schedulers;
@@ -276,6 +278,57 @@ class ServiceEndToEndTest {
             assertEquals("completed", names(events(gateway, id, null, 100)).getLast());
             int worst = greyLevelsApart(client(gateway).image(id, 0), family.resolve("refs/up_16_nl20_g9.png"));
             assertTrue(worst <= 2, "the service's picture is " + worst + " grey levels from diffusers'");
+        } finally {
+            upscalerWorker.stop(Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
+    void aWorkerServingAnImageUpscalerEnlargesPicturesAndLendsItToTheHiresFix() throws Exception {
+        // A model id of its own for the toy model, so that only this worker (which has the upscaler) serves it.
+        Path toy = stack.linkedModel("toy-esrgan", stack.toyModel());
+        Path esrgan = stack.esrganModel();
+        ServiceProcess upscalerWorker = stack.worker("e2e-worker-esrgan", List.of(toy, esrgan), WORKER_ENVIRONMENT);
+        try {
+            org.awaitility.Awaitility.await("the gateway lists esrgan").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> get(gateway, "/v1/models").toString().contains("\"image-upscaler\""));
+            byte[] rgb = new byte[24 * 16 * 3];
+            for (int i = 0; i < rgb.length; i++) {
+                rgb[i] = (byte) (i * 7 % 251);
+            }
+            byte[] low = new dev.easel.engine.image.RgbImage(24, 16, rgb).toPng(null, null);
+            // No prompt: the picture alone.
+            HttpResponse<String> accepted = post(gateway, "{\"model\":\"esrgan\",\"initImage\":\""
+                    + java.util.Base64.getEncoder().encodeToString(low) + "\"}");
+            assertEquals(202, accepted.statusCode(), accepted.body());
+            String id = Json.read(accepted.body(), JsonNode.class).path("id").asText();
+            JOBS.add(id);
+            List<GatewayClient.Event> all = events(gateway, id, null, 100);
+            assertEquals(List.of("queued", "started", "progress", "completed"), names(all));
+            assertEquals(96, all.getLast().data().path("images").get(0).path("width").asInt());
+            OrtRuntime runtime = new OrtRuntime(RuntimeOptions.defaults());
+            try (Pipeline offline = Pipeline.load(esrgan, runtime, dev.easel.engine.adapter.AdapterLibrary.empty(),
+                    Map.of())) {
+                byte[] expected = offline.generate(GenerationRequest.builder("").initImage(low, 1).build(), s -> { },
+                        () -> false).images().get(0).png();
+                assertArrayEquals(expected, client(gateway).image(id, 0), "the worker's picture is the engine's");
+
+                // The hires fix of the toy model on the same worker, enlarging its first pass with the upscaler.
+                JobRequest hires = JobRequest.builder("a white circle on a black background").model("toy-esrgan")
+                        .size(64, 64).steps(4).scheduler("euler").seed(21L)
+                        .hires(new JobRequest.Hires(2.0, "esrgan", 4, 0.5)).build();
+                String hiresId = submit(gateway, hires);
+                List<GatewayClient.Event> passes = events(gateway, hiresId, null, 100);
+                assertEquals("completed", passes.getLast().name(), passes.getLast().data().toString());
+                ImageUpscaler upscaler = ((dev.easel.engine.pipeline.ImageUpscalePipeline) offline).upscaler();
+                try (Pipeline toyPipeline = Pipeline.load(toy, runtime, dev.easel.engine.adapter.AdapterLibrary.empty(),
+                        Map.of("esrgan", upscaler))) {
+                    byte[] twoPasses = toyPipeline.generate(GenerationRequest.from(hires), s -> { }, () -> false)
+                            .images().get(0).png();
+                    assertArrayEquals(twoPasses, client(gateway).image(hiresId, 0));
+                }
+            }
         } finally {
             upscalerWorker.stop(Duration.ofSeconds(60));
         }

@@ -115,6 +115,15 @@ final class TestStack {
         return toyModel;
     }
 
+    /** The generated tiny image upscaler (ESRGAN family, 4 times), written on first use; its model id is esrgan. */
+    synchronized Path esrganModel() throws IOException {
+        Path folder = home.resolve("models/esrgan");
+        if (!Files.isRegularFile(folder.resolve("model.onnx"))) {
+            ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.ESRGAN), folder);
+        }
+        return folder;
+    }
+
     /** The broker's address, host:port. */
     String kafka() {
         return kafka;

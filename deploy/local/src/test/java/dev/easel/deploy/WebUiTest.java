@@ -67,7 +67,7 @@ class WebUiTest {
         stack = TestStack.start("ui");
         kafka = stack.kafka();
         s3 = stack.s3();
-        stack.worker("ui-worker", Map.of());
+        stack.worker("ui-worker", List.of(stack.toyModel(), stack.esrganModel()), Map.of());
         java.util.Optional<Path> lora = dev.easel.engine.SharedData.file("parity/lora/cases.json");
         loraModel = lora.isPresent();
         if (loraModel) {
@@ -301,6 +301,35 @@ class WebUiTest {
             waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 256,
                     "the picture is four times as wide");
             screenshot("upscaled");
+        } finally {
+            script("localStorage.removeItem('easel.apiKey')");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void aFinishedPictureIsEnlargedByAnImageUpscalerWhichTheHiresFixOffersToo() throws Exception {
+        openAsNewTenant("ui-esrgan");
+        try {
+            waitUntil(() -> new Select(browser.findElement(By.id("hires-upscaler"))).getOptions().stream()
+                    .anyMatch(o -> "esrgan".equals(o.getAttribute("value"))), "the hires fix offers esrgan");
+            new Select(browser.findElement(By.id("model"))).selectByValue("toy");
+            new Select(browser.findElement(By.id("size"))).selectByValue("64x64");
+            setValue("steps", "3");
+            setValue("images", "1");
+            WebElement prompt = browser.findElement(By.id("prompt"));
+            prompt.clear();
+            prompt.sendKeys("a blue circle on a yellow background");
+            browser.findElement(By.id("generate")).click();
+            String first = awaitNewJob(null);
+            waitUntil(() -> text("job-status").equals("Done"), "the picture is made");
+            waitFor(By.xpath("//figcaption/button[text()='Upscale x4 (esrgan)']")).click();
+            awaitNewJob(first);
+            waitUntil(() -> text("job-status").equals("Done"), "the upscaler job completes");
+            WebElement result = waitFor(By.cssSelector("#results img.result"));
+            waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 256,
+                    "the picture is four times as wide");
+            screenshot("esrgan-upscaled");
         } finally {
             script("localStorage.removeItem('easel.apiKey')");
         }

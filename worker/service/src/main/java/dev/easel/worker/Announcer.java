@@ -3,6 +3,7 @@ package dev.easel.worker;
 import dev.easel.contracts.WorkerStatus;
 import dev.easel.engine.adapter.AdapterLibrary;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,7 @@ final class Announcer implements AutoCloseable {
     private final Supplier<Integer> busyDevices;
     private final AdapterLibrary adapters;
     private final List<String> upscalers;
+    private final Map<String, Integer> imageUpscalers;
     private final long startedAtMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
@@ -25,9 +27,14 @@ final class Announcer implements AutoCloseable {
         return thread;
     });
 
-    /** {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show). */
+    /**
+     * {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show);
+     * {@code upscalers} the x4 upscalers among {@code models}, {@code imageUpscalers} the image upscalers with their
+     * factors.
+     */
     Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
-            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers) {
+            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers,
+            Map<String, Integer> imageUpscalers) {
         this.config = config;
         this.events = events;
         this.models = List.copyOf(models);
@@ -36,6 +43,7 @@ final class Announcer implements AutoCloseable {
         this.busyDevices = busyDevices;
         this.adapters = adapters;
         this.upscalers = List.copyOf(upscalers);
+        this.imageUpscalers = Map.copyOf(imageUpscalers);
     }
 
     void start() {
@@ -47,7 +55,7 @@ final class Announcer implements AutoCloseable {
         events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
                 busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
                 config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords),
-                upscalers));
+                upscalers, imageUpscalers));
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

@@ -1,6 +1,6 @@
 package dev.easel.worker;
 
-import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.pipeline.Pipeline;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -11,12 +11,12 @@ import java.util.concurrent.Executors;
  */
 final class Device implements AutoCloseable {
     private final int index;
-    private final Map<String, StableDiffusionPipeline> pipelines;
+    private final Map<String, Pipeline> pipelines;
     private final ExecutorService thread;
     /** When the device's last generation ended (0: none yet); read and written by the slots that take it in turn. */
     private volatile long idleSinceNanos;
 
-    Device(int index, Map<String, StableDiffusionPipeline> pipelines) {
+    Device(int index, Map<String, Pipeline> pipelines) {
         this.index = index;
         this.pipelines = Map.copyOf(pipelines);
         this.thread = Executors.newSingleThreadExecutor(r -> {
@@ -31,7 +31,7 @@ final class Device implements AutoCloseable {
     }
 
     /** The pipeline of {@code modelId}, or null when this worker does not serve it. */
-    StableDiffusionPipeline pipeline(String modelId) {
+    Pipeline pipeline(String modelId) {
         return pipelines.get(modelId);
     }
 
@@ -59,10 +59,10 @@ final class Device implements AutoCloseable {
             Thread.currentThread().interrupt();
             return;
         }
-        for (StableDiffusionPipeline pipeline : pipelines.values()) {
+        for (Pipeline pipeline : pipelines.values()) {
             try {
-                pipeline.model().close();
-            } catch (Exception e) {
+                pipeline.close();
+            } catch (RuntimeException e) {
                 // the process is ending; nothing is left to release
             }
         }

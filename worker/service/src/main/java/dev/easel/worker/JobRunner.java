@@ -8,11 +8,11 @@ import dev.easel.contracts.Json;
 import dev.easel.contracts.Topics;
 import dev.easel.engine.model.ModelException;
 import dev.easel.engine.pipeline.CancelledException;
-import dev.easel.engine.pipeline.GenerationPlan;
+import dev.easel.engine.pipeline.JobPlan;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.InvalidRequestException;
-import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.pipeline.StepProgress;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Scope;
@@ -130,13 +130,13 @@ final class JobRunner {
     Generated generate(Accepted job, Device device, Long deviceIdleMillis, BooleanSupplier releaseRequested,
             Runnable nearlyDone) throws InterruptedException {
         String jobId = job.jobId();
-        StableDiffusionPipeline pipeline = device.pipeline(job.modelId());
+        Pipeline pipeline = device.pipeline(job.modelId());
         long startedAt = now();
         Scope traced = job.span().makeCurrent();
         JobEvent.Started started = null;
         try {
-            GenerationPlan plan = pipeline.plan(job.request());
-            started = new JobEvent.Started(jobId, startedAt, config.workerId(), pipeline.model().runtime().provider(),
+            JobPlan plan = pipeline.plan(job.request());
+            started = new JobEvent.Started(jobId, startedAt, config.workerId(), pipeline.provider(),
                     plan.stepsPerImage(), job.attempt(), deviceIdleMillis);
             events.publish(started);
             StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps(),

@@ -1,6 +1,8 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.WorkerStatus;
+import dev.easel.engine.pipeline.ImageUpscalePipeline;
+import dev.easel.engine.pipeline.ModelKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -31,7 +33,13 @@ final class Worker {
     Worker(WorkerConfig config, List<Device> devices, List<String> modelIds, String executionProvider, JobRunner runner,
             EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
         List<String> upscalers = modelIds.stream()
-                .filter(id -> devices.get(0).pipeline(id).model().isUpscaler()).toList();
+                .filter(id -> devices.get(0).pipeline(id).kind() == ModelKind.DIFFUSION_UPSCALER).toList();
+        java.util.Map<String, Integer> imageUpscalers = new java.util.TreeMap<>();
+        for (String id : modelIds) {
+            if (devices.get(0).pipeline(id) instanceof ImageUpscalePipeline image) {
+                imageUpscalers.put(id, image.upscaler().scale());
+            }
+        }
         this.config = config;
         this.devices = List.copyOf(devices);
         this.idleDevices = new LinkedBlockingQueue<>(devices);
@@ -45,7 +53,7 @@ final class Worker {
                     storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
-                adapters, upscalers);
+                adapters, upscalers, imageUpscalers);
     }
 
     void start() {

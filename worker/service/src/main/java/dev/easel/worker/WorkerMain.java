@@ -2,9 +2,10 @@ package dev.easel.worker;
 
 import dev.easel.contracts.Topics;
 import dev.easel.engine.adapter.AdapterLibrary;
-import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
-import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.pipeline.ImageUpscalePipeline;
+import dev.easel.engine.pipeline.Pipeline;
+import dev.easel.engine.model.ImageUpscaler;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -52,18 +53,28 @@ public final class WorkerMain {
         List<String> modelIds = new ArrayList<>();
         String provider = null;
         for (int i = 0; i < config.devices(); i++) {
-            Map<String, StableDiffusionPipeline> pipelines = new LinkedHashMap<>();
-            for (Path dir : config.modelDirs()) {
-                ModelFolder model = ModelFolder.load(dir, new OrtRuntime(config.runtimeFor(i)));
-                Topics.jobs(model.name()); // refuses a model id that cannot name a queue
-                if (pipelines.containsKey(model.name())) {
-                    throw new IllegalArgumentException("two model folders are both named '" + model.name() + "'");
+            // Image upscalers first: the other models' hires fix may use them (on the same device).
+            List<Path> folders = new ArrayList<>(config.modelDirs());
+            folders.sort(java.util.Comparator.comparing(dir -> !ImageUpscaler.isUpscalerFolder(dir)));
+            Map<Path, Pipeline> loaded = new java.util.HashMap<>();
+            Map<String, ImageUpscaler> upscalers = new LinkedHashMap<>();
+            OrtRuntime runtime = new OrtRuntime(config.runtimeFor(i));
+            for (Path dir : folders) {
+                Pipeline pipeline = Pipeline.load(dir, runtime, adapters, upscalers);
+                Topics.jobs(pipeline.modelName()); // refuses a model id that cannot name a queue
+                if (loaded.values().stream().anyMatch(p -> p.modelName().equals(pipeline.modelName()))) {
+                    throw new IllegalArgumentException("two model folders are both named '" + pipeline.modelName()
+                            + "'");
                 }
-                StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model, adapters);
                 pipeline.generate(pipeline.warmUpRequest(), step -> { }, () -> false);
-                pipelines.put(model.name(), pipeline);
-                provider = model.runtime().provider();
+                loaded.put(dir, pipeline);
+                if (pipeline instanceof ImageUpscalePipeline image) {
+                    upscalers.put(pipeline.modelName(), image.upscaler());
+                }
+                provider = pipeline.provider();
             }
+            Map<String, Pipeline> pipelines = new LinkedHashMap<>(); // in the configured order: the first is the default
+            config.modelDirs().forEach(dir -> pipelines.put(loaded.get(dir).modelName(), loaded.get(dir)));
             if (i == 0) {
                 modelIds.addAll(pipelines.keySet());
             }

@@ -116,6 +116,18 @@ public record RgbImage(int width, int height, byte[] rgb) {
         return pixels;
     }
 
+    /** The picture planar, [3, height, width], each value {@code v * scale + offset}. */
+    public float[] planar(float scale, float offset) {
+        int plane = width * height;
+        float[] pixels = new float[plane * 3];
+        for (int p = 0; p < plane; p++) {
+            for (int c = 0; c < 3; c++) {
+                pixels[c * plane + p] = (rgb[p * 3 + c] & 0xff) * scale + offset;
+            }
+        }
+        return pixels;
+    }
+
     /** Pillow's greyscale ("L"): ITU-R 601-2 luma in 16-bit fixed point, rounded. */
     public int[] luma() {
         int[] values = new int[width * height];

@@ -69,17 +69,30 @@ public record TileGrid(int height, int width, int tileHeight, int tileWidth, int
     }
 
     /**
-     * Weighted sums of tiles' values over the whole plane. Inside a tile the weight is 1, falling linearly to
-     * {@code 1 / (overlap + 1)} over the {@code overlap} cells next to an edge that another tile covers, so a seam is a
-     * cross-fade rather than a cut.
+     * Weighted sums of tiles' values over the whole plane. Inside a tile the weight is 1; next to an edge that another
+     * tile covers it is 0 for the first {@code margin} cells (values computed without their full context: a network's
+     * zero padding reaches that far), then rises linearly over the rest of the overlap, so a seam is a cross-fade
+     * rather than a cut.
      */
     public final class Blend {
         private final int channels;
+        private final int margin;
         private final float[] sum;
         private final float[] weight;
 
+        /** A cross-fade over the whole overlap. */
         public Blend(int channels) {
+            this(channels, 0);
+        }
+
+        /** Discards {@code margin} cells at each inner edge; the overlap must exceed twice the margin. */
+        public Blend(int channels, int margin) {
+            if (overlap > 0 && overlap <= 2 * margin) {
+                throw new IllegalArgumentException("an overlap of " + overlap + " leaves nothing to blend after"
+                        + " discarding " + margin + " cells on each side");
+            }
             this.channels = channels;
+            this.margin = margin;
             this.sum = new float[channels * height * width];
             this.weight = new float[height * width];
         }
@@ -112,13 +125,14 @@ public record TileGrid(int height, int width, int tileHeight, int tileWidth, int
 
         private float ramp(int position, int size, boolean neighbourBefore, boolean neighbourAfter) {
             float w = 1f;
+            float span = overlap - 2 * margin + 1f;
             if (neighbourBefore && position < overlap) {
-                w = Math.min(w, (position + 1f) / (overlap + 1f));
+                w = Math.min(w, Math.max(0f, position - margin + 1f) / span);
             }
             if (neighbourAfter && size - 1 - position < overlap) {
-                w = Math.min(w, (size - position) / (overlap + 1f));
+                w = Math.min(w, Math.max(0f, size - position - margin) / span);
             }
-            return w;
+            return Math.min(w, 1f);
         }
     }
 }

@@ -86,6 +86,11 @@ public final class Component implements AutoCloseable {
         }
     }
 
+    /** The session's input names. */
+    public java.util.Set<String> inputNames() {
+        return inputs.keySet();
+    }
+
     /** Whether the session has an input called {@code name}. */
     public boolean hasInput(String name) {
         return inputs.containsKey(name);

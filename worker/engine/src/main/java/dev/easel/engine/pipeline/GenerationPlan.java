@@ -13,7 +13,7 @@ import java.util.List;
  * init image and mask decoded. {@link StableDiffusionPipeline#plan} makes it, {@link StableDiffusionPipeline#generate}
  * runs it; a plan runs once (its scheduler keeps state).
  */
-public final class GenerationPlan {
+public final class GenerationPlan implements JobPlan {
     private final GenerationRequest request;
     private final String schedulerName;
     private final Scheduler scheduler;
@@ -88,6 +88,7 @@ public final class GenerationPlan {
     }
 
     /** The request with the model's size filled in. */
+    @Override
     public GenerationRequest request() {
         return request;
     }
@@ -97,11 +98,13 @@ public final class GenerationPlan {
     }
 
     /** The seed of the first image (image i uses seed + i). */
+    @Override
     public long seed() {
         return seed;
     }
 
     /** How many denoising steps (model evaluations) each image takes: what progress reports as {@code total}. */
+    @Override
     public int stepsPerImage() {
         return firstPassSteps() + (secondPass == null ? 0 : secondPass.steps());
     }

@@ -7,6 +7,15 @@ final class Infotext {
     private Infotext() {
     }
 
+    /**
+     * An image upscaler's picture, as A1111 writes its "extras" postprocessing (there is no prompt to record): the
+     * factor and the upscaler, and the size it enlarged.
+     */
+    static String ofUpscale(dev.easel.engine.image.RgbImage picture, int scale, String upscaler) {
+        return "Postprocess upscale by: " + scale + ", Postprocess upscaler: " + upscaler + ", Size: "
+                + picture.width() + "x" + picture.height();
+    }
+
     static String of(GenerationPlan plan, long seed, String model) {
         GenerationRequest request = plan.request();
         String scheduler = plan.schedulerName();
@@ -32,7 +41,11 @@ final class Infotext {
             text.append(", Denoising strength: ").append(format(hires.denoise()))
                     .append(", Hires upscale: ").append(format(hires.scale()))
                     .append(", Hires steps: ").append(hires.steps())
-                    .append(", Hires upscaler: ").append(hires.upscaler().equals("latent") ? "Latent" : "Lanczos");
+                    .append(", Hires upscaler: ").append(switch (hires.upscaler()) {
+                        case "latent" -> "Latent";
+                        case "lanczos" -> "Lanczos";
+                        default -> hires.upscaler(); // a model upscaler, by its id as A1111 writes its name
+                    });
         }
         if (!plan.adapters().loras().isEmpty()) {
             // As A1111's Lora extension writes it: name and the file's short "addnet" hash, each LoRA once.

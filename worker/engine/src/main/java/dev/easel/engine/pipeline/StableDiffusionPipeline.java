@@ -3,10 +3,12 @@ package dev.easel.engine.pipeline;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import dev.easel.contracts.FieldError;
+import dev.easel.contracts.JobRequest;
 import dev.easel.engine.image.LatentPreview;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.image.TileGrid;
 import dev.easel.engine.model.VaeDecoder;
+import dev.easel.engine.model.ImageUpscaler;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.TextEncoder;
 import dev.easel.engine.model.Unet;
@@ -24,6 +26,7 @@ import dev.easel.engine.scheduler.Schedulers;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
@@ -32,31 +35,60 @@ import java.util.function.Consumer;
  * then the UNet in a loop driven by a scheduler with classifier-free guidance (unconditional and conditional in one
  * batched call), then the VAE decoder. The pipeline knows components only by their interfaces. One job runs at a time.
  */
-public final class StableDiffusionPipeline {
+public final class StableDiffusionPipeline implements Pipeline {
     private static final SecureRandom SEEDS = new SecureRandom();
 
     private final ModelFolder model;
     private final LatentPreview preview;
     private final PromptEncoder promptEncoder;
     private final ModelAdapters adapters;
+    private final Map<String, ImageUpscaler> upscalers;
 
-    /** A pipeline with no LoRAs or embeddings to offer. */
+    /** A pipeline with no LoRAs, embeddings or image upscalers to offer. */
     public StableDiffusionPipeline(ModelFolder model) {
-        this(model, AdapterLibrary.empty());
+        this(model, AdapterLibrary.empty(), Map.of());
     }
 
-    /** A pipeline offering the LoRAs and embeddings of {@code library}. */
-    public StableDiffusionPipeline(ModelFolder model, AdapterLibrary library) {
+    /**
+     * A pipeline offering the LoRAs and embeddings of {@code library}, and {@code upscalers} (by id) to its hires fix.
+     */
+    public StableDiffusionPipeline(ModelFolder model, AdapterLibrary library, Map<String, ImageUpscaler> upscalers) {
         this.model = model;
         this.preview = new LatentPreview(model.latentRgbFactors());
         this.promptEncoder = PromptEncoder.of(model);
         this.adapters = new ModelAdapters(model, library);
+        this.upscalers = Map.copyOf(upscalers);
+    }
+
+    @Override
+    public String modelName() {
+        return model.name();
+    }
+
+    @Override
+    public ModelKind kind() {
+        return model.isUpscaler() ? ModelKind.DIFFUSION_UPSCALER : ModelKind.GENERATOR;
+    }
+
+    @Override
+    public String provider() {
+        return model.runtime().provider();
+    }
+
+    @Override
+    public void close() {
+        try {
+            model.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing " + model.name() + ": " + e.getMessage(), e);
+        }
     }
 
     /**
      * A small job that runs every component a job of this model runs (sessions warmed before the first real job): a
      * 64 x 64 text-to-image picture, or for the x4 upscaler a 16 x 16 picture enlarged.
      */
+    @Override
     public GenerationRequest warmUpRequest() {
         GenerationRequest.Builder request = GenerationRequest.builder("warm-up").steps(1).guidanceScale(2).seed(0L);
         if (model.isUpscaler()) {
@@ -83,6 +115,7 @@ public final class StableDiffusionPipeline {
      * Makes {@code request} ready for this model: the model's size where the request names none, every field checked
      * ({@link InvalidRequestException} before any work), the scheduler built, the seed drawn, images decoded.
      */
+    @Override
     public GenerationPlan plan(GenerationRequest request) {
         // The init image is decoded once: first for the upscaler, whose output size is the picture's times its VAE's
         // factor; after the checks for everything else.
@@ -118,6 +151,12 @@ public final class StableDiffusionPipeline {
         GenerationPlan.SecondPass second = null;
         if (request.hires() != null) {
             GenerationRequest.Hires hires = request.hires();
+            if (!JobRequest.Hires.UPSCALERS.contains(hires.upscaler()) && !upscalers.containsKey(hires.upscaler())) {
+                List<String> known = new ArrayList<>(JobRequest.Hires.UPSCALERS);
+                known.addAll(new java.util.TreeSet<>(upscalers.keySet()));
+                throw new InvalidRequestException("hires.upscaler", "'" + hires.upscaler() + "' is not an upscaler"
+                        + " this worker has; it has " + String.join(", ", known));
+            }
             // A new scheduler of the same class from the same config: nothing carried over from the first pass.
             Scheduler hiresScheduler = createScheduler(request, schedulerName, hires.steps());
             second = new GenerationPlan.SecondPass(hires.scaled(request.width()), hires.scaled(request.height()),
@@ -190,19 +229,17 @@ public final class StableDiffusionPipeline {
         return new GenerationPlan.Adapters(tags.text(), List.copyOf(loras), embeddings, words);
     }
 
-    /** Plans and runs {@code request}: see {@link #plan} and {@link #generate(GenerationPlan, Consumer, BooleanSupplier)}. */
-    public GenerationResult generate(GenerationRequest request, Consumer<StepProgress> progress,
-            BooleanSupplier cancelled) throws OrtException {
-        return generate(plan(request), progress, cancelled);
-    }
-
     /**
      * Runs a planned job as diffusers' pipelines do: encode the prompts, prepare the image conditioning (init latents,
      * mask), then per batch of images prepare the latents, denoise them and decode them. {@code progress} hears every
      * denoising step; {@code cancelled} is asked before each step and stops the job with {@link CancelledException}.
      */
-    public synchronized GenerationResult generate(GenerationPlan plan, Consumer<StepProgress> progress,
+    @Override
+    public synchronized GenerationResult generate(JobPlan planned, Consumer<StepProgress> progress,
             BooleanSupplier cancelled) throws OrtException {
+        if (!(planned instanceof GenerationPlan plan)) {
+            throw new IllegalArgumentException("a plan made by another pipeline");
+        }
         long jobStart = System.nanoTime();
         model.resetRunNanos();
         try {
@@ -600,12 +637,18 @@ public final class StableDiffusionPipeline {
         for (int i = 0; i < count; i++) {
             float[] latents = java.util.Arrays.copyOfRange(batch.latents(), i * plane, (i + 1) * plane);
             float[] result;
-            if (request.hires().upscaler().equals("lanczos")) {
-                RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(), latents, height, width,
-                        model.scalingFactor()).resized(second.width(), second.height());
-                result = scaled(model.vaeEncoder().encode(model.runtime().environment(), picture));
-            } else {
+            String upscaler = request.hires().upscaler();
+            if (upscaler.equals("latent")) {
                 result = LatentResize.bilinear(latents, 4, height, width, targetHeight, targetWidth);
+            } else {
+                RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(), latents, height, width,
+                        model.scalingFactor());
+                if (!upscaler.equals("lanczos")) {
+                    // A1111's way with a model upscaler: enlarged by the network's factor, then Lanczos to the size.
+                    picture = upscalers.get(upscaler).upscale(picture, tile -> { });
+                }
+                result = scaled(model.vaeEncoder().encode(model.runtime().environment(),
+                        picture.resized(second.width(), second.height())));
             }
             System.arraycopy(result, 0, enlarged, i * targetPlane, targetPlane);
         }

@@ -59,7 +59,7 @@ class ModelAdaptersTest {
         }
         Files.copy(folder.resolve("embeddings/easelcat.safetensors"), embeddings.resolve("easelcat.safetensors"));
         model = ModelFolder.load(folder.resolveSibling("model"), new OrtRuntime(RuntimeOptions.defaults()));
-        pipeline = new StableDiffusionPipeline(model, new AdapterLibrary(loras, embeddings));
+        pipeline = new StableDiffusionPipeline(model, new AdapterLibrary(loras, embeddings), java.util.Map.of());
     }
 
     @AfterAll

@@ -64,6 +64,26 @@ class TileGridTest {
     }
 
     @Test
+    void aMarginDiscardsTheCellsNextToAnInnerEdge() {
+        // Left tile 0, right tile 1, overlap 4 (cells 4..7), margin 1: cell 7 is the left tile's, cell 4 the right's.
+        TileGrid grid = TileGrid.of(1, 12, 8, 4);
+        TileGrid.Blend blend = grid.new Blend(1, 1);
+        float[] left = new float[8];
+        float[] right = new float[8];
+        java.util.Arrays.fill(left, 5f);
+        java.util.Arrays.fill(right, 9f);
+        left[7] = 1000f; // computed against the padding: must not show
+        right[0] = -1000f;
+        blend.add(grid.tiles().get(0), left, 0);
+        blend.add(grid.tiles().get(1), right, 0);
+        float[] row = blend.result();
+        assertEquals(5f, row[4]);
+        assertEquals(9f, row[7]);
+        assertTrue(row[5] > 5f && row[6] > row[5] && row[6] < 9f, java.util.Arrays.toString(row));
+        assertThrows(IllegalArgumentException.class, () -> grid.new Blend(1, 2));
+    }
+
+    @Test
     void scaledGridsPlaceEnlargedTilesWhereTheirSourcesWere() {
         TileGrid scaled = TileGrid.of(48, 64, 32, 8).scaled(4);
         assertEquals(192, scaled.height());
