@@ -49,6 +49,9 @@ final class BenchCommand {
         if (!args.isEmpty() && args.get(0).equals("lora")) {
             return new BenchLora(out).run(args.subList(1, args.size()));
         }
+        if (!args.isEmpty() && args.get(0).equals("upscale")) {
+            return new BenchUpscale(out, err).run(args.subList(1, args.size()));
+        }
         Arguments arguments = new Arguments(args,
                 Set.of("model", "runs", "width", "height", "steps", "guidance", "scheduler", "num-images",
                         "max-batch-images"), Set.of());
@@ -58,7 +61,8 @@ final class BenchCommand {
                     + " | easel bench e2e [--jobs N] [--concurrency C]"
                     + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
                     + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
-                    + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]");
+                    + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]"
+                    + " | easel bench upscale [--model DIR] [--size PX] [--tiles 128,64,32] [--runs N]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {

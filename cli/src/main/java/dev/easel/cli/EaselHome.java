@@ -19,7 +19,8 @@ final class EaselHome {
     /** The generated model of {@code kind} under the home folder, made on first use. */
     static Path generatedModel(ModelGenerator.Kind kind, PrintStream log) throws IOException {
         Path folder = folder().resolve("models").resolve(kind.name().toLowerCase(java.util.Locale.ROOT));
-        if (!Files.isRegularFile(folder.resolve("unet/model.onnx"))) {
+        String marker = kind == ModelGenerator.Kind.ESRGAN ? "model.onnx" : "unet/model.onnx";
+        if (!Files.isRegularFile(folder.resolve(marker))) {
             log.println("Generating the " + kind.name().toLowerCase(java.util.Locale.ROOT) + " model in " + folder
                     + " (first use)...");
             ModelGenerator.write(ModelGenerator.Spec.of(kind), folder);
