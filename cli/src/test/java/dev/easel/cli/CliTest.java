@@ -168,4 +168,25 @@ class CliTest {
             assertTrue(Files.isRegularFile(folder.resolve(file)), file);
         }
     }
+
+    @Test
+    void anImageUpscalerMadeByModelsMakeRunsWithoutAPromptAndServesTheHiresFix() throws Exception {
+        Path esrgan = scratch.resolve("esrgan");
+        assertEquals(0, easel("models", "make", "esrgan", esrgan.toString()).exitCode());
+        Path init = scratch.resolve("small.png");
+        assertEquals(0, easel("run", "--model", toy.toString(), "--prompt", "white", "--steps", "2", "--width", "64",
+                "--height", "64", "--seed", "1", "--out", init.toString()).exitCode());
+        Path large = scratch.resolve("large.png");
+        Outcome upscaled = easel("run", "--model", esrgan.toString(), "--init-image", init.toString(), "--out",
+                large.toString());
+        assertEquals(0, upscaled.exitCode(), upscaled.err());
+        assertEquals(256, javax.imageio.ImageIO.read(large.toFile()).getWidth());
+        assertUserError("initImage is required", "run", "--model", esrgan.toString());
+        Path hires = scratch.resolve("hires.png");
+        Outcome twoPasses = easel("run", "--model", toy.toString(), "--prompt", "red", "--steps", "3", "--width", "64",
+                "--height", "64", "--hires-upscaler", esrgan.toString(), "--hires-steps", "2", "--out",
+                hires.toString());
+        assertEquals(0, twoPasses.exitCode(), twoPasses.err());
+        assertEquals(128, javax.imageio.ImageIO.read(hires.toFile()).getWidth());
+    }
 }
