@@ -36,7 +36,8 @@ class DiffusersParityTest {
     /** The core cases, and each part's (its init images and references in its own folder, the model shared). */
     private static final List<String> CASE_FILES = List.of("parity/cases.json", "parity/torch-noise/cases.json",
             "parity/prompt-weighting/cases.json", "parity/inpainting/cases.json", "parity/sdxl/cases.json",
-            "parity/lora/cases.json", "parity/hires/cases.json", "parity/upscale/cases.json");
+            "parity/lora/cases.json", "parity/hires/cases.json", "parity/upscale/cases.json",
+            "parity/sd3/cases.json");
     /** The components a part's partial model folder takes from the core fixture when it lacks them. */
     private static final List<String> COMPONENTS = List.of("model_index.json", "text_encoder", "tokenizer",
             "scheduler", "unet", "vae_encoder", "vae_decoder");
@@ -122,8 +123,10 @@ class DiffusersParityTest {
         }
         if (COMPONENTS.stream().filter(c -> !c.equals("vae_encoder"))
                 .allMatch(c -> java.nio.file.Files.exists(own.resolve(c)))
-                || java.nio.file.Files.exists(own.resolve("vae/model.onnx"))) {
-            return own; // a complete folder of its own (the core fixture, SDXL, the x4 upscaler's decoder-only vae/)
+                || java.nio.file.Files.exists(own.resolve("vae/model.onnx"))
+                || java.nio.file.Files.exists(own.resolve("transformer/model.onnx"))) {
+            // a complete folder of its own (the core fixture, SDXL, the x4 upscaler's decoder-only vae/, SD3)
+            return own;
         }
         Path assembled = scratch.resolve("models").resolve(caseFolder.getFileName() + "-" + name);
         if (!java.nio.file.Files.isDirectory(assembled)) {

@@ -141,6 +141,7 @@ public record WorkerConfig(
     /** The runtime options of device {@code index}: each device runs on its own CUDA device id. */
     public RuntimeOptions runtimeFor(int index) {
         return new RuntimeOptions(runtime.device(), runtime.cudaDeviceId() + index, runtime.intraOpThreads(),
-                runtime.interOpThreads(), runtime.maxBatchImages(), runtime.upscaleTile());
+                runtime.interOpThreads(), runtime.maxBatchImages(), runtime.upscaleTile(),
+                runtime.withoutT5());
     }
 }

@@ -121,10 +121,10 @@ public final class ModelFolder implements AutoCloseable {
                         ? ": an x4 upscaler folder's UNet must take 7 channels and class_labels; this one does not"
                         : ": this UNet is an x4 upscaler's, and model_index.json does not name an upscale pipeline"));
             }
-            this.vaeDecoder = new VaeDecoder(open(vaeFolder, vaeDecoderFile, opened));
+            this.vaeDecoder = new VaeDecoder(open(vaeFolder, vaeDecoderFile, opened), 4);
             Path vaeEncoderFile = folder.resolve("vae_encoder/model.onnx");
             this.vaeEncoder = Files.isRegularFile(vaeEncoderFile)
-                    ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened)) : null;
+                    ? new VaeEncoder(open("vae_encoder", vaeEncoderFile, opened), 4) : null;
         } catch (RuntimeException | OrtException e) {
             for (Component component : opened) {
                 component.close();

@@ -8,10 +8,11 @@ import java.util.Locale;
  * many images of a request share one UNet call (each with both guidance halves): more costs activation memory; 0
  * chooses by device ({@link OrtRuntime#maxBatchImages}). {@code upscaleTile} is the side, in pixels of the picture
  * being enlarged, of the tiles an upscaler works in (0: {@link #DEFAULT_UPSCALE_TILE}); a picture within one tile is
- * enlarged whole.
+ * enlarged whole. {@code withoutT5} runs SD3 models without their T5 encoder (zeros in its place, as diffusers does
+ * with {@code text_encoder_3=None}): T5-XXL alone is 9.5 GB in half precision.
  */
 public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads, int interOpThreads,
-        int maxBatchImages, int upscaleTile) {
+        int maxBatchImages, int upscaleTile, boolean withoutT5) {
     /** Images per UNet call chosen by device unless EASEL_MAX_BATCH_IMAGES says otherwise. */
     public static final int AUTO_BATCH = 0;
     /**
@@ -24,7 +25,7 @@ public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads
 
     /** Options with the default batch bound and tiles. */
     public RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads, int interOpThreads) {
-        this(device, cudaDeviceId, intraOpThreads, interOpThreads, AUTO_BATCH, 0);
+        this(device, cudaDeviceId, intraOpThreads, interOpThreads, AUTO_BATCH, 0, false);
     }
 
     public RuntimeOptions {
@@ -57,7 +58,7 @@ public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads
 
     /**
      * Options from the environment: EASEL_DEVICE, EASEL_CUDA_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS,
-     * EASEL_MAX_BATCH_IMAGES, EASEL_UPSCALE_TILE.
+     * EASEL_MAX_BATCH_IMAGES, EASEL_UPSCALE_TILE, EASEL_SD3_WITHOUT_T5 (true to leave T5 out).
      */
     public static RuntimeOptions fromEnvironment() {
         return new RuntimeOptions(
@@ -66,17 +67,26 @@ public record RuntimeOptions(String device, int cudaDeviceId, int intraOpThreads
                 intFromEnv("EASEL_INTRA_OP_THREADS"),
                 intFromEnv("EASEL_INTER_OP_THREADS"),
                 intFromEnv("EASEL_MAX_BATCH_IMAGES"),
-                intFromEnv("EASEL_UPSCALE_TILE"));
+                intFromEnv("EASEL_UPSCALE_TILE"),
+                Boolean.parseBoolean(System.getenv().getOrDefault("EASEL_SD3_WITHOUT_T5", "false").strip()));
     }
 
     /** A copy with another bound on images per UNet call. */
     public RuntimeOptions withMaxBatchImages(int images) {
-        return new RuntimeOptions(device, cudaDeviceId, intraOpThreads, interOpThreads, images, upscaleTile);
+        return new RuntimeOptions(device, cudaDeviceId, intraOpThreads, interOpThreads, images, upscaleTile,
+                withoutT5);
     }
 
     /** A copy whose upscalers work in tiles of {@code side} input pixels. */
     public RuntimeOptions withUpscaleTile(int side) {
-        return new RuntimeOptions(device, cudaDeviceId, intraOpThreads, interOpThreads, maxBatchImages, side);
+        return new RuntimeOptions(device, cudaDeviceId, intraOpThreads, interOpThreads, maxBatchImages, side,
+                withoutT5);
+    }
+
+    /** A copy that runs SD3 models with ({@code false}) or without ({@code true}) their T5 encoder. */
+    public RuntimeOptions withoutT5(boolean without) {
+        return new RuntimeOptions(device, cudaDeviceId, intraOpThreads, interOpThreads, maxBatchImages, upscaleTile,
+                without);
     }
 
     /** Cells two neighbouring tiles share: a quarter of a tile, enough for the blend to hide the seam. */

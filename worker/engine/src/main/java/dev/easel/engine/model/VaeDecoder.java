@@ -6,13 +6,15 @@ import ai.onnxruntime.OrtSession;
 import dev.easel.engine.image.RgbImage;
 import java.util.Map;
 
-/** The VAE decoder: {@code latent_sample} [1, 4, h, w] in, the image [1, 3, 8h, 8w] in [-1, 1] out. */
+/** The VAE decoder: {@code latent_sample} [1, c, h, w] (c 4; SD3's 16) in, the image [1, 3, 8h, 8w] in [-1, 1] out. */
 public final class VaeDecoder {
     private final Component component;
     private final Component.Port latent;
+    private final int latentChannels;
 
-    VaeDecoder(Component component) {
+    VaeDecoder(Component component, int latentChannels) {
         this.component = component;
+        this.latentChannels = latentChannels;
         this.latent = component.input("latent_sample");
         component.requireOnlyInputs("latent_sample");
         Tensors.requireFloat(latent, component.file().toString());
@@ -36,7 +38,8 @@ public final class VaeDecoder {
     /** Decodes diffusion latents (divided by {@code scalingFactor} first) to the network's float output. */
     public Decoded decodeValues(OrtEnvironment environment, float[] latents, int latentHeight, int latentWidth,
             float scalingFactor) throws OrtException {
-        try (TensorBuffer input = new TensorBuffer(environment, latent.type(), 1, 4, latentHeight, latentWidth);
+        try (TensorBuffer input = new TensorBuffer(environment, latent.type(), 1, latentChannels, latentHeight,
+                latentWidth);
                 OrtSession.Result result = run(input, latents, scalingFactor)) {
             long[] shape = Tensors.shape(result.get(0));
             if (shape.length != 4 || shape[1] != 3) {

@@ -65,7 +65,7 @@ final class Infotext {
         return String.join(", ", hashes.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList());
     }
 
-    private static String format(double value) {
+    static String format(double value) {
         return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
     }
 }

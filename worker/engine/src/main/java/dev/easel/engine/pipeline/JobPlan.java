@@ -1,7 +1,7 @@
 package dev.easel.engine.pipeline;
 
 /** A request made ready by one {@link Pipeline}, which alone runs it. */
-public sealed interface JobPlan permits GenerationPlan, UpscalePlan {
+public sealed interface JobPlan permits GenerationPlan, UpscalePlan, Sd3Plan {
     /** The request with the model's defaults filled in. */
     GenerationRequest request();
 

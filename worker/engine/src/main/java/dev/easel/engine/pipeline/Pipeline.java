@@ -5,6 +5,7 @@ import dev.easel.engine.adapter.AdapterLibrary;
 import dev.easel.engine.model.ImageUpscaler;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
+import dev.easel.engine.model.Sd3Model;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -14,17 +15,21 @@ import java.util.function.Consumer;
  * One loaded model and how its jobs run: {@link #plan} checks a request and makes it ready, {@link #generate} runs the
  * plan. The worker and {@code easel run} hold models only through this.
  */
-public sealed interface Pipeline extends AutoCloseable permits StableDiffusionPipeline, ImageUpscalePipeline {
+public sealed interface Pipeline extends AutoCloseable
+        permits StableDiffusionPipeline, ImageUpscalePipeline, StableDiffusion3Pipeline {
 
     /**
-     * The pipeline for the model in {@code folder}: an image upscaler ({@code model.onnx} alone) or a diffusers
-     * pipeline; {@code adapters} are the LoRAs and embeddings it offers, {@code upscalers} the image upscalers its hires
+     * The pipeline for the model in {@code folder}: an image upscaler ({@code model.onnx} alone), an SD3-family
+     * pipeline (a {@code transformer/}) or a Stable Diffusion 1.x/2.x/XL pipeline; {@code adapters} are the LoRAs and embeddings it offers, {@code upscalers} the image upscalers its hires
      * fix may use (by id).
      */
     static Pipeline load(Path folder, OrtRuntime runtime, AdapterLibrary adapters,
             Map<String, ImageUpscaler> upscalers) {
         if (ImageUpscaler.isUpscalerFolder(folder)) {
             return new ImageUpscalePipeline(ImageUpscaler.load(folder, runtime));
+        }
+        if (Sd3Model.isSd3Folder(folder)) {
+            return new StableDiffusion3Pipeline(Sd3Model.load(folder, runtime, runtime.options().withoutT5()));
         }
         return new StableDiffusionPipeline(ModelFolder.load(folder, runtime), adapters, upscalers);
     }
