@@ -63,9 +63,19 @@ async function loadModels() {
   showError('');
 }
 
-/** The chosen model's LoRAs in the picker, and its embeddings' trigger words as a hint. */
+/**
+ * What the chosen model takes: its LoRAs in the picker, its embeddings' trigger words as a hint, and only the
+ * schedulers it can use (an SD3 model: its flow-matching Euler); the others are disabled, saying why.
+ */
 function showAdapters() {
   const model = (state.models || []).find((m) => m.id === $('model').value) || { loras: [], embeddings: [] };
+  const takes = model.schedulers;
+  for (const option of $('scheduler').options) {
+    const usable = !option.value || !takes || takes.includes(option.value);
+    option.disabled = !usable;
+    option.title = usable ? '' : model.id + ' does not take this scheduler';
+  }
+  if ($('scheduler').selectedOptions[0]?.disabled) $('scheduler').value = '';
   const loras = model.loras || [];
   const picker = $('lora');
   picker.innerHTML = '';

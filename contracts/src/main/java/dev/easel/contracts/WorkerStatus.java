@@ -9,11 +9,13 @@ import java.util.Map;
  * of {@code devices} run a job now. {@code loras} and {@code embeddings} name the LoRA files and textual-inversion
  * embeddings in the worker's folders (for every model it serves; absent from older workers); {@code upscalers} the
  * served models that are x4 upscalers (they enlarge an init image rather than draw from a prompt alone);
- * {@code imageUpscalers} the served ONNX image upscalers (ESRGAN family) with how many times each enlarges a side.
+ * {@code imageUpscalers} the served ONNX image upscalers (ESRGAN family) with how many times each enlarges a side;
+ * {@code schedulers} the schedulers each served model takes (an SD3 model only its flow-matching Euler).
  */
 public record WorkerStatus(int schemaVersion, String workerId, List<String> models, int devices, int busyDevices,
         String executionProvider, String state, long startedAtMillis, long atMillis, long heartbeatMillis,
-        List<String> loras, List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers) {
+        List<String> loras, List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers,
+        Map<String, List<String>> schedulers) {
     public static final int SCHEMA_VERSION = 1;
     public static final String STARTING = "starting";
     public static final String IDLE = "idle";

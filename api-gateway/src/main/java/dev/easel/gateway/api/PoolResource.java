@@ -20,11 +20,12 @@ public class PoolResource {
      * {@code startEtaMillis} estimates how long a job submitted now waits to start; {@code loras} and
      * {@code embeddings} are what its workers' folders hold (for {@code <lora:NAME:WEIGHT>} and trigger words);
      * {@code kind} is "generator", "upscaler" for the x4 upscaler, or "image-upscaler" for an ONNX upscaler (for both,
-     * a job gives the picture as initImage); {@code upscaleFactor} how many times an upscaler enlarges each side.
+     * a job gives the picture as initImage); {@code upscaleFactor} how many times an upscaler enlarges each side;
+     * {@code schedulers} the ones a job may name (an SD3 model: euler; an image upscaler: none).
      */
     public record ModelView(String id, List<String> workers, int devices, int busyDevices, long queuedJobs,
             Long startEtaMillis, boolean isDefault, List<String> loras, List<String> embeddings, String kind,
-            int upscaleFactor) {
+            int upscaleFactor, List<String> schedulers) {
     }
 
     public record Models(List<ModelView> models) {
@@ -49,7 +50,7 @@ public class PoolResource {
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::devices).sum(),
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum(), routing.queuedJobs(id),
                     routing.startEtaMillis(id), id.equals(fallback), routing.loras(id), routing.embeddings(id),
-                    routing.kind(id), routing.upscaleFactor(id));
+                    routing.kind(id), routing.upscaleFactor(id), routing.schedulers(id));
         }).toList());
     }
 

@@ -159,6 +159,7 @@ public class JobService {
         checkOutput(model, request.withDefaults());
         routing.checkLoras(model, request);
         routing.checkHiresUpscaler(model, request);
+        routing.checkScheduler(model, request);
         limits.admit(key);
         long now = System.currentTimeMillis();
         String id = JobIds.next(now);

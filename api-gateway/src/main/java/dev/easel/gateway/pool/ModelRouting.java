@@ -77,6 +77,24 @@ public class ModelRouting {
         return serving.stream().anyMatch(w -> w.upscalers().contains(modelId)) ? "upscaler" : "generator";
     }
 
+    /**
+     * The schedulers a job for {@code modelId} may name, as its workers announce them (older workers announce none:
+     * then every scheduler Easel has).
+     */
+    public List<String> schedulers(String modelId) {
+        return workers.serving(modelId).stream().map(w -> w.schedulers().get(modelId))
+                .filter(java.util.Objects::nonNull).findFirst().orElse(dev.easel.contracts.RequestLimits.SCHEDULERS);
+    }
+
+    /** 400 when the job names a scheduler its model does not take (an SD3 model takes only euler), naming those it does. */
+    public void checkScheduler(String modelId, dev.easel.contracts.JobRequest request) {
+        List<String> takes = schedulers(modelId);
+        if (request.scheduler() != null && !takes.isEmpty() && !takes.contains(request.scheduler())) {
+            throw new InvalidJobException(List.of(new FieldError("scheduler", "'" + request.scheduler() + "' does not"
+                    + " apply to model " + modelId + "; it takes " + String.join(", ", takes))));
+        }
+    }
+
     /** How many times an upscaler model enlarges each side of its init image; 1 for a generator. */
     public int upscaleFactor(String modelId) {
         return switch (kind(modelId)) {

@@ -27,7 +27,8 @@ public class WorkerRegistry {
     /** A worker as {@code GET /v1/workers} shows it; {@code state} is the announced one, or gone. */
     public record WorkerView(String id, String state, List<String> models, int devices, int busyDevices,
             String executionProvider, long startedAtMillis, long lastHeartbeatMillis, List<String> loras,
-            List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers) {
+            List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers,
+            Map<String, List<String>> schedulers) {
     }
 
     /** Tells the beans that follow the served models (the metrics' per-model gauges) about each announcement. */
@@ -85,7 +86,8 @@ public class WorkerRegistry {
                     status.devices(), alive ? status.busyDevices() : 0, status.executionProvider(),
                     status.startedAtMillis(), status.atMillis(), orEmpty(status.loras()),
                     orEmpty(status.embeddings()), orEmpty(status.upscalers()),
-                    status.imageUpscalers() == null ? Map.of() : status.imageUpscalers()));
+                    status.imageUpscalers() == null ? Map.of() : status.imageUpscalers(),
+                    status.schedulers() == null ? Map.of() : status.schedulers()));
         }
         views.sort(Comparator.comparing(WorkerView::id));
         return views;

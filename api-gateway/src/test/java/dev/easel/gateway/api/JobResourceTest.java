@@ -78,7 +78,7 @@ class JobResourceTest {
     private void announce(String workerId, List<String> models) {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
                 models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
-                List.of("style"), List.of("easelcat"), List.of(), java.util.Map.of()));
+                List.of("style"), List.of("easelcat"), List.of(), java.util.Map.of(), java.util.Map.of()));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
     }
 
@@ -362,7 +362,8 @@ class JobResourceTest {
     void upscalerModelsAreShownByKindAndTheirJobsCheckedAtSubmit() throws Exception {
         String upscalers = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w3", List.of("toy", "esrgan",
                 "x4"), 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
-                List.of(), List.of(), List.of("x4"), java.util.Map.of("esrgan", 4)));
+                List.of(), List.of(), List.of("x4"), java.util.Map.of("esrgan", 4),
+                java.util.Map.of("esrgan", List.of())));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w3", upscalers));
         try {
             given().get("/v1/models").then().statusCode(200)
@@ -389,6 +390,27 @@ class JobResourceTest {
             assertEquals(1, jobs.received().size(), "only the valid job was queued");
         } finally {
             workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w3", null));
+        }
+    }
+
+    @Test
+    void aSchedulerTheModelDoesNotTakeIs400NamingTheOnesItDoes() {
+        String sd3 = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w4", List.of("toy", "tiny-sd3"), 1, 0,
+                "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L, List.of(),
+                List.of(), List.of(), java.util.Map.of(), java.util.Map.of("tiny-sd3", List.of("euler"))));
+        workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w4", sd3));
+        try {
+            given().get("/v1/models").then().statusCode(200)
+                    .body("models.find { it.id == 'tiny-sd3' }.schedulers", equalTo(List.of("euler")));
+            given().contentType("application/json")
+                    .body("{\"model\":\"tiny-sd3\",\"prompt\":\"x\",\"scheduler\":\"dpmpp_2m\"}").post("/v1/jobs")
+                    .then().statusCode(400).contentType("application/problem+json")
+                    .body("errors[0].field", equalTo("scheduler"))
+                    .body("errors[0].message", equalTo("'dpmpp_2m' does not apply to model tiny-sd3; it takes euler"));
+            submit("{\"model\":\"tiny-sd3\",\"prompt\":\"x\",\"scheduler\":\"euler\"}");
+            assertEquals(1, jobs.received().size());
+        } finally {
+            workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w4", null));
         }
     }
 

@@ -284,6 +284,34 @@ class ServiceEndToEndTest {
     }
 
     @Test
+    void aWorkerServingAnSd3ModelMakesDiffusersPicture() throws Exception {
+        Path family = sharedFolder("parity/sd3/cases.json", "the SD3 service test");
+        Path sd3 = stack.linkedModel("tiny-sd3", family.resolve("model"));
+        ServiceProcess sd3Worker = stack.worker("e2e-worker-sd3", List.of(sd3), WORKER_ENVIRONMENT);
+        try {
+            org.awaitility.Awaitility.await("the gateway lists tiny-sd3").atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> get(gateway, "/v1/models").toString().contains("\"tiny-sd3\""));
+            HttpResponse<String> refused = post(gateway, "{\"model\":\"tiny-sd3\",\"prompt\":\"x\","
+                    + "\"scheduler\":\"ddim\"}");
+            assertEquals(400, refused.statusCode(), refused.body());
+            assertTrue(refused.body().contains("it takes euler"), refused.body());
+            // The txt2img case of ../shared/parity/sd3.
+            JobRequest job = JobRequest.builder("a red fox in a snowy forest at golden hour, highly detailed painting")
+                    .negativePrompt("blurry, low quality, watermark").steps(12).guidanceScale(7.0).seed(42L)
+                    .size(64, 64).noise("torch").model("tiny-sd3").build();
+            String id = submit(gateway, job);
+            List<GatewayClient.Event> all = events(gateway, id, null, 100);
+            assertEquals("completed", all.getLast().name(), all.getLast().data().toString());
+            assertEquals(12, all.stream().filter(e -> e.name().equals("progress")).count());
+            int worst = greyLevelsApart(client(gateway).image(id, 0), family.resolve("refs/txt2img.png"));
+            assertTrue(worst <= 2, "the service's picture is " + worst + " grey levels from diffusers'");
+        } finally {
+            sd3Worker.stop(Duration.ofSeconds(60));
+        }
+    }
+
+    @Test
     void aWorkerServingAnImageUpscalerEnlargesPicturesAndLendsItToTheHiresFix() throws Exception {
         // A model id of its own for the toy model, so that only this worker (which has the upscaler) serves it.
         Path toy = stack.linkedModel("toy-esrgan", stack.toyModel());

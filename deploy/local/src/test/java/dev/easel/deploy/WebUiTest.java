@@ -53,6 +53,8 @@ class WebUiTest {
     private static boolean loraModel;
     /** The x4 upscaler of ../shared/parity/upscale, served by a third worker, when ../shared has it. */
     private static boolean upscalerModel;
+    /** The tiny SD3 of ../shared/parity/sd3, served by the upscaler's worker, when ../shared has both. */
+    private static boolean sd3Model;
     private static Created key;
     private static WebDriver browser;
 
@@ -80,7 +82,13 @@ class WebUiTest {
         upscalerModel = upscale.isPresent();
         if (upscalerModel) {
             Path upscaler = stack.linkedModel("x4-upscaler", upscale.get().getParent().resolve("model-upscaler"));
-            stack.worker("ui-worker-upscaler", List.of(upscaler), Map.of());
+            List<Path> models = new java.util.ArrayList<>(List.of(upscaler));
+            java.util.Optional<Path> sd3 = dev.easel.engine.SharedData.file("parity/sd3/model/model_index.json");
+            sd3Model = sd3.isPresent();
+            if (sd3Model) {
+                models.add(stack.linkedModel("tiny-sd3", sd3.get().getParent()));
+            }
+            stack.worker("ui-worker-upscaler", models, Map.of());
         }
         gateway = stack.gateway("ui-gateway", Map.of("easel.default-model", "toy")).address();
         key = new ApiKeyAdmin(kafka).create("ui", null, null);
@@ -330,6 +338,39 @@ class WebUiTest {
             waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 256,
                     "the picture is four times as wide");
             screenshot("esrgan-upscaled");
+        } finally {
+            script("localStorage.removeItem('easel.apiKey')");
+        }
+    }
+
+    @Test
+    @Order(6)
+    void anSd3ModelOffersOnlyItsSchedulerAndMakesAPicture() throws Exception {
+        if (!sd3Model) {
+            System.out.println("SKIPPED the web page's SD3 test: ../shared/parity/sd3 or parity/upscale not found");
+        }
+        Assumptions.assumeTrue(sd3Model, "../shared/parity/sd3 not found");
+        openAsNewTenant("ui-sd3");
+        try {
+            waitUntil(() -> new Select(browser.findElement(By.id("model"))).getOptions().stream()
+                    .anyMatch(o -> "tiny-sd3".equals(o.getAttribute("value"))), "the SD3 model is listed");
+            new Select(browser.findElement(By.id("model"))).selectByValue("tiny-sd3");
+            Select scheduler = new Select(browser.findElement(By.id("scheduler")));
+            assertEquals(List.of("", "euler"), scheduler.getOptions().stream().filter(WebElement::isEnabled)
+                    .map(o -> o.getAttribute("value")).toList(), "only the model's own and flow-matching Euler");
+            new Select(browser.findElement(By.id("size"))).selectByValue("64x64");
+            setValue("steps", "4");
+            setValue("images", "1");
+            WebElement prompt = browser.findElement(By.id("prompt"));
+            prompt.clear();
+            prompt.sendKeys("a red fox in a snowy forest");
+            browser.findElement(By.id("generate")).click();
+            awaitNewJob(null);
+            waitUntil(() -> text("job-status").equals("Done"), "the SD3 picture is made");
+            WebElement result = waitFor(By.cssSelector("#results img.result"));
+            waitUntil(() -> ((Number) script("return arguments[0].naturalWidth", result)).intValue() == 64,
+                    "a 64 x 64 picture");
+            screenshot("sd3");
         } finally {
             script("localStorage.removeItem('easel.apiKey')");
         }

@@ -20,6 +20,7 @@ final class Announcer implements AutoCloseable {
     private final AdapterLibrary adapters;
     private final List<String> upscalers;
     private final Map<String, Integer> imageUpscalers;
+    private final Map<String, List<String>> schedulers;
     private final long startedAtMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
@@ -30,11 +31,11 @@ final class Announcer implements AutoCloseable {
     /**
      * {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show);
      * {@code upscalers} the x4 upscalers among {@code models}, {@code imageUpscalers} the image upscalers with their
-     * factors.
+     * factors, {@code schedulers} what each model takes.
      */
     Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
             Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers,
-            Map<String, Integer> imageUpscalers) {
+            Map<String, Integer> imageUpscalers, Map<String, List<String>> schedulers) {
         this.config = config;
         this.events = events;
         this.models = List.copyOf(models);
@@ -44,6 +45,7 @@ final class Announcer implements AutoCloseable {
         this.adapters = adapters;
         this.upscalers = List.copyOf(upscalers);
         this.imageUpscalers = Map.copyOf(imageUpscalers);
+        this.schedulers = Map.copyOf(schedulers);
     }
 
     void start() {
@@ -55,7 +57,7 @@ final class Announcer implements AutoCloseable {
         events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
                 busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
                 config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords),
-                upscalers, imageUpscalers));
+                upscalers, imageUpscalers, schedulers));
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

@@ -35,7 +35,9 @@ final class Worker {
         List<String> upscalers = modelIds.stream()
                 .filter(id -> devices.get(0).pipeline(id).kind() == ModelKind.DIFFUSION_UPSCALER).toList();
         java.util.Map<String, Integer> imageUpscalers = new java.util.TreeMap<>();
+        java.util.Map<String, List<String>> schedulers = new java.util.TreeMap<>();
         for (String id : modelIds) {
+            schedulers.put(id, devices.get(0).pipeline(id).schedulers());
             if (devices.get(0).pipeline(id) instanceof ImageUpscalePipeline image) {
                 imageUpscalers.put(id, image.upscaler().scale());
             }
@@ -53,7 +55,7 @@ final class Worker {
                     storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
-                adapters, upscalers, imageUpscalers);
+                adapters, upscalers, imageUpscalers, schedulers);
     }
 
     void start() {

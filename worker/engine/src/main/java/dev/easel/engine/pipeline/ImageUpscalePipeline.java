@@ -35,6 +35,11 @@ public final class ImageUpscalePipeline implements Pipeline {
     }
 
     @Override
+    public List<String> schedulers() {
+        return List.of();
+    }
+
+    @Override
     public String provider() {
         return upscaler.runtime().provider();
     }

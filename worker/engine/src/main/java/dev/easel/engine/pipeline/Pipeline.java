@@ -39,6 +39,9 @@ public sealed interface Pipeline extends AutoCloseable
 
     ModelKind kind();
 
+    /** The schedulers a request may name for this model (none: the model takes no scheduler). */
+    java.util.List<String> schedulers();
+
     /** The ONNX Runtime execution provider the model runs on. */
     String provider();
 

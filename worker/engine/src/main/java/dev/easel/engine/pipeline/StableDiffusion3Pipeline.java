@@ -46,6 +46,11 @@ public final class StableDiffusion3Pipeline implements Pipeline {
     }
 
     @Override
+    public List<String> schedulers() {
+        return List.of(SCHEDULER);
+    }
+
+    @Override
     public String provider() {
         return model.runtime().provider();
     }

@@ -71,6 +71,11 @@ public final class StableDiffusionPipeline implements Pipeline {
     }
 
     @Override
+    public List<String> schedulers() {
+        return Schedulers.NAMES;
+    }
+
+    @Override
     public String provider() {
         return model.runtime().provider();
     }
