@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contracts.JobRequest;
 import dev.easel.deploy.StackSettings;
-import dev.easel.engine.model.ModelFolder;
+import dev.easel.engine.adapter.AdapterLibrary;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
-import dev.easel.engine.pipeline.StableDiffusionPipeline;
+import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.models.ModelGenerator;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.ToDoubleFunction;
 
@@ -87,8 +88,8 @@ final class BenchCommand {
                 throw new UsageException("--max-batch-images must be 0 (chosen by device) or more");
             }
         }
-        try (ModelFolder model = ModelFolder.load(folder, new OrtRuntime(options))) {
-            StableDiffusionPipeline pipeline = new StableDiffusionPipeline(model);
+        OrtRuntime runtime = new OrtRuntime(options);
+        try (Pipeline pipeline = Pipeline.load(folder, runtime, AdapterLibrary.empty(), Map.of())) {
             err.println("warm-up run...");
             pipeline.generate(request, step -> { }, () -> false);
             List<GenerationResult.Timings> timings = new ArrayList<>();
@@ -102,8 +103,8 @@ final class BenchCommand {
             }
             ObjectNode summary = JSON.createObjectNode();
             summary.put("benchmark", "engine");
-            summary.put("model", model.name());
-            summary.put("executionProvider", model.runtime().provider());
+            summary.put("model", pipeline.modelName());
+            summary.put("executionProvider", pipeline.provider());
             summary.put("width", request.width());
             summary.put("height", request.height());
             summary.put("steps", request.steps());
@@ -111,7 +112,7 @@ final class BenchCommand {
             summary.put("scheduler", request.scheduler());
             summary.put("runs", runs);
             summary.put("numImages", request.numImages());
-            summary.put("maxBatchImages", model.runtime().maxBatchImages());
+            summary.put("maxBatchImages", runtime.maxBatchImages());
             summary.put("unetCalls", timings.get(0).unetCalls());
             double total = median(timings, GenerationResult.Timings::totalMillis);
             double onnx = median(timings, GenerationResult.Timings::onnxRunMillis);

@@ -40,6 +40,7 @@ public final class Sd3Model implements AutoCloseable {
     private final int latentFactor;
     private final int defaultSide;
     private final int jointAttentionDim;
+    private final int maxSide;
     private final double shift;
     private final int trainTimesteps;
     private final List<Component> components = new ArrayList<>();
@@ -92,6 +93,9 @@ public final class Sd3Model implements AutoCloseable {
         this.shiftFactor = (float) vaeConfig.path("shift_factor").asDouble(0.0609);
         int levels = vaeConfig.path("block_out_channels").size();
         this.latentFactor = levels > 1 ? 1 << (levels - 1) : 8;
+        // The transformer crops its position embedding from a grid of pos_embed_max_size patches a side.
+        this.maxSide = transformerConfig.path("pos_embed_max_size").asInt(192)
+                * transformerConfig.path("patch_size").asInt(2) * latentFactor;
         boolean t5InFolder = !index.path("text_encoder_3").isArray() || !index.path("text_encoder_3").get(0).isNull();
         boolean t5 = t5InFolder && !withoutT5 && Files.isRegularFile(folder.resolve("text_encoder_3/model.onnx"));
         try {
@@ -212,6 +216,11 @@ public final class Sd3Model implements AutoCloseable {
     /** diffusers' default picture side: 8 x the transformer's sample_size (1024 for SD3). */
     public int defaultSide() {
         return defaultSide;
+    }
+
+    /** The largest side the transformer's position embedding covers (1536 for SD3: 192 patches of 2 latents). */
+    public int maxSide() {
+        return maxSide;
     }
 
     /** The width of the transformer's text conditioning (T5's; the CLIP states are zero-padded to it). */

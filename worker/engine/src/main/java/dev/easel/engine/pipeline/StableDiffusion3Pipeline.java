@@ -68,6 +68,13 @@ public final class StableDiffusion3Pipeline implements Pipeline {
             errors.add(new FieldError("scheduler", "'" + request.scheduler() + "' does not apply to model "
                     + modelName() + " (Stable Diffusion 3, flow matching); it takes " + SCHEDULER));
         }
+        for (String[] side : new String[][] {{"width", Integer.toString(request.width())},
+                {"height", Integer.toString(request.height())}}) {
+            if (Integer.parseInt(side[1]) > model.maxSide()) {
+                errors.add(new FieldError(side[0], "is " + side[1] + "; model " + modelName() + "'s transformer"
+                        + " covers at most " + model.maxSide() + " (its position embedding's grid)"));
+            }
+        }
         if (request.karras() || request.timestepSpacing() != null) {
             errors.add(new FieldError(request.karras() ? "karras" : "timestepSpacing", "does not apply to model "
                     + modelName() + " (Stable Diffusion 3: its shifted flow-matching schedule); drop it"));

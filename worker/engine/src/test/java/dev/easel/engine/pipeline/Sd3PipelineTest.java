@@ -112,6 +112,8 @@ class Sd3PipelineTest {
         assertEquals("scheduler 'dpmpp_2m' does not apply to model model (Stable Diffusion 3, flow matching); it"
                 + " takes euler", refusal(request().scheduler("dpmpp_2m").build()));
         assertTrue(refusal(request().karras(true).build()).startsWith("karras does not apply"));
+        assertEquals("width is 512; model model's transformer covers at most 256 (its position embedding's grid)",
+                refusal(request().size(512, 64).build()));
         assertTrue(refusal(GenerationRequest.builder("a fox <lora:style:1>").build()).startsWith("loras are not offered"));
         assertTrue(refusal(request().hires(new GenerationRequest.Hires(2, "latent", 4, 0.5)).build())
                 .startsWith("hires is not offered"));
