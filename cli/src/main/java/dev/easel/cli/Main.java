@@ -24,6 +24,8 @@ public final class Main {
               models                                      the models a gateway serves, their workers and queues
               workers                                     the gateway's workers, their state and devices
                 (jobs, models and workers take --server URL --key KEY as generate does, and --json)
+              models push DIR [--id ID] [--s3 URL]         put a model folder into the model store (the stack's S3)
+              models store [--s3 URL] [--json]            the model store's catalogue
               models make toy|tiny|esrgan DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction] [--lcm]
               bench engine [--model DIR] [--runs N] [--num-images N] [--max-batch-images B]  measure the engine
               bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack

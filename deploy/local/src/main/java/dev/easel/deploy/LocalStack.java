@@ -124,6 +124,11 @@ public final class LocalStack {
         }
     }
 
+    /** The stack's home folder (logs, the broker's and the S3 server's data, caches). */
+    public Path home() {
+        return home;
+    }
+
     /** s3proxy on {@code port}, storing objects as files under {@code s3/}. */
     public ServiceProcess s3(int port) {
         Path dir = home.resolve("s3");

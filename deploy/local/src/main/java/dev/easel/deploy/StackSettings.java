@@ -63,9 +63,16 @@ public record StackSettings(int gatewayPort, int kafkaPort, int s3Port, List<Sta
         return "http://127.0.0.1:" + s3Port;
     }
 
+    /**
+     * A worker of the local stack: its model folders, plus every model in the stack's model store ({@code ./easel models
+     * push}), cached under the stack's home per worker.
+     */
     public ServiceProcess worker(LocalStack stack, StackWorker worker) {
         return stack.worker(new LocalStack.WorkerSettings(worker.name(), kafkaBootstrap(), s3Endpoint(),
-                worker.modelDirs(), worker.healthPort(), Map.of("EASEL_WORKER_DEVICES", Integer.toString(devices))));
+                worker.modelDirs(), worker.healthPort(), Map.of("EASEL_WORKER_DEVICES", Integer.toString(devices),
+                        "EASEL_STORE_MODELS", "all",
+                        "EASEL_MODEL_CACHE_DIR", stack.home().resolve("model-cache").resolve(worker.name())
+                                .toAbsolutePath().toString())));
     }
 
     /** The services in start order: kafka, s3, the workers, gateway. */

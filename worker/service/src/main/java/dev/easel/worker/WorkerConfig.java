@@ -36,6 +36,12 @@ import java.util.Map;
  *                                                       a GPU-bound step in scaling benchmarks; 0 in production)
  * EASEL_HEALTH_HOST / _PORT       127.0.0.1 / 8081     (/health/live, /health/ready)
  * EASEL_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS  ONNX Runtime (see RuntimeOptions)
+ * EASEL_STORE_MODELS              (none)               (model ids to serve from the model store, ',' separated, or
+ *                                                       all; beside the EASEL_MODEL_DIR folders, which may then be
+ *                                                       left out)
+ * EASEL_MODEL_BUCKET              easel-models         (the model store's bucket, on EASEL_S3_ENDPOINT)
+ * EASEL_MODEL_CACHE_DIR           .easel/model-cache   (verified copies of store models; least recently used evicted)
+ * EASEL_MODEL_CACHE_MB            51200                (the cache's bound)
  * </pre>
  */
 public record WorkerConfig(
@@ -60,7 +66,15 @@ public record WorkerConfig(
         int healthPort,
         RuntimeOptions runtime,
         Path loraDir,
-        Path embeddingsDir) {
+        Path embeddingsDir,
+        StoreSettings store) {
+
+    /** Models from the model store: which ({@code all}: the whole catalogue), its bucket, the disk cache and its bound. */
+    public record StoreSettings(List<String> models, String bucket, Path cacheDir, long cacheMegabytes) {
+        public boolean all() {
+            return models.equals(List.of("all"));
+        }
+    }
 
     public WorkerConfig {
         if (devices < 1) {
@@ -73,8 +87,8 @@ public record WorkerConfig(
         if (lockMillis < 1000) {
             throw new IllegalArgumentException("EASEL_LOCK_MS must be at least 1000, got " + lockMillis);
         }
-        if (modelDirs.isEmpty()) {
-            throw new IllegalArgumentException("EASEL_MODEL_DIR names no model folder");
+        if (modelDirs.isEmpty() && store.models().isEmpty()) {
+            throw new IllegalArgumentException("EASEL_MODEL_DIR names no model folder and EASEL_STORE_MODELS no model");
         }
     }
 
@@ -82,7 +96,8 @@ public record WorkerConfig(
         return new WorkerConfig(
                 env.getOrDefault("EASEL_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
                 env.getOrDefault("EASEL_WORKER_ID", defaultWorkerId()),
-                Arrays.stream(env.getOrDefault("EASEL_MODEL_DIR", ".easel/models/toy").split(File.pathSeparator))
+                Arrays.stream(env.getOrDefault("EASEL_MODEL_DIR", env.containsKey("EASEL_STORE_MODELS") ? ""
+                        : ".easel/models/toy").split(File.pathSeparator))
                         .filter(dir -> !dir.isBlank()).map(dir -> Path.of(dir.strip())).toList(),
                 integer(env, "EASEL_WORKER_DEVICES", 1),
                 env.getOrDefault("EASEL_S3_ENDPOINT", "http://127.0.0.1:9000"),
@@ -102,7 +117,12 @@ public record WorkerConfig(
                 integer(env, "EASEL_HEALTH_PORT", 8081),
                 RuntimeOptions.fromEnvironment(),
                 adapterDir(env, "EASEL_LORA_DIR", "loras"),
-                adapterDir(env, "EASEL_EMBEDDINGS_DIR", "embeddings"));
+                adapterDir(env, "EASEL_EMBEDDINGS_DIR", "embeddings"),
+                new StoreSettings(Arrays.stream(env.getOrDefault("EASEL_STORE_MODELS", "").split(","))
+                        .map(String::strip).filter(id -> !id.isEmpty()).toList(),
+                        env.getOrDefault("EASEL_MODEL_BUCKET", "easel-models"),
+                        Path.of(env.getOrDefault("EASEL_MODEL_CACHE_DIR", ".easel/model-cache")),
+                        integer(env, "EASEL_MODEL_CACHE_MB", 51_200)));
     }
 
     /** A folder of adapter files: as set, else {@code name} beside the first model folder. */
@@ -111,7 +131,12 @@ public record WorkerConfig(
         if (value != null && !value.isBlank()) {
             return Path.of(value.strip());
         }
-        String models = env.getOrDefault("EASEL_MODEL_DIR", ".easel/models/toy").split(File.pathSeparator)[0].strip();
+        String models = env.getOrDefault("EASEL_MODEL_DIR", env.containsKey("EASEL_STORE_MODELS")
+                ? env.getOrDefault("EASEL_MODEL_CACHE_DIR", ".easel/model-cache") + "/store"
+                : ".easel/models/toy").split(File.pathSeparator)[0].strip();
+        if (models.isEmpty()) {
+            models = env.getOrDefault("EASEL_MODEL_CACHE_DIR", ".easel/model-cache") + "/store";
+        }
         Path parent = Path.of(models).toAbsolutePath().normalize().getParent();
         return parent == null ? null : parent.resolve(name);
     }

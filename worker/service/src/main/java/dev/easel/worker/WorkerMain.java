@@ -6,6 +6,9 @@ import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.pipeline.ImageUpscalePipeline;
 import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.model.ImageUpscaler;
+import dev.easel.store.ModelCache;
+import dev.easel.store.ModelManifest;
+import dev.easel.store.ModelStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,6 +22,35 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class WorkerMain {
     private static final System.Logger LOG = System.getLogger(WorkerMain.class.getName());
+
+    /**
+     * The folders of the models the worker serves from the model store, each verified in the disk cache (downloaded
+     * when the cache lacks it or the store has a newer push); logs where each came from and what it cost.
+     */
+    private static List<Path> storeModels(WorkerConfig config) throws java.io.IOException {
+        WorkerConfig.StoreSettings settings = config.store();
+        if (settings.models().isEmpty()) {
+            return List.of();
+        }
+        ModelStore store = new ModelStore(config.s3Endpoint(), config.s3AccessKey(), config.s3SecretKey(),
+                settings.bucket());
+        ModelCache cache = new ModelCache(settings.cacheDir(), settings.cacheMegabytes() * 1024 * 1024, store);
+        List<String> ids = settings.all() ? store.catalogue().stream().map(ModelManifest::id).toList()
+                : settings.models();
+        if (ids.isEmpty() && config.modelDirs().isEmpty()) {
+            throw new IllegalArgumentException("EASEL_STORE_MODELS is all, and the model store (bucket "
+                    + settings.bucket() + ") holds no model: push one with ./easel models push DIR");
+        }
+        List<Path> folders = new ArrayList<>();
+        for (String id : ids) {
+            ModelCache.Fetched fetched = cache.fetch(id);
+            LOG.log(System.Logger.Level.INFO, "model " + id + " (" + fetched.manifest().bytes() / (1024 * 1024)
+                    + " MB): " + (fetched.downloaded() ? "downloaded and verified in " + fetched.downloadMillis()
+                    + " ms" : "verified copy from the cache") + " at " + fetched.folder());
+            folders.add(fetched.folder());
+        }
+        return folders;
+    }
 
     private WorkerMain() {
     }
@@ -49,12 +81,14 @@ public final class WorkerMain {
         health.start();
 
         AdapterLibrary adapters = new AdapterLibrary(config.loraDir(), config.embeddingsDir());
+        List<Path> modelFolders = new ArrayList<>(config.modelDirs());
+        modelFolders.addAll(storeModels(config));
         List<Device> devices = new ArrayList<>();
         List<String> modelIds = new ArrayList<>();
         String provider = null;
         for (int i = 0; i < config.devices(); i++) {
             // Image upscalers first: the other models' hires fix may use them (on the same device).
-            List<Path> folders = new ArrayList<>(config.modelDirs());
+            List<Path> folders = new ArrayList<>(modelFolders);
             folders.sort(java.util.Comparator.comparing(dir -> !ImageUpscaler.isUpscalerFolder(dir)));
             Map<Path, Pipeline> loaded = new java.util.HashMap<>();
             Map<String, ImageUpscaler> upscalers = new LinkedHashMap<>();
@@ -74,7 +108,7 @@ public final class WorkerMain {
                 provider = pipeline.provider();
             }
             Map<String, Pipeline> pipelines = new LinkedHashMap<>(); // in the configured order: the first is the default
-            config.modelDirs().forEach(dir -> pipelines.put(loaded.get(dir).modelName(), loaded.get(dir)));
+            modelFolders.forEach(dir -> pipelines.put(loaded.get(dir).modelName(), loaded.get(dir)));
             if (i == 0) {
                 modelIds.addAll(pipelines.keySet());
             }
