@@ -255,6 +255,11 @@ function streamEvents(id) {
 /** Shows one event; true when the job has ended. */
 function onEvent(name, data) {
   switch (name) {
+    case 'loading':
+      clearInterval(state.poll);
+      setStatus('running', 'Loading ' + data.model + ' on ' + data.workerId
+        + (data.estimatedMillis != null ? ' (about ' + Math.max(1, Math.round(data.estimatedMillis / 1000)) + ' s)' : ''));
+      return false;
     case 'started':
       clearInterval(state.poll);
       setStatus('running', 'Started on ' + data.workerId);
@@ -492,7 +497,7 @@ async function refreshGallery() {
 
 function showJob(job) {
   const saved = JSON.parse(localStorage.getItem(SETTINGS) || '{}')[job.id];
-  if (job.status === 'queued' || job.status === 'running') {
+  if (job.status === 'queued' || job.status === 'loading' || job.status === 'running') {
     state.request = saved || null;
     follow(job.id, saved ? saved.numImages : 1);
     return;

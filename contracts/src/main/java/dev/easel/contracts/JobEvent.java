@@ -7,13 +7,14 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.util.List;
 
 /**
- * An event on {@code easel.events} (key: job id). The JSON carries {@code "type"}: queued, requeued, started,
+ * An event on {@code easel.events} (key: job id). The JSON carries {@code "type"}: queued, requeued, loading, started,
  * progress, completed, failed or cancelled; the last three end the job.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
     @JsonSubTypes.Type(value = JobEvent.Queued.class, name = "queued"),
     @JsonSubTypes.Type(value = JobEvent.Requeued.class, name = "requeued"),
+    @JsonSubTypes.Type(value = JobEvent.Loading.class, name = "loading"),
     @JsonSubTypes.Type(value = JobEvent.Started.class, name = "started"),
     @JsonSubTypes.Type(value = JobEvent.Progress.class, name = "progress"),
     @JsonSubTypes.Type(value = JobEvent.Completed.class, name = "completed"),
@@ -35,6 +36,7 @@ public sealed interface JobEvent {
         return switch (this) {
             case Queued q -> "queued";
             case Requeued r -> "requeued";
+            case Loading l -> "loading";
             case Started s -> "started";
             case Progress p -> "progress";
             case Completed c -> "completed";
@@ -68,6 +70,18 @@ public sealed interface JobEvent {
     record Requeued(int schemaVersion, String jobId, long atMillis, int attempt, String reason) implements JobEvent {
         public Requeued(String jobId, long atMillis, int attempt, String reason) {
             this(SCHEMA_VERSION, jobId, atMillis, attempt, reason);
+        }
+    }
+
+    /**
+     * A worker took the job and loads its model first (the device did not hold it): {@code model} on
+     * {@code workerId}, expected to take {@code estimatedMillis} (the model's last load there, else an estimate from its
+     * size); {@code started} follows once it is loaded.
+     */
+    record Loading(int schemaVersion, String jobId, long atMillis, String workerId, String model,
+            Long estimatedMillis, int attempt) implements JobEvent {
+        public Loading(String jobId, long atMillis, String workerId, String model, Long estimatedMillis, int attempt) {
+            this(SCHEMA_VERSION, jobId, atMillis, workerId, model, estimatedMillis, attempt);
         }
     }
 

@@ -52,12 +52,13 @@ class ContractsTest {
             new JobEvent.Completed("j1", 4L, List.of(new JobEvent.Image(0, "easel", "j1/0.png", null, 512, 512, 42L)),
                     new JobEvent.Timings(5L, 100L, 7L, 120L)),
             new JobEvent.Failed("j1", 5L, "model_error", "unet missing", false, 1),
-            new JobEvent.Cancelled("j1", 6L, "cancelled by the client"));
+            new JobEvent.Cancelled("j1", 6L, "cancelled by the client"),
+            new JobEvent.Loading("j1", 2L, "worker-1", "toy", 1500L, 1));
 
     static final WorkerStatus STATUS = new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "worker-1", List.of("toy"), 2, 1,
             "CPUExecutionProvider", WorkerStatus.BUSY, 1L, 2L, 2000L, List.of("style"), List.of("easelcat"),
             List.of(), java.util.Map.of("esrgan", 4),
-            java.util.Map.of("toy", List.of("euler", "ddim")));
+            java.util.Map.of("toy", List.of("euler", "ddim")), java.util.Map.of("toy", 2), 8192L);
 
     @Test
     void modelIdsThatCannotNameATopicAreRefused() {

@@ -29,6 +29,7 @@ public final class JobState {
     private long queueOffset = -1;
     private JobEvent.Requeued requeued;
     private JobEvent.Started started;
+    private JobEvent.Loading loading;
     private JobEvent.Progress progress;
     private JobEvent terminal;
     private long updatedAtMillis;
@@ -76,6 +77,7 @@ public final class JobState {
         return switch (event) {
             case JobEvent.Requeued r -> r.attempt() <= attempt();
             case JobEvent.Started s -> s.attempt() < attempt();
+            case JobEvent.Loading l -> l.attempt() < attempt();
             default -> false;
         };
     }
@@ -114,6 +116,7 @@ public final class JobState {
             case JobEvent.Queued q -> queued = q;
             case JobEvent.Requeued r -> requeued = r;
             case JobEvent.Started s -> started = s;
+            case JobEvent.Loading l -> loading = l;
             case JobEvent.Progress p -> progress = p;
             default -> terminal = event;
         }
@@ -175,7 +178,13 @@ public final class JobState {
             return terminal.type();
         }
         boolean waitingForRetry = requeued != null && (started == null || started.attempt() < requeued.attempt());
-        return started != null && !waitingForRetry ? "running" : "queued";
+        if (started != null && !waitingForRetry) {
+            return "running";
+        }
+        // A worker took the job and loads its model; a requeue after that puts it back in the queue.
+        boolean loadingNow = loading != null && loading.attempt() >= attempt()
+                && (started == null || started.attempt() < loading.attempt());
+        return loadingNow ? "loading" : "queued";
     }
 
     public synchronized int currentAttempt() {

@@ -33,7 +33,7 @@ public class JobViews {
     public record JobPage(List<JobView> jobs, String nextCursor) {
     }
 
-    static final List<String> STATUSES = List.of("queued", "running", "completed", "failed", "cancelled");
+    static final List<String> STATUSES = List.of("queued", "loading", "running", "completed", "failed", "cancelled");
     /** Jobs looked at per page at most, so a rare status cannot make one request read the whole bucket. */
     private static final int MAX_SCANNED = 500;
 

@@ -44,6 +44,11 @@ public class ModelRouting {
         return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::devices).sum();
     }
 
+    /** The devices that hold {@code modelId} now: a job for it starts there without loading it. */
+    public int warmDevices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(w -> w.warmDevices().getOrDefault(modelId, 0)).sum();
+    }
+
     public int busyDevices(String modelId) {
         return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
     }

@@ -28,7 +28,7 @@ public class WorkerRegistry {
     public record WorkerView(String id, String state, List<String> models, int devices, int busyDevices,
             String executionProvider, long startedAtMillis, long lastHeartbeatMillis, List<String> loras,
             List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers,
-            Map<String, List<String>> schedulers) {
+            Map<String, List<String>> schedulers, Map<String, Integer> warmDevices, Long deviceMemoryMb) {
     }
 
     /** Tells the beans that follow the served models (the metrics' per-model gauges) about each announcement. */
@@ -87,10 +87,19 @@ public class WorkerRegistry {
                     status.startedAtMillis(), status.atMillis(), orEmpty(status.loras()),
                     orEmpty(status.embeddings()), orEmpty(status.upscalers()),
                     status.imageUpscalers() == null ? Map.of() : status.imageUpscalers(),
-                    status.schedulers() == null ? Map.of() : status.schedulers()));
+                    status.schedulers() == null ? Map.of() : status.schedulers(),
+                    // Older workers announce no warm models: they hold every model they serve on every device.
+                    status.warmDevices() != null ? status.warmDevices() : everywhere(status),
+                    status.deviceMemoryMb()));
         }
         views.sort(Comparator.comparing(WorkerView::id));
         return views;
+    }
+
+    private static Map<String, Integer> everywhere(WorkerStatus status) {
+        Map<String, Integer> warm = new java.util.TreeMap<>();
+        status.models().forEach(model -> warm.put(model, status.devices()));
+        return warm;
     }
 
     private static List<String> orEmpty(List<String> names) {

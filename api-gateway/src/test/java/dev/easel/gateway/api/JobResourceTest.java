@@ -78,7 +78,8 @@ class JobResourceTest {
     private void announce(String workerId, List<String> models) {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
                 models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
-                List.of("style"), List.of("easelcat"), List.of(), java.util.Map.of(), java.util.Map.of()));
+                List.of("style"), List.of("easelcat"), List.of(), java.util.Map.of(), java.util.Map.of(),
+                java.util.Map.of(), null));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
     }
 
@@ -227,6 +228,23 @@ class JobResourceTest {
     }
 
     @Test
+    void aJobWhoseModelIsLoadingSaysSoUntilItStarts() {
+        String id = submit("{\"prompt\":\"x\",\"steps\":2}");
+        deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
+        deliver(new JobEvent.Loading(id, 2L, "w1", "toy", 1500L, 1));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("loading"));
+        given().when().get("/v1/jobs?status=loading").then().statusCode(200).body("jobs.id", hasItems(id));
+        deliver(new JobEvent.Requeued(id, 3L, 2, "model toy could not be loaded on worker w1"));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("queued"));
+        deliver(new JobEvent.Loading(id, 4L, "w2", "toy", 1500L, 2));
+        deliver(new JobEvent.Started(id, 5L, "w2", "CPUExecutionProvider", 2, 2, null));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("running"));
+        deliver(new JobEvent.Cancelled(id, 6L, "cancelled by the client"));
+        String stream = given().when().get("/v1/jobs/" + id + "/events").then().extract().asString();
+        assertTrue(stream.contains("event:loading"), stream);
+    }
+
+    @Test
     void aRequeuedJobIsQueuedAgainAndARepeatedRequeueIsShownOnce() {
         String id = submit("{\"prompt\":\"x\",\"steps\":2}");
         deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
@@ -363,7 +381,7 @@ class JobResourceTest {
         String upscalers = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w3", List.of("toy", "esrgan",
                 "x4"), 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
                 List.of(), List.of(), List.of("x4"), java.util.Map.of("esrgan", 4),
-                java.util.Map.of("esrgan", List.of())));
+                java.util.Map.of("esrgan", List.of()), java.util.Map.of(), null));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w3", upscalers));
         try {
             given().get("/v1/models").then().statusCode(200)
@@ -397,7 +415,8 @@ class JobResourceTest {
     void aSchedulerTheModelDoesNotTakeIs400NamingTheOnesItDoes() {
         String sd3 = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w4", List.of("toy", "tiny-sd3"), 1, 0,
                 "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L, List.of(),
-                List.of(), List.of(), java.util.Map.of(), java.util.Map.of("tiny-sd3", List.of("euler"))));
+                List.of(), List.of(), java.util.Map.of(), java.util.Map.of("tiny-sd3", List.of("euler")),
+                java.util.Map.of(), null));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w4", sd3));
         try {
             given().get("/v1/models").then().statusCode(200)

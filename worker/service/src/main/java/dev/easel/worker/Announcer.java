@@ -21,6 +21,7 @@ final class Announcer implements AutoCloseable {
     private final List<String> upscalers;
     private final Map<String, Integer> imageUpscalers;
     private final Map<String, List<String>> schedulers;
+    private final Supplier<Map<String, Integer>> warmDevices;
     private final long startedAtMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
@@ -31,11 +32,12 @@ final class Announcer implements AutoCloseable {
     /**
      * {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show);
      * {@code upscalers} the x4 upscalers among {@code models}, {@code imageUpscalers} the image upscalers with their
-     * factors, {@code schedulers} what each model takes.
+     * factors, {@code schedulers} what each model takes, {@code warmDevices} which devices hold which model now.
      */
     Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
             Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers,
-            Map<String, Integer> imageUpscalers, Map<String, List<String>> schedulers) {
+            Map<String, Integer> imageUpscalers, Map<String, List<String>> schedulers,
+            Supplier<Map<String, Integer>> warmDevices) {
         this.config = config;
         this.events = events;
         this.models = List.copyOf(models);
@@ -46,6 +48,7 @@ final class Announcer implements AutoCloseable {
         this.upscalers = List.copyOf(upscalers);
         this.imageUpscalers = Map.copyOf(imageUpscalers);
         this.schedulers = Map.copyOf(schedulers);
+        this.warmDevices = warmDevices;
     }
 
     void start() {
@@ -57,7 +60,8 @@ final class Announcer implements AutoCloseable {
         events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
                 busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
                 config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords),
-                upscalers, imageUpscalers, schedulers));
+                upscalers, imageUpscalers, schedulers, warmDevices.get(),
+                config.deviceMemoryBytes() == Long.MAX_VALUE ? null : config.deviceMemoryBytes() / (1024 * 1024)));
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

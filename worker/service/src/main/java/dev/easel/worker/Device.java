@@ -1,24 +1,24 @@
 package dev.easel.worker;
 
 import dev.easel.engine.pipeline.Pipeline;
-import java.util.Map;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * One GPU (or the CPU): a pipeline per model the worker serves, and the thread that runs generations on it, so the
- * thread holding the job's lease stays free to renew it.
+ * One GPU (or the CPU): the models it holds within its memory budget, and the thread that runs generations (and model
+ * loads) on it, so the thread holding the job's lease stays free to renew it.
  */
 final class Device implements AutoCloseable {
     private final int index;
-    private final Map<String, Pipeline> pipelines;
+    private final ResidentModels models;
     private final ExecutorService thread;
     /** When the device's last generation ended (0: none yet); read and written by the slots that take it in turn. */
     private volatile long idleSinceNanos;
 
-    Device(int index, Map<String, Pipeline> pipelines) {
+    Device(int index, ResidentModels models) {
         this.index = index;
-        this.pipelines = Map.copyOf(pipelines);
+        this.models = models;
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "easel-device-" + index);
             t.setDaemon(true);
@@ -30,9 +30,31 @@ final class Device implements AutoCloseable {
         return index;
     }
 
-    /** The pipeline of {@code modelId}, or null when this worker does not serve it. */
+    /**
+     * The pipeline of {@code modelId}, loaded first when the device does not hold it (call on the device's thread);
+     * null when this worker does not serve the model.
+     */
     Pipeline pipeline(String modelId) {
-        return pipelines.get(modelId);
+        return models.get(modelId);
+    }
+
+    /** Whether a job for {@code modelId} starts without loading its model. */
+    boolean holds(String modelId) {
+        return models.holds(modelId);
+    }
+
+    /** What loading {@code modelId} is expected to take, in milliseconds. */
+    long expectedLoadMillis(String modelId) {
+        return models.expectedLoadMillis(modelId);
+    }
+
+    /** The models the device holds now. */
+    List<String> held() {
+        return models.held();
+    }
+
+    ResidentModels models() {
+        return models;
     }
 
     ExecutorService thread() {
@@ -59,12 +81,6 @@ final class Device implements AutoCloseable {
             Thread.currentThread().interrupt();
             return;
         }
-        for (Pipeline pipeline : pipelines.values()) {
-            try {
-                pipeline.close();
-            } catch (RuntimeException e) {
-                // the process is ending; nothing is left to release
-            }
-        }
+        models.close();
     }
 }

@@ -130,7 +130,19 @@ final class JobRunner {
     Generated generate(Accepted job, Device device, Long deviceIdleMillis, BooleanSupplier releaseRequested,
             Runnable nearlyDone) throws InterruptedException {
         String jobId = job.jobId();
-        Pipeline pipeline = device.pipeline(job.modelId());
+        Pipeline pipeline;
+        try {
+            pipeline = modelFor(job, device);
+        } catch (ModelException e) {
+            // This device could not load the model (a damaged file, no memory): another worker may, so the job goes
+            // back to the queue until its attempts run out.
+            LOG.log(System.Logger.Level.ERROR, "job " + jobId + ": " + e.getMessage());
+            String reason = "model " + job.modelId() + " could not be loaded on worker " + config.workerId() + ": "
+                    + e.getMessage();
+            return new Generated(job, null, null, job.attempt() < config.maxAttempts() ? requeue(job, reason)
+                    : fail(job, null, "model_unavailable", reason + " (on each of " + job.attempt() + " attempts)",
+                            true));
+        }
         long startedAt = now();
         Scope traced = job.span().makeCurrent();
         JobEvent.Started started = null;
@@ -171,6 +183,18 @@ final class JobRunner {
         } finally {
             traced.close();
         }
+    }
+
+    /**
+     * The job's model on {@code device}: held already, or loaded now (room made by unloading the least recently used),
+     * which clients see as a {@code loading} event with the expected time.
+     */
+    private Pipeline modelFor(Accepted job, Device device) {
+        if (!device.holds(job.modelId())) {
+            events.publish(new JobEvent.Loading(job.jobId(), now(), config.workerId(), job.modelId(),
+                    device.expectedLoadMillis(job.modelId()), job.attempt()));
+        }
+        return device.pipeline(job.modelId());
     }
 
     /** Stores the images and the final record, then publishes {@code completed} durably. */

@@ -111,43 +111,60 @@ final class QueueSlot implements Runnable {
         }
     }
 
-    /** Polls until one job is acquired; empty when the worker stops taking jobs meanwhile. */
+    /**
+     * One poll for a job while the slot holds the device; empty when none came. The share group may assign each slot
+     * only some of the models' queues, so a slot that finds nothing hands the device on to the next slot rather than
+     * hold it for queues it is not given (a job of another model would wait behind it).
+     */
     private Optional<Lease> acquire() {
-        while (taking.getAsBoolean()) {
-            ConsumerRecord<String, byte[]> first = null;
-            for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
-                if (first == null) {
-                    first = record;
-                } else {
-                    LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
-                    consumer.acknowledge(record, AcknowledgeType.RELEASE);
-                }
-            }
-            polled = true;
-            if (first != null) {
-                return Optional.of(new Lease(first));
+        ConsumerRecord<String, byte[]> first = null;
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+            if (first == null) {
+                first = record;
+            } else {
+                LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
+                consumer.acknowledge(record, AcknowledgeType.RELEASE);
             }
         }
-        return Optional.empty();
+        polled = true;
+        return first == null ? Optional.empty() : Optional.of(new Lease(first));
     }
 
     private long lockNanos() {
         return TimeUnit.MILLISECONDS.toNanos(config.lockMillis());
     }
 
+    /**
+     * The device to run a job of {@code model} on: {@code taken} when it holds the model, else an idle device that
+     * does (swapped for {@code taken}), so a model is loaded only when no free device has it.
+     */
+    private Device warmestFor(String model, Device taken) {
+        if (taken.holds(model)) {
+            return taken;
+        }
+        for (Device idle : idleDevices) {
+            if (idle.holds(model) && idleDevices.remove(idle)) {
+                idleDevices.add(taken);
+                return idle;
+            }
+        }
+        return taken;
+    }
+
     /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
-    private void run(Lease lease, Device device) throws InterruptedException {
+    private void run(Lease lease, Device offered) throws InterruptedException {
         // A record can wait in the consumer's buffer, its lock running, from a fetch made before this slot asked for it;
         // its lock may be gone and the job running elsewhere. Renewing it first proves the lock is ours, for a full
         // lock duration from now.
         lease.renew();
         if (lease.lost) {
-            idleDevices.add(device);
+            idleDevices.add(offered);
             LOG.log(System.Logger.Level.INFO, "job " + where(lease.record) + " not started: its lock had expired"
                     + " before it came out of the buffer (it is delivered again)");
             return;
         }
         ConsumerRecord<String, byte[]> record = lease.record;
+        Device device = warmestFor(record.topic().substring(dev.easel.contracts.Topics.JOBS_PREFIX.length()), offered);
         int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
         JobRunner.Begun begun;
         try {

@@ -1,13 +1,11 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.WorkerStatus;
-import dev.easel.engine.pipeline.ImageUpscalePipeline;
 import dev.easel.engine.pipeline.ModelKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,7 +18,8 @@ final class Worker {
 
     private final WorkerConfig config;
     private final List<Device> devices;
-    private final LinkedBlockingQueue<Device> idleDevices;
+    /** Fair: the slots waiting for a device get it in turn (each polls its share of the queues while it holds one). */
+    private final java.util.concurrent.BlockingQueue<Device> idleDevices;
     /** Devices generating now (an idle device may be held by a slot waiting for a job: that is not busy). */
     private final java.util.concurrent.atomic.AtomicInteger generating = new java.util.concurrent.atomic.AtomicInteger();
     private final List<QueueSlot> slots = new ArrayList<>();
@@ -30,21 +29,22 @@ final class Worker {
     private volatile boolean taking = true;
     private volatile boolean releaseRequested;
 
-    Worker(WorkerConfig config, List<Device> devices, List<String> modelIds, String executionProvider, JobRunner runner,
-            EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
-        List<String> upscalers = modelIds.stream()
-                .filter(id -> devices.get(0).pipeline(id).kind() == ModelKind.DIFFUSION_UPSCALER).toList();
+    Worker(WorkerConfig config, List<Device> devices, List<ServedModel> models, String executionProvider,
+            JobRunner runner, EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
+        List<String> modelIds = models.stream().map(ServedModel::id).toList();
+        List<String> upscalers = models.stream().filter(m -> m.kind() == ModelKind.DIFFUSION_UPSCALER)
+                .map(ServedModel::id).toList();
         java.util.Map<String, Integer> imageUpscalers = new java.util.TreeMap<>();
         java.util.Map<String, List<String>> schedulers = new java.util.TreeMap<>();
-        for (String id : modelIds) {
-            schedulers.put(id, devices.get(0).pipeline(id).schedulers());
-            if (devices.get(0).pipeline(id) instanceof ImageUpscalePipeline image) {
-                imageUpscalers.put(id, image.upscaler().scale());
+        for (ServedModel model : models) {
+            schedulers.put(model.id(), model.schedulers());
+            if (model.kind() == ModelKind.IMAGE_UPSCALER) {
+                imageUpscalers.put(model.id(), model.upscaleFactor());
             }
         }
         this.config = config;
         this.devices = List.copyOf(devices);
-        this.idleDevices = new LinkedBlockingQueue<>(devices);
+        this.idleDevices = new java.util.concurrent.ArrayBlockingQueue<>(devices.size(), true, devices);
         this.storage = Executors.newFixedThreadPool(devices.size(), r -> {
             Thread thread = new Thread(r, "easel-storage");
             thread.setDaemon(true);
@@ -55,7 +55,7 @@ final class Worker {
                     storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
-                adapters, upscalers, imageUpscalers, schedulers);
+                adapters, upscalers, imageUpscalers, schedulers, this::warmDevices);
     }
 
     void start() {
@@ -75,6 +75,20 @@ final class Worker {
     /** False when a slot thread died while the worker was taking jobs: the process should exit and be restarted. */
     boolean isHealthy() {
         return !taking || slotThreads.stream().allMatch(Thread::isAlive);
+    }
+
+    /** Per model, the devices that hold it now (a job for it starts there without loading). */
+    java.util.Map<String, Integer> warmDevices() {
+        java.util.Map<String, Integer> warm = new java.util.TreeMap<>();
+        for (Device device : devices) {
+            device.held().forEach(id -> warm.merge(id, 1, Integer::sum));
+        }
+        return warm;
+    }
+
+    /** Model loads done on all devices since the worker started. */
+    int modelLoads() {
+        return devices.stream().mapToInt(d -> d.models().loads()).sum();
     }
 
     int busyDevices() {

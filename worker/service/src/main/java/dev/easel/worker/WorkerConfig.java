@@ -36,6 +36,9 @@ import java.util.Map;
  *                                                       a GPU-bound step in scaling benchmarks; 0 in production)
  * EASEL_HEALTH_HOST / _PORT       127.0.0.1 / 8081     (/health/live, /health/ready)
  * EASEL_DEVICE, EASEL_INTRA_OP_THREADS, EASEL_INTER_OP_THREADS  ONNX Runtime (see RuntimeOptions)
+ * EASEL_DEVICE_MEMORY_MB          3/4 of the RAM / devices  (what each device's loaded models may take; models load
+ *                                                       when a job needs them, least recently used unloaded; set it
+ *                                                       to the GPU's memory on CUDA)
  * EASEL_STORE_MODELS              (none)               (model ids to serve from the model store, ',' separated, or
  *                                                       all; beside the EASEL_MODEL_DIR folders, which may then be
  *                                                       left out)
@@ -67,6 +70,7 @@ public record WorkerConfig(
         RuntimeOptions runtime,
         Path loraDir,
         Path embeddingsDir,
+        long deviceMemoryMb,
         StoreSettings store) {
 
     /** Models from the model store: which ({@code all}: the whole catalogue), its bucket, the disk cache and its bound. */
@@ -86,6 +90,10 @@ public record WorkerConfig(
         }
         if (lockMillis < 1000) {
             throw new IllegalArgumentException("EASEL_LOCK_MS must be at least 1000, got " + lockMillis);
+        }
+        if (deviceMemoryMb < 0) {
+            throw new IllegalArgumentException("EASEL_DEVICE_MEMORY_MB must be 0 (3/4 of the RAM shared by the devices)"
+                    + " or more, got " + deviceMemoryMb);
         }
         if (modelDirs.isEmpty() && store.models().isEmpty()) {
             throw new IllegalArgumentException("EASEL_MODEL_DIR names no model folder and EASEL_STORE_MODELS no model");
@@ -118,6 +126,7 @@ public record WorkerConfig(
                 RuntimeOptions.fromEnvironment(),
                 adapterDir(env, "EASEL_LORA_DIR", "loras"),
                 adapterDir(env, "EASEL_EMBEDDINGS_DIR", "embeddings"),
+                integer(env, "EASEL_DEVICE_MEMORY_MB", 0),
                 new StoreSettings(Arrays.stream(env.getOrDefault("EASEL_STORE_MODELS", "").split(","))
                         .map(String::strip).filter(id -> !id.isEmpty()).toList(),
                         env.getOrDefault("EASEL_MODEL_BUCKET", "easel-models"),
@@ -164,6 +173,20 @@ public record WorkerConfig(
     }
 
     /** The runtime options of device {@code index}: each device runs on its own CUDA device id. */
+    /**
+     * What each device's loaded models may take: EASEL_DEVICE_MEMORY_MB, else three quarters of the machine's RAM
+     * shared by the devices (ONNX Runtime's Java API cannot read a GPU's free memory: set it on CUDA).
+     */
+    public long deviceMemoryBytes() {
+        if (deviceMemoryMb > 0) {
+            return deviceMemoryMb * 1024 * 1024;
+        }
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize() / 4 * 3 / devices;
+        }
+        return Long.MAX_VALUE;
+    }
+
     public RuntimeOptions runtimeFor(int index) {
         return new RuntimeOptions(runtime.device(), runtime.cudaDeviceId() + index, runtime.intraOpThreads(),
                 runtime.interOpThreads(), runtime.maxBatchImages(), runtime.upscaleTile(),

@@ -83,39 +83,68 @@ public final class WorkerMain {
         AdapterLibrary adapters = new AdapterLibrary(config.loraDir(), config.embeddingsDir());
         List<Path> modelFolders = new ArrayList<>(config.modelDirs());
         modelFolders.addAll(storeModels(config));
+        // Image upscalers first (and always held): the other models' hires fix may use them, on the same device.
+        List<Path> folders = new ArrayList<>(modelFolders);
+        folders.sort(java.util.Comparator.comparing(dir -> !ImageUpscaler.isUpscalerFolder(dir)));
+        List<ResidentModels.Model> candidates = new ArrayList<>();
+        for (Path dir : folders) {
+            String id = dir.toAbsolutePath().normalize().getFileName().toString();
+            Topics.jobs(id); // refuses a model id that cannot name a queue
+            if (candidates.stream().anyMatch(m -> m.id().equals(id))) {
+                throw new IllegalArgumentException("two model folders are both named '" + id + "'");
+            }
+            candidates.add(new ResidentModels.Model(id, dir, ResidentModels.Model.estimateBytes(dir),
+                    ImageUpscaler.isUpscalerFolder(dir)));
+        }
+        long budget = config.deviceMemoryBytes();
         List<Device> devices = new ArrayList<>();
-        List<String> modelIds = new ArrayList<>();
+        Map<String, ServedModel> served = new LinkedHashMap<>();
         String provider = null;
         for (int i = 0; i < config.devices(); i++) {
-            // Image upscalers first: the other models' hires fix may use them (on the same device).
-            List<Path> folders = new ArrayList<>(modelFolders);
-            folders.sort(java.util.Comparator.comparing(dir -> !ImageUpscaler.isUpscalerFolder(dir)));
-            Map<Path, Pipeline> loaded = new java.util.HashMap<>();
-            Map<String, ImageUpscaler> upscalers = new LinkedHashMap<>();
             OrtRuntime runtime = new OrtRuntime(config.runtimeFor(i));
-            for (Path dir : folders) {
-                Pipeline pipeline = Pipeline.load(dir, runtime, adapters, upscalers);
-                Topics.jobs(pipeline.modelName()); // refuses a model id that cannot name a queue
-                if (loaded.values().stream().anyMatch(p -> p.modelName().equals(pipeline.modelName()))) {
-                    throw new IllegalArgumentException("two model folders are both named '" + pipeline.modelName()
-                            + "'");
+            Map<String, ImageUpscaler> upscalers = new LinkedHashMap<>();
+            ResidentModels models = new ResidentModels(candidates, folder -> {
+                Pipeline pipeline = Pipeline.load(folder, runtime, adapters, upscalers);
+                try {
+                    pipeline.generate(pipeline.warmUpRequest(), step -> { }, () -> false);
+                } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+                    pipeline.close();
+                    throw new dev.easel.engine.model.ModelException("model " + pipeline.modelName() + " failed its"
+                            + " warm-up run: " + e.getMessage(), e);
                 }
-                pipeline.generate(pipeline.warmUpRequest(), step -> { }, () -> false);
-                loaded.put(dir, pipeline);
                 if (pipeline instanceof ImageUpscalePipeline image) {
                     upscalers.put(pipeline.modelName(), image.upscaler());
                 }
-                provider = pipeline.provider();
+                return pipeline;
+            }, budget);
+            for (ResidentModels.Model model : candidates) {
+                // Device 0 loads every model once (checking it and reading what it offers; the least recently loaded
+                // make room for the next); the other devices load what fits, the rest when jobs ask for them.
+                if (i > 0 && (!served.containsKey(model.id()) || !models.fitsNow(model.id()))) {
+                    continue;
+                }
+                try {
+                    Pipeline pipeline = models.get(model.id());
+                    if (i == 0) {
+                        served.put(model.id(), ServedModel.of(pipeline));
+                    }
+                    provider = pipeline.provider();
+                } catch (RuntimeException e) {
+                    // A model that cannot load is left out; the worker serves the others.
+                    LOG.log(System.Logger.Level.ERROR, "model " + model.id() + " is not served: " + e.getMessage());
+                }
             }
-            Map<String, Pipeline> pipelines = new LinkedHashMap<>(); // in the configured order: the first is the default
-            modelFolders.forEach(dir -> pipelines.put(loaded.get(dir).modelName(), loaded.get(dir)));
-            if (i == 0) {
-                modelIds.addAll(pipelines.keySet());
-            }
-            devices.add(new Device(i, pipelines));
+            devices.add(new Device(i, models));
         }
+        if (served.isEmpty()) {
+            throw new IllegalArgumentException("no model could be loaded; see the errors above");
+        }
+        // In the configured order (not the load order): the first is the gateway's default when none is set.
+        List<String> modelIds = modelFolders.stream().map(dir -> dir.toAbsolutePath().normalize().getFileName()
+                .toString()).filter(served::containsKey).toList();
         LOG.log(System.Logger.Level.INFO, "worker " + config.workerId() + " serves " + modelIds + " on "
-                + config.devices() + " device(s), " + provider + "; LoRAs from " + config.loraDir()
+                + config.devices() + " device(s), " + provider + ", " + (budget == Long.MAX_VALUE ? "no memory bound"
+                : budget / (1024 * 1024) + " MB per device") + "; LoRAs from " + config.loraDir()
                 + ", embeddings from " + config.embeddingsDir());
 
         ImageStore images = new ImageStore(config);
@@ -125,10 +154,11 @@ public final class WorkerMain {
         Tracing tracing = Tracing.fromEnvironment(System.getenv(), config.workerId());
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
-        worker[0] = new Worker(config, devices, modelIds, provider, new JobRunner(config, events, images,
-                cancellations::isCancelled, tracing), events, adapters);
+        worker[0] = new Worker(config, devices, modelIds.stream().map(served::get).toList(), provider,
+                new JobRunner(config, events, images, cancellations::isCancelled, tracing), events, adapters);
         Worker running = worker[0];
-        metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices);
+        metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices,
+                running::modelLoads);
         CountDownLatch drained = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -36,7 +36,15 @@ final class WorkerMetrics {
     }
 
     /** The devices and what runs on them. */
-    void bindPool(String workerId, List<String> models, String executionProvider, int devices, IntSupplier busy) {
+    private volatile IntSupplier modelLoads = () -> 0;
+
+    void bindPool(String workerId, List<String> models, String executionProvider, int devices, IntSupplier busy,
+            IntSupplier modelLoads) {
+        // Micrometer holds a function counter's object weakly: the supplier is kept here.
+        this.modelLoads = modelLoads;
+        io.micrometer.core.instrument.FunctionCounter.builder("easel.worker.model.loads", this,
+                metrics -> metrics.modelLoads.getAsInt())
+                .description("Models loaded onto a device (at start-up and when jobs asked)").register(registry);
         Gauge.builder("easel.worker.devices", () -> devices).description("Devices (GPUs, or CPU slots) of the worker")
                 .register(registry);
         Gauge.builder("easel.worker.devices.busy", busy::getAsInt).description("Devices generating now")
@@ -50,6 +58,7 @@ final class WorkerMetrics {
     void observe(JobEvent event) {
         switch (event) {
             case JobEvent.Started started -> jobs("started");
+            case JobEvent.Loading loading -> jobs("loading");
             case JobEvent.Requeued requeued -> jobs("requeued");
             case JobEvent.Progress progress -> {
                 String key = event.jobId() + "/" + progress.imageIndex();

@@ -11,6 +11,8 @@ import dev.easel.contracts.Json;
 import dev.easel.engine.model.ModelFolder;
 import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.model.RuntimeOptions;
+import dev.easel.engine.adapter.AdapterLibrary;
+import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.pipeline.StableDiffusionPipeline;
 import dev.easel.models.ModelGenerator;
 import java.io.IOException;
@@ -59,8 +61,18 @@ class JobRunnerTest {
         OrtRuntime runtime = new OrtRuntime(new RuntimeOptions("cpu", 0, 1, 0));
         toy = ModelFolder.load(toyFolder, runtime);
         withoutEncoder = ModelFolder.load(noEncoder, runtime);
-        device = new Device(0, Map.of("toy", new StableDiffusionPipeline(toy),
-                "noencoder", new StableDiffusionPipeline(withoutEncoder)));
+        Path broken = Files.createDirectories(folder.resolve("broken"));
+        Files.writeString(broken.resolve("model_index.json"), "{}");
+        // "toy" and "noencoder" are held from the start; "toy-cold" is loaded by the job that needs it, and "broken"
+        // cannot be loaded at all.
+        device = new Device(0, new ResidentModels(List.of(new ResidentModels.Model("toy", toyFolder, 1, false),
+                new ResidentModels.Model("noencoder", noEncoder, 1, false),
+                new ResidentModels.Model("toy-cold", toyFolder, 1, false),
+                new ResidentModels.Model("broken", broken, 1, false)),
+                dir -> dir.equals(broken) ? Pipeline.load(dir, runtime, AdapterLibrary.empty(), Map.of())
+                        : new StableDiffusionPipeline(dir.equals(noEncoder) ? withoutEncoder : toy), Long.MAX_VALUE));
+        device.pipeline("toy");
+        device.pipeline("noencoder");
     }
 
     @AfterAll
@@ -72,6 +84,10 @@ class JobRunnerTest {
     void newWorld() {
         world = new Recorded();
         cancelled = ConcurrentHashMap.newKeySet();
+        newRunner();
+    }
+
+    private void newRunner() {
         WorkerConfig config = WorkerConfig.fromEnvironment(Map.of("EASEL_WORKER_ID", "unit-worker",
                 "EASEL_MAX_ATTEMPTS", Integer.toString(MAX_ATTEMPTS), "EASEL_MODEL_DIR", folder.toString()));
         runner = new JobRunner(config, world, world, cancelled::contains, Tracing.fromEnvironment(Map.of(), "unit"));
@@ -86,6 +102,34 @@ class JobRunnerTest {
         assertEquals("completed", world.finished.get(0).terminal().type());
         assertTrue(world.durable.contains(world.last()), "the terminal event is sent durably");
         assertEquals(List.of(), world.deadLetters);
+    }
+
+    @Test
+    void aJobWhoseModelTheDeviceDoesNotHoldSaysItIsLoadingFirst() throws Exception {
+        assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-cold", request(2), "toy-cold"), 1, () -> false));
+        assertEquals(List.of("loading", "started", "completed"), world.lifecycle());
+        JobEvent.Loading loading = (JobEvent.Loading) world.events.get(0);
+        assertEquals("toy-cold", loading.model());
+        assertEquals("unit-worker", loading.workerId());
+        assertTrue(device.holds("toy-cold"));
+        world = new Recorded();
+        newRunner();
+        assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-warm", request(2), "toy-cold"), 1, () -> false));
+        assertEquals(List.of("started", "completed"), world.lifecycle(), "held now: no load");
+    }
+
+    @Test
+    void aModelThatCannotLoadSendsItsJobBackUntilTheAttemptsRunOut() throws Exception {
+        assertEquals(JobRunner.Settlement.RELEASE, run(job("j-broken", request(2), "broken"), 1, () -> false));
+        assertEquals(List.of("loading", "requeued"), world.lifecycle());
+        assertTrue(((JobEvent.Requeued) world.last()).reason().contains("model broken could not be loaded on worker"
+                + " unit-worker"), ((JobEvent.Requeued) world.last()).reason());
+        assertEquals(JobRunner.Settlement.REJECT, run(job("j-broken", request(2), "broken"), MAX_ATTEMPTS,
+                () -> false));
+        JobEvent.Failed failed = (JobEvent.Failed) world.last();
+        assertEquals("model_unavailable", failed.code());
+        assertTrue(failed.message().contains("failed to load on this device"), "the second try is refused at once,"
+                + " not loaded again: " + failed.message());
     }
 
     @Test

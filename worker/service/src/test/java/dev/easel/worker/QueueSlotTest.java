@@ -55,7 +55,9 @@ class QueueSlotTest {
     static void loadModel() throws Exception {
         Path toyFolder = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), folder.resolve("toy"));
         toy = ModelFolder.load(toyFolder, new OrtRuntime(new RuntimeOptions("cpu", 0, 1, 0)));
-        device = new Device(0, Map.of("toy", new StableDiffusionPipeline(toy)));
+        device = new Device(0, new ResidentModels(List.of(new ResidentModels.Model("toy", toyFolder, 1, false)),
+                dir -> new StableDiffusionPipeline(toy), Long.MAX_VALUE));
+        device.pipeline("toy");
     }
 
     @AfterAll
