@@ -80,14 +80,7 @@ class Sd3PipelineTest {
     @Test
     void withoutT5ItsPlaceIsZerosWhetherTheFolderOrTheWorkerLeavesItOut() throws Exception {
         // A folder whose index names no T5, as diffusers saves a pipeline loaded with text_encoder_3=None.
-        Path noT5 = Files.createDirectories(scratch.resolve("model-no-t5"));
-        try (var entries = Files.list(folder)) {
-            for (Path entry : entries.toList()) {
-                if (!entry.getFileName().toString().equals("model_index.json")) {
-                    Files.createSymbolicLink(noT5.resolve(entry.getFileName()), entry.toAbsolutePath());
-                }
-            }
-        }
+        Path noT5 = linkedCopyWithout("model-no-t5", "model_index.json");
         ObjectNode index = (ObjectNode) JSON.readTree(folder.resolve("model_index.json").toFile());
         index.putArray("text_encoder_3").addNull().addNull();
         JSON.writeValue(noT5.resolve("model_index.json").toFile(), index);
@@ -121,14 +114,7 @@ class Sd3PipelineTest {
 
     @Test
     void dynamicShiftingIsRefusedAtLoadSayingWhatToDo() throws Exception {
-        Path dynamic = Files.createDirectories(scratch.resolve("model-dynamic"));
-        try (var entries = Files.list(folder)) {
-            for (Path entry : entries.toList()) {
-                if (!entry.getFileName().toString().equals("scheduler")) {
-                    Files.createSymbolicLink(dynamic.resolve(entry.getFileName()), entry.toAbsolutePath());
-                }
-            }
-        }
+        Path dynamic = linkedCopyWithout("model-dynamic", "scheduler");
         ObjectNode config = (ObjectNode) JSON.readTree(folder.resolve("scheduler/scheduler_config.json").toFile());
         config.put("use_dynamic_shifting", true);
         Files.createDirectories(dynamic.resolve("scheduler"));
@@ -136,6 +122,19 @@ class Sd3PipelineTest {
         ModelException e = assertThrows(ModelException.class, () -> load(dynamic, RuntimeOptions.defaults()));
         assertTrue(e.getMessage().contains("use_dynamic_shifting is true") && e.getMessage().contains("set it to"),
                 e.getMessage());
+    }
+
+    /** A folder {@code name} linking to every entry of the model folder but {@code left}, which the test writes. */
+    private static Path linkedCopyWithout(String name, String left) throws java.io.IOException {
+        Path copy = Files.createDirectories(scratch.resolve(name));
+        try (var entries = Files.list(folder)) {
+            for (Path entry : entries.toList()) {
+                if (!entry.getFileName().toString().equals(left)) {
+                    Files.createSymbolicLink(copy.resolve(entry.getFileName()), entry.toAbsolutePath());
+                }
+            }
+        }
+        return copy;
     }
 
     private static String refusal(GenerationRequest request) {
