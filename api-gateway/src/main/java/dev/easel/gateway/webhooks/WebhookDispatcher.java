@@ -107,6 +107,12 @@ public class WebhookDispatcher {
     }
 
     private void onEvent(ConsumerRecord<String, String> record) {
+        // Most events belong to jobs without a webhook: known from the key before the JSON is parsed (a job's webhook
+        // comes with its queued event, which is always read).
+        boolean queuedEvent = record.value() != null && record.value().startsWith("{\"type\":\"queued\"");
+        if (record.key() != null && !queuedEvent && target(record.key()).isEmpty()) {
+            return;
+        }
         JobEvent event;
         try {
             event = Json.read(record.value(), JobEvent.class);

@@ -31,7 +31,9 @@ final class EventPublisher implements JobEvents, AutoCloseable {
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        // Progress events wait up to EASEL_EVENT_LINGER_MS to share a produce request (the broker's cost is per
+        // request); events that must be durable are flushed at once.
+        props.put(ProducerConfig.LINGER_MS_CONFIG, Integer.toString(config.eventLingerMillis()));
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "easel-worker-" + config.workerId());
         this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     }
@@ -44,7 +46,10 @@ final class EventPublisher implements JobEvents, AutoCloseable {
 
     @Override
     public void publishDurably(JobEvent event) throws InterruptedException {
-        await(producer.send(traced(new ProducerRecord<>(Topics.EVENTS, event.jobId(), Json.bytes(event)))));
+        java.util.concurrent.Future<?> sent = producer.send(traced(new ProducerRecord<>(Topics.EVENTS, event.jobId(),
+                Json.bytes(event))));
+        producer.flush();
+        await(sent);
         metrics.observe(event);
     }
 

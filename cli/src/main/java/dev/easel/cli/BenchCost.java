@@ -1,0 +1,166 @@
+package dev.easel.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.contracts.JobRequest;
+import dev.easel.contracts.Json;
+import dev.easel.deploy.LocalStack;
+import dev.easel.deploy.ServiceProcess;
+import dev.easel.models.ModelGenerator;
+import java.io.PrintStream;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code easel bench cost}: what the control plane costs per job, on a stack of its own. One gateway, one worker of
+ * {@code devices} devices on the toy model (ONNX Runtime on one thread, so the engine's CPU equals its wall time),
+ * {@code concurrency} clients each submitting a job and following its SSE stream until {@code jobs} are done, after a
+ * warm-up. Reports the CPU time each process spent per job (from the OS: {@code ProcessHandle} CPU durations before and
+ * after), the worker's beyond its engine, the shared services' per event, and the overhead (end to end minus engine)
+ * p50/p99. The last stdout line is one JSON object.
+ */
+final class BenchCost {
+    private static final Duration START = Duration.ofSeconds(180);
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    BenchCost(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    int run(List<String> args) throws Exception {
+        Arguments arguments = new Arguments(args, java.util.Set.of("jobs", "concurrency", "devices", "steps"),
+                java.util.Set.of());
+        int jobs = arguments.intValue("jobs", 60);
+        int concurrency = arguments.intValue("concurrency", 1);
+        int devices = arguments.intValue("devices", 1);
+        int steps = arguments.intValue("steps", 10);
+        Path model = EaselHome.generatedModel(ModelGenerator.Kind.TOY, err);
+        BenchStack bench = BenchStack.fresh("bench-cost");
+        LocalStack stack = bench.stack();
+        ServiceProcess gateway = stack.gateway("cost-gateway", LocalStack.freePort(), bench.kafka(), bench.s3());
+        ServiceProcess worker = stack.worker(new LocalStack.WorkerSettings("cost-worker", bench.kafka(), bench.s3(),
+                List.of(model), LocalStack.freePort(), Map.of("EASEL_WORKER_DEVICES", Integer.toString(devices),
+                        "EASEL_INTRA_OP_THREADS", "1", "EASEL_INTER_OP_THREADS", "1")));
+        try {
+            bench.start(err);
+            for (ServiceProcess service : List.of(worker, gateway)) {
+                err.println("starting " + service.name());
+                service.start(START);
+            }
+            Gateway server = Gateway.withBenchKey(gateway.address(), bench.kafka());
+            JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps)
+                    .guidanceScale(7.5).scheduler("euler").seed(3L).build();
+            err.println("warm-up...");
+            followAll(server, request, 4 * devices + 6, concurrency);
+            Map<String, ServiceProcess> processes = new LinkedHashMap<>();
+            processes.put("broker", bench.infrastructure().get(0));
+            processes.put("gateway", gateway);
+            processes.put("worker", worker);
+            processes.put("s3", bench.infrastructure().get(1));
+            Map<String, Long> before = cpuNanos(processes);
+            long start = System.nanoTime();
+            List<double[]> measured = followAll(server, request, jobs, concurrency);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Map<String, Long> after = cpuNanos(processes);
+
+            double engineMillis = measured.stream().mapToDouble(m -> m[1]).sum();
+            ObjectNode perJob = Json.MAPPER.createObjectNode();
+            double shared = 0;
+            for (String name : processes.keySet()) {
+                double millis = (after.get(name) - before.get(name)) / 1e6 / jobs;
+                perJob.put(name, round(millis));
+                if (!name.equals("worker")) {
+                    shared += millis;
+                }
+            }
+            double workerBeyondEngine = perJob.path("worker").asDouble() - engineMillis / jobs;
+            perJob.put("workerBeyondEngine", round(workerBeyondEngine));
+            perJob.put("shared", round(shared));
+            int eventsPerJob = steps + 3; // queued, started, one progress per step, completed
+            List<Double> overhead = measured.stream().map(m -> m[0] - m[1]).sorted().toList();
+            List<Double> engine = measured.stream().map(m -> m[1]).sorted().toList();
+            out.printf("%d jobs of %d steps, %d client(s), %d device(s), %.1f s: CPU per job broker %.1f ms, gateway"
+                            + " %.1f ms, worker %.1f ms (%.1f beyond its engine), S3 %.1f ms; shared %.1f ms (%.2f ms per"
+                            + " event); overhead p50 %.1f ms, p99 %.1f ms%n", jobs, steps, concurrency, devices, seconds,
+                    perJob.path("broker").asDouble(), perJob.path("gateway").asDouble(),
+                    perJob.path("worker").asDouble(), workerBeyondEngine, perJob.path("s3").asDouble(), shared,
+                    shared / eventsPerJob, BenchE2e.percentile(overhead, 50), BenchE2e.percentile(overhead, 99));
+            ObjectNode summary = Json.MAPPER.createObjectNode();
+            summary.put("benchmark", "cost");
+            summary.put("jobs", jobs);
+            summary.put("steps", steps);
+            summary.put("concurrency", concurrency);
+            summary.put("devices", devices);
+            summary.put("seconds", round(seconds));
+            summary.set("cpuMsPerJob", perJob);
+            summary.put("sharedCpuMsPerEvent", round(shared / eventsPerJob));
+            summary.put("engineP50Ms", round(BenchE2e.percentile(engine, 50)));
+            summary.put("overheadP50Ms", round(BenchE2e.percentile(overhead, 50)));
+            summary.put("overheadP99Ms", round(BenchE2e.percentile(overhead, 99)));
+            out.println(Json.write(summary));
+            return 0;
+        } finally {
+            for (ServiceProcess service : List.of(gateway, worker)) {
+                service.stop(Duration.ofSeconds(30));
+            }
+            bench.stop();
+        }
+    }
+
+    /** Each process's CPU time (user and system) so far, in nanoseconds. */
+    private static Map<String, Long> cpuNanos(Map<String, ServiceProcess> processes) {
+        Map<String, Long> cpu = new LinkedHashMap<>();
+        processes.forEach((name, process) -> cpu.put(name, process.process()
+                .flatMap(handle -> handle.info().totalCpuDuration()).map(Duration::toNanos)
+                .orElseThrow(() -> new IllegalStateException("cannot read the CPU time of " + name))));
+        return cpu;
+    }
+
+    /** Runs {@code count} jobs on {@code concurrency} clients; each one's [end to end, engine] milliseconds. */
+    private List<double[]> followAll(Gateway server, JobRequest request, int count, int concurrency) throws Exception {
+        AtomicInteger remaining = new AtomicInteger(count);
+        ConcurrentLinkedQueue<double[]> done = new ConcurrentLinkedQueue<>();
+        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (int c = 0; c < concurrency; c++) {
+                running.add(clients.submit(() -> {
+                    while (remaining.getAndDecrement() > 0) {
+                        long t0 = System.nanoTime();
+                        BenchE2e.Followed followed = BenchE2e.follow(http, server, BenchE2e.submit(http, server,
+                                request));
+                        JsonNode timings = followed.completed().path("timings");
+                        done.add(new double[] {(System.nanoTime() - t0) / 1e6,
+                                timings.path("engineMillis").asDouble()});
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> client : running) {
+                client.get();
+            }
+        } finally {
+            clients.shutdown();
+        }
+        return new ArrayList<>(done);
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 10) / 10.0;
+    }
+}
