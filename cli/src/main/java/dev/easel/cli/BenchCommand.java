@@ -50,6 +50,9 @@ final class BenchCommand {
         if (!args.isEmpty() && args.get(0).equals("lora")) {
             return new BenchLora(out).run(args.subList(1, args.size()));
         }
+        if (!args.isEmpty() && args.get(0).equals("placement")) {
+            return new BenchPlacement(out, err).run(args.subList(1, args.size()));
+        }
         if (!args.isEmpty() && args.get(0).equals("cost")) {
             return new BenchCost(out, err).run(args.subList(1, args.size()));
         }
@@ -67,7 +70,8 @@ final class BenchCommand {
                     + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
                     + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]"
                     + " | easel bench upscale [--model DIR] [--size PX] [--tiles 128,64,32] [--runs N]"
-                    + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N]");
+                    + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N]"
+                    + " | easel bench placement [--jobs N] [--burst N]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {

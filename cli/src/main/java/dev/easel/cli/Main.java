@@ -34,6 +34,7 @@ public final class Main {
               bench lora [--model DIR --lora-dir DIR --lora A --lora B]  LoRA switch cost, step time, memory
               bench upscale [--model DIR] [--size PX] [--tiles 128,64,32]  what upscaling in tiles costs
               bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N]  control-plane CPU per job
+              bench placement [--jobs N] [--burst N]      models that do not all fit: loads, bursts, cold caches
             options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N
               --init-image PNG --strength S --mask PNG (inpainting: white is repainted) --out FILE.png --preview-every N

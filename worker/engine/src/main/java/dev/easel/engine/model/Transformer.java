@@ -31,33 +31,55 @@ public final class Transformer {
     }
 
     /**
-     * One evaluation of {@code rows} batch rows: row r takes {@code latents} (the same for every row), text states
-     * {@code text[r]} ([sequence x width]) and pooled {@code pooledRows[r]}; returns each row's velocity.
+     * The tensors of one job, allocated once: {@code rows} batch rows (the negative conditioning first when guided) of
+     * latents [16, h, w], text states [sequence, width] and pooled embeddings, which stay for every step.
      */
-    public float[][] predict(OrtEnvironment environment, float[] latents, int latentHeight, int latentWidth,
-            float[][] textRows, int sequence, int width, float[][] pooledRows, float timestepValue)
-            throws OrtException {
-        int rows = textRows.length;
-        int plane = latents.length;
-        try (TensorBuffer sample = new TensorBuffer(environment, this.latents.type(), rows, Sd3Model.LATENT_CHANNELS,
-                        latentHeight, latentWidth);
-                TensorBuffer states = new TensorBuffer(environment, text.type(), rows, sequence, width);
-                TensorBuffer pooledBuffer = new TensorBuffer(environment, pooled.type(), rows,
-                        pooledRows[0].length);
-                TensorBuffer time = new TensorBuffer(environment, timestep.type(), rows)) {
+    public Session open(OrtEnvironment environment, int rows, int latentHeight, int latentWidth, float[][] textRows,
+            int sequence, int width, float[][] pooledRows) throws OrtException {
+        return new Session(environment, rows, latentHeight, latentWidth, textRows, sequence, width, pooledRows);
+    }
+
+    /** One job's transformer inputs; {@link #predict} runs one evaluation of every row. */
+    public final class Session implements AutoCloseable {
+        private final int rows;
+        private final int plane;
+        private final TensorBuffer sample;
+        private final TensorBuffer states;
+        private final TensorBuffer pooledBuffer;
+        private final TensorBuffer time;
+        private final float[] timestepValues;
+        private final Map<String, ai.onnxruntime.OnnxTensorLike> feeds;
+
+        private Session(OrtEnvironment environment, int rows, int latentHeight, int latentWidth, float[][] textRows,
+                int sequence, int width, float[][] pooledRows) throws OrtException {
+            this.rows = rows;
+            this.plane = Sd3Model.LATENT_CHANNELS * latentHeight * latentWidth;
+            this.sample = new TensorBuffer(environment, latents.type(), rows, Sd3Model.LATENT_CHANNELS, latentHeight,
+                    latentWidth);
+            this.states = new TensorBuffer(environment, text.type(), rows, sequence, width);
+            this.pooledBuffer = new TensorBuffer(environment, pooled.type(), rows, pooledRows[0].length);
+            this.time = new TensorBuffer(environment, timestep.type(), rows);
+            this.timestepValues = new float[rows];
             for (int r = 0; r < rows; r++) {
-                sample.put(latents, r * plane, 1f);
                 states.put(textRows[r], r * sequence * width, 1f);
                 pooledBuffer.put(pooledRows[r], r * pooledRows[r].length, 1f);
-                time.put(new float[] {timestepValue}, r, 1f);
             }
-            try (OrtSession.Result result = component.run(Map.of(this.latents.name(), sample.tensor(), text.name(),
-                    states.tensor(), pooled.name(), pooledBuffer.tensor(), timestep.name(), time.tensor()))) {
+            this.feeds = Map.of(latents.name(), sample.tensor(), text.name(), states.tensor(), pooled.name(),
+                    pooledBuffer.tensor(), timestep.name(), time.tensor());
+        }
+
+        /** Every row's velocity for {@code latentValues} (the same latents in each row) at {@code timestepValue}. */
+        public float[][] predict(float[] latentValues, float timestepValue) throws OrtException {
+            java.util.Arrays.fill(timestepValues, timestepValue);
+            time.put(timestepValues, 0, 1f);
+            for (int r = 0; r < rows; r++) {
+                sample.put(latentValues, r * plane, 1f);
+            }
+            try (OrtSession.Result result = component.run(feeds)) {
                 long[] shape = Tensors.shape(result.get(0));
                 if (shape.length != 4 || shape[0] != rows || shape[1] * shape[2] * shape[3] != plane) {
                     throw new ModelException(component.file() + ": the transformer's output has shape "
-                            + java.util.Arrays.toString(shape) + "; expected [" + rows + ", 16, " + latentHeight + ", "
-                            + latentWidth + "]");
+                            + java.util.Arrays.toString(shape) + "; expected [" + rows + ", 16, h, w]");
                 }
                 float[] all = Tensors.readFloats(result.get(0), component.file() + " output");
                 float[][] out = new float[rows][];
@@ -66,6 +88,14 @@ public final class Transformer {
                 }
                 return out;
             }
+        }
+
+        @Override
+        public void close() {
+            sample.close();
+            states.close();
+            pooledBuffer.close();
+            time.close();
         }
     }
 }

@@ -152,51 +152,66 @@ public final class StableDiffusion3Pipeline implements Pipeline {
         double denoiseMillis = 0;
         double decodeMillis = 0;
         int calls = 0;
-        for (int index = 0; index < request.numImages(); index++) {
-            long phase = System.nanoTime();
-            long imageSeed = plan.seed() + index;
-            NoiseSource noise = request.noise().create(imageSeed);
-            float[] latents = new float[size];
-            noise.fill(latents);
-            if (initLatents != null) {
-                float sigma = sigmas[plan.startIndex()];
-                for (int i = 0; i < size; i++) {
-                    latents[i] = sigma * latents[i] + (1f - sigma) * initLatents[i];
+        try (dev.easel.engine.model.Transformer.Session transformer = model.transformer().open(environment,
+                text.length, latentHeight, latentWidth, text, positive.sequence(), positive.width(), pooled)) {
+            for (int index = 0; index < request.numImages(); index++) {
+                long phase = System.nanoTime();
+                long imageSeed = plan.seed() + index;
+                float[] latents = initialLatents(plan, request.noise().create(imageSeed), initLatents, size);
+                for (int k = plan.startIndex(); k < schedule.steps(); k++) {
+                    int step = k - plan.startIndex();
+                    if (cancelled.getAsBoolean()) {
+                        throw new CancelledException(step);
+                    }
+                    float[][] velocity = transformer.predict(latents, schedule.timesteps()[k]);
+                    calls++;
+                    float delta = sigmas[k + 1] - sigmas[k];
+                    float[] conditioned = velocity[velocity.length - 1];
+                    for (int i = 0; i < size; i++) {
+                        float v = guided ? velocity[0][i] + guidance * (conditioned[i] - velocity[0][i])
+                                : conditioned[i];
+                        latents[i] = latents[i] + delta * v;
+                    }
+                    progress.accept(new StepProgress(index, step + 1, total, schedule.timesteps()[k], sigmas[k],
+                            (long) millisSince(start), null, 0));
                 }
+                denoiseMillis += millisSince(phase);
+                phase = System.nanoTime();
+                images.add(decode(plan, index, latents, latentHeight, latentWidth));
+                decodeMillis += millisSince(phase);
             }
-            for (int k = plan.startIndex(); k < schedule.steps(); k++) {
-                int step = k - plan.startIndex();
-                if (cancelled.getAsBoolean()) {
-                    throw new CancelledException(step);
-                }
-                float[][] velocity = model.transformer().predict(environment, latents, latentHeight, latentWidth, text,
-                        positive.sequence(), positive.width(), pooled, schedule.timesteps()[k]);
-                calls++;
-                float delta = sigmas[k + 1] - sigmas[k];
-                float[] conditioned = velocity[velocity.length - 1];
-                for (int i = 0; i < size; i++) {
-                    float v = guided ? velocity[0][i] + guidance * (conditioned[i] - velocity[0][i]) : conditioned[i];
-                    latents[i] = latents[i] + delta * v;
-                }
-                progress.accept(new StepProgress(index, step + 1, total, schedule.timesteps()[k], sigmas[k],
-                        (long) millisSince(start), null, 0));
-            }
-            denoiseMillis += millisSince(phase);
-            phase = System.nanoTime();
-            // diffusers: latents / scaling_factor + shift_factor, then the decoder.
-            float[] unscaled = new float[size];
-            for (int i = 0; i < size; i++) {
-                unscaled[i] = latents[i] / model.scalingFactor() + model.shiftFactor();
-            }
-            RgbImage picture = model.vaeDecoder().decode(environment, unscaled, latentHeight, latentWidth, 1f);
-            String infotext = infotext(plan, imageSeed);
-            images.add(new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
-                    picture.toPng("parameters", infotext), infotext));
-            decodeMillis += millisSince(phase);
         }
         GenerationResult.Timings timings = new GenerationResult.Timings(textMillis, denoiseMillis, decodeMillis,
                 millisSince(start), model.runNanos() / 1e6, calls);
         return new GenerationResult(images, plan.seed(), SCHEDULER, provider(), timings);
+    }
+
+    /** Pure noise, or for image-to-image the picture's latents noised to where the schedule starts. */
+    private static float[] initialLatents(Sd3Plan plan, NoiseSource noise, float[] initLatents, int size) {
+        float[] latents = new float[size];
+        noise.fill(latents);
+        if (initLatents != null) {
+            float sigma = plan.schedule().sigmas()[plan.startIndex()];
+            for (int i = 0; i < size; i++) {
+                latents[i] = sigma * latents[i] + (1f - sigma) * initLatents[i];
+            }
+        }
+        return latents;
+    }
+
+    /** diffusers: latents / scaling_factor + shift_factor, then the decoder; a PNG carrying the infotext. */
+    private GenerationResult.GeneratedImage decode(Sd3Plan plan, int index, float[] latents, int latentHeight,
+            int latentWidth) throws OrtException {
+        float[] unscaled = new float[latents.length];
+        for (int i = 0; i < latents.length; i++) {
+            unscaled[i] = latents[i] / model.scalingFactor() + model.shiftFactor();
+        }
+        RgbImage picture = model.vaeDecoder().decode(model.runtime().environment(), unscaled, latentHeight,
+                latentWidth, 1f);
+        long imageSeed = plan.seed() + index;
+        String infotext = infotext(plan, imageSeed);
+        return new GenerationResult.GeneratedImage(index, imageSeed, picture.width(), picture.height(),
+                picture.toPng("parameters", infotext), infotext);
     }
 
     /** diffusers' encode_prompt for one text: both CLIP encoders' penultimate states side by side, then T5's. */
