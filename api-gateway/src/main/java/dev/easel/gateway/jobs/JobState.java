@@ -3,7 +3,6 @@ package dev.easel.gateway.jobs;
 import dev.easel.contracts.JobEvent;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * What the gateway knows of one job, folded from its events in topic order. After a terminal event nothing changes:

@@ -454,19 +454,28 @@ class ServiceEndToEndTest {
 
     @Test
     void aJobLongerThanItsLockIsRenewedAndDeliveredOnce() throws Exception {
-        // The worker's job lock is 5 s; this job runs for several times that, so it lives on renewals.
-        JobRequest slow = JobRequest.builder("a red circle").size(2048, 2048).steps(150).guidanceScale(7.5)
-                .scheduler("euler").seed(9L).numImages(4).build();
-        String id = submit(gateway, slow);
-        List<GatewayClient.Event> events = events(gateway, id, null, 1000);
-        JsonNode completed = events.getLast().data();
-        assertEquals("completed", events.getLast().name());
-        assertTrue(completed.path("timings").path("engineMillis").asLong() > 5000,
-                "the job must outlast its lock: " + completed.path("timings"));
-        assertEquals(1, names(events).stream().filter("started"::equals).count(), "started once");
-        assertEquals(1, names(events).stream().filter("completed"::equals).count(), "completed once");
-        String next = submit(gateway, request("blue", 64, 2, "euler", 1L));
-        assertEquals("completed", names(events(gateway, next, null, 100)).getLast(), "the worker is still consuming");
+        // The worker's job lock is 5 s; each step of this job takes at least 100 ms (EASEL_MIN_STEP_MS, whatever the
+        // machine's speed), so its 80 steps outlast the lock and the job lives on renewals.
+        Path paced = stack.linkedModel("toy-paced", stack.toyModel());
+        ServiceProcess pacedWorker = stack.worker("e2e-worker-paced", List.of(paced), Map.of("EASEL_LOCK_MS", "5000",
+                "EASEL_MIN_STEP_MS", "100"));
+        try {
+            JobRequest slow = JobRequest.builder("a red circle").model("toy-paced").size(64, 64).steps(80)
+                    .scheduler("euler").seed(9L).build();
+            String id = submit(gateway, slow);
+            List<GatewayClient.Event> events = events(gateway, id, null, 1000);
+            JsonNode completed = events.getLast().data();
+            assertEquals("completed", events.getLast().name());
+            assertTrue(completed.path("timings").path("engineMillis").asLong() > 5000,
+                    "the job must outlast its lock: " + completed.path("timings"));
+            assertEquals(1, names(events).stream().filter("started"::equals).count(), "started once");
+            assertEquals(1, names(events).stream().filter("completed"::equals).count(), "completed once");
+            String next = submit(gateway, request("blue", 64, 2, "euler", 1L).withModel("toy-paced"));
+            assertEquals("completed", names(events(gateway, next, null, 100)).getLast(),
+                    "the worker is still consuming");
+        } finally {
+            pacedWorker.stop(Duration.ofSeconds(60));
+        }
     }
 
     /** Every event on the events topic for one job but progress, in topic order. */
