@@ -149,6 +149,25 @@ final class BenchE2e {
     record Followed(JsonNode started, JsonNode completed) {
     }
 
+    /** Submits every request from {@code concurrency} clients and follows each job to completion, in order. */
+    static List<Followed> followAll(HttpClient http, Gateway server, List<JobRequest> requests, int concurrency)
+            throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+        try {
+            List<Future<Followed>> running = new ArrayList<>();
+            for (JobRequest request : requests) {
+                running.add(clients.submit(() -> follow(http, server, submit(http, server, request))));
+            }
+            List<Followed> done = new ArrayList<>();
+            for (Future<Followed> job : running) {
+                done.add(job.get());
+            }
+            return done;
+        } finally {
+            clients.shutdown();
+        }
+    }
+
     /** Follows the job's SSE stream to its end; fails unless it completed. */
     static Followed follow(HttpClient http, Gateway server, String id) throws IOException, InterruptedException {
         HttpResponse<Stream<String>> response = http.send(server.request("/v1/jobs/" + id + "/events").GET().build(), HttpResponse.BodyHandlers.ofLines());

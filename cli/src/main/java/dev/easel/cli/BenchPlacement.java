@@ -19,9 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -160,23 +157,12 @@ final class BenchPlacement {
 
     /** Submits a job per entry of {@code models} from {@code concurrency} clients and follows each to the end. */
     private List<BenchE2e.Followed> runAll(Gateway server, List<String> models, int concurrency) throws Exception {
-        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
-        try {
-            List<Future<BenchE2e.Followed>> running = new ArrayList<>();
-            for (int i = 0; i < models.size(); i++) {
-                JobRequest request = JobRequest.builder("a green square").model(models.get(i)).size(64, 64).steps(4)
-                        .seed((long) i).build();
-                running.add(clients.submit(() -> BenchE2e.follow(http, server, BenchE2e.submit(http, server,
-                        request))));
-            }
-            List<BenchE2e.Followed> done = new ArrayList<>();
-            for (Future<BenchE2e.Followed> job : running) {
-                done.add(job.get());
-            }
-            return done;
-        } finally {
-            clients.shutdown();
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < models.size(); i++) {
+            requests.add(JobRequest.builder("a green square").model(models.get(i)).size(64, 64).steps(4)
+                    .seed((long) i).build());
         }
+        return BenchE2e.followAll(http, server, requests, concurrency);
     }
 
     /** Model loads of the workers so far, from their metrics. */

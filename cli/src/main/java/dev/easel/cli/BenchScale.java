@@ -15,9 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * {@code easel bench scale}: throughput with 1, 2, 4... single-device workers on a stack of its own (free ports, state
@@ -132,20 +129,6 @@ final class BenchScale {
 
     /** Submits {@code count} jobs at once and follows each to completion. */
     private List<BenchE2e.Followed> followAll(Gateway gateway, JobRequest request, int count) throws Exception {
-        ExecutorService clients = Executors.newFixedThreadPool(Math.min(count, 64));
-        try {
-            List<Future<BenchE2e.Followed>> running = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
-                running.add(clients.submit(() -> BenchE2e.follow(http, gateway, BenchE2e.submit(http, gateway,
-                        request))));
-            }
-            List<BenchE2e.Followed> done = new ArrayList<>();
-            for (Future<BenchE2e.Followed> job : running) {
-                done.add(job.get());
-            }
-            return done;
-        } finally {
-            clients.shutdown();
-        }
+        return BenchE2e.followAll(http, gateway, java.util.Collections.nCopies(count, request), Math.min(count, 64));
     }
 }

@@ -58,6 +58,7 @@ final class RunCommand {
         JobRequest job = RequestOptions.parse(arguments, prompt);
         // --hires-upscaler may name an image upscaler's folder: the request then names that model by its id.
         Path hiresUpscaler = job.hires() != null && job.hires().upscaler() != null
+                && !JobRequest.Hires.UPSCALERS.contains(job.hires().upscaler())
                 && Files.isDirectory(Path.of(job.hires().upscaler())) ? Path.of(job.hires().upscaler()) : null;
         if (hiresUpscaler != null) {
             JobRequest.Hires hires = job.hires();

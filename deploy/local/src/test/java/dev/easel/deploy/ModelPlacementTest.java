@@ -94,17 +94,17 @@ class ModelPlacementTest {
         }
         assertEquals(warm, loads(), "no load for a model that keeps receiving work");
         // The workers announce what they hold with each heartbeat (2 s).
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        int warmDevices = 0;
-        while (warmDevices == 0 && System.nanoTime() < deadline) {
-            for (JsonNode model : client.get("/v1/models").path("models")) {
-                if (model.path("id").asText().equals("model-c")) {
-                    warmDevices = model.path("warmDevices").asInt();
-                }
+        org.awaitility.Awaitility.await("GET /v1/models shows where model-c is held").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(250)).until(() -> warmDevices("model-c") >= 1);
+    }
+
+    private static int warmDevices(String model) throws Exception {
+        for (JsonNode served : client.get("/v1/models").path("models")) {
+            if (served.path("id").asText().equals(model)) {
+                return served.path("warmDevices").asInt();
             }
-            Thread.sleep(250);
         }
-        assertTrue(warmDevices >= 1, "GET /v1/models shows where model-c is held");
+        return 0;
     }
 
     private static String submit(String model, long seed) throws Exception {

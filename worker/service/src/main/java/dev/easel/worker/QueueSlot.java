@@ -112,22 +112,29 @@ final class QueueSlot implements Runnable {
     }
 
     /**
-     * One poll for a job while the slot holds the device; empty when none came. The share group may assign each slot
-     * only some of the models' queues, so a slot that finds nothing hands the device on to the next slot rather than
-     * hold it for queues it is not given (a job of another model would wait behind it).
+     * Polls for one job while the slot holds the device; empty when the worker stops taking jobs or, with several
+     * models, after one empty poll. The share group may assign each slot only some of several models' queues, so such a
+     * slot hands the device on to the next rather than hold it for queues it is not given (a job of another model would
+     * wait behind it). With one model every slot shares its queue, and the slot keeps polling: handing over would leave
+     * a job fetched into an idle slot's buffer waiting for the device.
      */
     private Optional<Lease> acquire() {
-        ConsumerRecord<String, byte[]> first = null;
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
-            if (first == null) {
-                first = record;
-            } else {
-                LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
-                consumer.acknowledge(record, AcknowledgeType.RELEASE);
+        do {
+            ConsumerRecord<String, byte[]> first = null;
+            for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+                if (first == null) {
+                    first = record;
+                } else {
+                    LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
+                    consumer.acknowledge(record, AcknowledgeType.RELEASE);
+                }
             }
-        }
-        polled = true;
-        return first == null ? Optional.empty() : Optional.of(new Lease(first));
+            polled = true;
+            if (first != null) {
+                return Optional.of(new Lease(first));
+            }
+        } while (topics.size() == 1 && taking.getAsBoolean());
+        return Optional.empty();
     }
 
     private long lockNanos() {
