@@ -23,11 +23,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code easel bench placement}: models that do not all fit, on a stack of its own. Mixed: three models (the toy model
- * under three ids) on two one-device workers whose budget holds one, a mixed stream of jobs; how many loads it took
- * and what the devices held. Burst: jobs for a cold model on a pool warm with another; when the first started and what
- * a load took. Cold cache: a worker serving a model from the store downloads, verifies and loads it, then starts again
- * from its cache. The last stdout line is one JSON object.
+ * {@code easel bench placement}: models that do not all fit, on a stack of its own, with the production placement
+ * settings and steps paced to 50 ms (a stand-in for a GPU-bound step). Mixed: three models (the toy model under three
+ * ids) on two one-device workers whose budget holds one, a mixed stream of jobs; how many loads it took, how long,
+ * and what the devices held. Burst: jobs for the model no device holds, on a pool warm with the other two; when the
+ * first started, what a load took, and how many devices the burst spread over. Cold cache: a worker serving a model
+ * from the store downloads, verifies and loads it, then starts again from its cache. The last stdout line is one JSON
+ * object.
  */
 final class BenchPlacement {
     private static final Duration START = Duration.ofSeconds(180);
@@ -63,7 +65,8 @@ final class BenchPlacement {
         List<ServiceProcess> workers = new ArrayList<>();
         for (int i = 1; i <= 2; i++) {
             workers.add(stack.worker(new LocalStack.WorkerSettings("placement-" + i, bench.kafka(), bench.s3(),
-                    models, LocalStack.freePort(), Map.of("EASEL_DEVICE_MEMORY_MB", Long.toString(budgetMb)))));
+                    models, LocalStack.freePort(), Map.of("EASEL_DEVICE_MEMORY_MB", Long.toString(budgetMb),
+                    "EASEL_MIN_STEP_MS", "50"))));
         }
         ServiceProcess storeWorker = null;
         try {
@@ -81,21 +84,27 @@ final class BenchPlacement {
             for (int i = 0; i < jobs; i++) {
                 mixed.add("model-" + "abc".charAt(i % 3));
             }
-            List<BenchE2e.Followed> mixedDone = runAll(server, mixed, 4);
+            long mixedStart = System.nanoTime();
+            List<BenchE2e.Followed> mixedDone = runAll(server, mixed, 4, 4);
+            long mixedMillis = (System.nanoTime() - mixedStart) / 1_000_000;
             int mixedLoads = loads(workers) - loadsBefore;
             double heldMb = maxHeldMb(server, toy);
 
-            err.println("burst: " + burstJobs + " jobs for a cold model...");
-            runAll(server, List.of("model-a", "model-a", "model-a", "model-a"), 2); // the pool warm with model-a
+            // The burst meets a settled pool: no device moved within the minimum residency (EASEL_MIN_RESIDENCY_MS,
+            // 10 s), as a pool that serves two models steadily would be.
+            Thread.sleep(10_000);
+            String cold = coldModel(server);
+            err.println("burst: " + burstJobs + " jobs for " + cold + ", which no device holds...");
             List<String> burst = new ArrayList<>();
             for (int i = 0; i < burstJobs; i++) {
-                burst.add("model-b");
+                burst.add(cold);
             }
             long burstStart = System.currentTimeMillis();
-            List<BenchE2e.Followed> burstDone = runAll(server, burst, burstJobs);
+            List<BenchE2e.Followed> burstDone = runAll(server, burst, burstJobs, 20);
             long firstStart = burstDone.stream().mapToLong(f -> f.started().path("atMillis").asLong()).min()
                     .orElse(0) - burstStart;
-            long loadMillis = lastLoadMillis(workers, "model-b");
+            long devicesUsed = burstDone.stream().map(f -> f.started().path("workerId").asText()).distinct().count();
+            long loadMillis = lastLoadMillis(workers, cold);
 
             err.println("cold cache: a worker serving a model from the store...");
             new ModelStore(bench.s3(), LocalStack.S3_ACCESS_KEY, LocalStack.S3_SECRET_KEY, ModelStore.DEFAULT_BUCKET)
@@ -123,6 +132,7 @@ final class BenchPlacement {
             mixedNode.put("jobs", jobs);
             mixedNode.put("completed", mixedDone.size());
             mixedNode.put("loads", mixedLoads);
+            mixedNode.put("wallMillis", mixedMillis);
             mixedNode.put("budgetMb", budgetMb);
             mixedNode.put("maxDeviceMemoryMb", Math.round(heldMb * 10) / 10.0);
             ObjectNode burstNode = summary.putObject("burst");
@@ -130,15 +140,16 @@ final class BenchPlacement {
             burstNode.put("completed", burstDone.size());
             burstNode.put("loadMillis", loadMillis);
             burstNode.put("firstStartMillis", firstStart);
-            ObjectNode cold = summary.putObject("coldCache");
-            cold.put("downloadMillis", downloadMillis);
-            cold.put("loadMillis", storeLoadMillis);
-            cold.put("coldStartMillis", coldStartMillis);
-            cold.put("cachedStartMillis", cachedStartMillis);
-            out.printf("mixed: %d/%d jobs over 3 models on 2 one-model devices, %d loads, at most %.1f MB held per device"
-                            + " (budget %d MB)%n", mixedDone.size(), jobs, mixedLoads, heldMb, budgetMb);
-            out.printf("burst: %d/%d jobs for a cold model, first started after %d ms, a load takes %d ms%n",
-                    burstDone.size(), burstJobs, firstStart, loadMillis);
+            burstNode.put("devicesUsed", devicesUsed);
+            ObjectNode coldCache = summary.putObject("coldCache");
+            coldCache.put("downloadMillis", downloadMillis);
+            coldCache.put("loadMillis", storeLoadMillis);
+            coldCache.put("coldStartMillis", coldStartMillis);
+            coldCache.put("cachedStartMillis", cachedStartMillis);
+            out.printf("mixed: %d/%d jobs over 3 models on 2 one-model devices in %d ms, %d loads, at most %.1f MB held"
+                    + " per device (budget %d MB)%n", mixedDone.size(), jobs, mixedMillis, mixedLoads, heldMb, budgetMb);
+            out.printf("burst: %d/%d jobs for a cold model, first started after %d ms, a load takes %d ms, ran on %d"
+                    + " devices%n", burstDone.size(), burstJobs, firstStart, loadMillis, devicesUsed);
             out.printf("cold cache: downloaded and verified in %d ms, loaded in %d ms, worker ready in %d ms; from the"
                     + " cache ready in %d ms%n", downloadMillis, storeLoadMillis, coldStartMillis, cachedStartMillis);
             out.println(Json.write(summary));
@@ -155,14 +166,34 @@ final class BenchPlacement {
         }
     }
 
-    /** Submits a job per entry of {@code models} from {@code concurrency} clients and follows each to the end. */
-    private List<BenchE2e.Followed> runAll(Gateway server, List<String> models, int concurrency) throws Exception {
+    /**
+     * Submits a job of {@code steps} per entry of {@code models} from {@code concurrency} clients and follows each to
+     * the end.
+     */
+    private List<BenchE2e.Followed> runAll(Gateway server, List<String> models, int concurrency, int steps)
+            throws Exception {
         List<JobRequest> requests = new ArrayList<>();
         for (int i = 0; i < models.size(); i++) {
-            requests.add(JobRequest.builder("a green square").model(models.get(i)).size(64, 64).steps(4)
+            requests.add(JobRequest.builder("a green square").model(models.get(i)).size(64, 64).steps(steps)
                     .seed((long) i).build());
         }
         return BenchE2e.followAll(http, server, requests, concurrency);
+    }
+
+    /** The model no device takes now, once the workers' announcements say which (the pool holds two of three). */
+    private String coldModel(Gateway server) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode models = Json.MAPPER.readTree(http.send(server.request("/v1/models").GET().build(),
+                    HttpResponse.BodyHandlers.ofString()).body()).path("models");
+            for (JsonNode model : models) {
+                if (model.path("placedDevices").asInt() == 0) {
+                    return model.path("id").asText();
+                }
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("every model kept a device for 30 s after the mixed stream");
     }
 
     /** Model loads of the workers so far, from their metrics. */

@@ -12,12 +12,14 @@ import java.util.Map;
  * {@code imageUpscalers} the served ONNX image upscalers (ESRGAN family) with how many times each enlarges a side;
  * {@code schedulers} the schedulers each served model takes (an SD3 model only its flow-matching Euler);
  * {@code warmDevices} per model the devices holding it now (a job for a model with none waits for a load);
- * {@code deviceMemoryMb} each device's memory budget (absent: unbounded).
+ * {@code deviceMemoryMb} each device's memory budget (absent: unbounded); {@code placedDevices} per model the devices
+ * taking its queue (holding it, or placed to load it for its backlog: see the worker's {@code Placement}).
  */
 public record WorkerStatus(int schemaVersion, String workerId, List<String> models, int devices, int busyDevices,
         String executionProvider, String state, long startedAtMillis, long atMillis, long heartbeatMillis,
         List<String> loras, List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers,
-        Map<String, List<String>> schedulers, Map<String, Integer> warmDevices, Long deviceMemoryMb) {
+        Map<String, List<String>> schedulers, Map<String, Integer> warmDevices, Long deviceMemoryMb,
+        Map<String, Integer> placedDevices) {
     public static final int SCHEMA_VERSION = 1;
     public static final String STARTING = "starting";
     public static final String IDLE = "idle";

@@ -49,6 +49,11 @@ public class ModelRouting {
         return workers.serving(modelId).stream().mapToInt(w -> w.warmDevices().getOrDefault(modelId, 0)).sum();
     }
 
+    /** The devices taking {@code modelId}'s queue: holding it, or placed to load it for its backlog. */
+    public int placedDevices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(w -> w.placedDevices().getOrDefault(modelId, 0)).sum();
+    }
+
     public int busyDevices(String modelId) {
         return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
     }

@@ -25,7 +25,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The broker's own figures for each model's queue, refreshed every second: the share group's start offset (jobs
- * before it are done) and its lag (jobs not yet acknowledged, running ones included). Queue length and position are
+ * before it are done) and its lag (jobs not yet acknowledged, running ones included); for a served model whose queue
+ * no device took yet (the group keeps no state for it: placement has not moved a device to it), every job on it. Queue length and position are
  * read from these in O(1) per request; they are estimates, up to a second old.
  */
 @ApplicationScoped
@@ -38,6 +39,9 @@ public class QueueFigures {
 
     @Inject
     KafkaClients kafka;
+
+    @Inject
+    WorkerRegistry workers;
 
     @ConfigProperty(name = "easel.kafka.read", defaultValue = "true")
     boolean enabled;
@@ -82,6 +86,29 @@ public class QueueFigures {
                 long lag = info.lag().orElse(0L) + (previous == null ? 0 : previous.lag());
                 fresh.put(model, new Figures(info.startOffset(), lag));
             });
+            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new java.util.HashMap<>();
+            Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> earliest = new java.util.HashMap<>();
+            for (String model : workers.servedModels()) {
+                if (!fresh.containsKey(model)) {
+                    latest.put(new TopicPartition(Topics.jobs(model), 0), org.apache.kafka.clients.admin.OffsetSpec
+                            .latest());
+                    earliest.put(new TopicPartition(Topics.jobs(model), 0), org.apache.kafka.clients.admin.OffsetSpec
+                            .earliest());
+                }
+            }
+            if (!latest.isEmpty()) {
+                try {
+                    var ends = admin.listOffsets(latest).all().get(5, TimeUnit.SECONDS);
+                    var starts = admin.listOffsets(earliest).all().get(5, TimeUnit.SECONDS);
+                    ends.forEach((partition, end) -> {
+                        long start = starts.get(partition).offset();
+                        fresh.put(partition.topic().substring(Topics.JOBS_PREFIX.length()),
+                                new Figures(start, Math.max(0, end.offset() - start)));
+                    });
+                } catch (Exception e) {
+                    LOG.debugf("figures of queues no device took not read: %s", e.toString());
+                }
+            }
             byModel.keySet().retainAll(fresh.keySet());
             byModel.putAll(fresh);
         } catch (Exception e) {

@@ -28,7 +28,8 @@ public class WorkerRegistry {
     public record WorkerView(String id, String state, List<String> models, int devices, int busyDevices,
             String executionProvider, long startedAtMillis, long lastHeartbeatMillis, List<String> loras,
             List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers,
-            Map<String, List<String>> schedulers, Map<String, Integer> warmDevices, Long deviceMemoryMb) {
+            Map<String, List<String>> schedulers, Map<String, Integer> warmDevices, Long deviceMemoryMb,
+            Map<String, Integer> placedDevices) {
     }
 
     /** Tells the beans that follow the served models (the metrics' per-model gauges) about each announcement. */
@@ -90,7 +91,9 @@ public class WorkerRegistry {
                     status.schedulers() == null ? Map.of() : status.schedulers(),
                     // Older workers announce no warm models: they hold every model they serve on every device.
                     status.warmDevices() != null ? status.warmDevices() : everywhere(status),
-                    status.deviceMemoryMb()));
+                    status.deviceMemoryMb(),
+                    // Workers before placement take every queue they serve on every device.
+                    status.placedDevices() != null ? status.placedDevices() : everywhere(status)));
         }
         views.sort(Comparator.comparing(WorkerView::id));
         return views;

@@ -19,13 +19,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Three models on two workers whose devices each hold one (EASEL_DEVICE_MEMORY_MB fits one toy model, not two):
- * every job completes, a job whose model its device lacks says it is loading, the workers stay within their budgets,
- * and a model that keeps receiving work is not loaded again.
+ * Three models on two workers whose devices each hold one (EASEL_DEVICE_MEMORY_MB fits one toy model, not two), placed
+ * from the queues: a mixed stream completes with a few placement moves rather than a load per job, a burst for a
+ * cold model loads it and spreads over the devices whose models have nothing waiting, a model that keeps receiving
+ * work is not loaded again, and the workers stay within their budgets.
  */
 class ModelPlacementTest {
-    /** The toy model's weights are 3.2 MB, 3.8 MB as estimated loaded: 6 MB holds one and not two. */
-    private static final Map<String, String> ONE_MODEL = Map.of("EASEL_DEVICE_MEMORY_MB", "6");
+    /**
+     * The toy model's weights are 3.2 MB, 3.8 MB as estimated loaded: 6 MB holds one and not two. Shorter placement
+     * times than production's so the test runs in seconds; steps paced so a burst outlasts them.
+     */
+    private static final Map<String, String> ONE_MODEL = Map.of("EASEL_DEVICE_MEMORY_MB", "6",
+            "EASEL_MIN_RESIDENCY_MS", "3000", "EASEL_PLACEMENT_WAIT_MS", "1000", "EASEL_MIN_STEP_MS", "25");
+    private static final List<String> MODELS = List.of("model-a", "model-b", "model-c");
 
     private static TestStack stack;
     private static List<ServiceProcess> workers;
@@ -34,8 +40,10 @@ class ModelPlacementTest {
     @BeforeAll
     static void startStack() throws Exception {
         stack = TestStack.start("placement");
-        List<Path> models = List.of(stack.linkedModel("model-a", stack.toyModel()),
-                stack.linkedModel("model-b", stack.toyModel()), stack.linkedModel("model-c", stack.toyModel()));
+        List<Path> models = new ArrayList<>();
+        for (String id : MODELS) {
+            models.add(stack.linkedModel(id, stack.toyModel()));
+        }
         workers = List.of(stack.worker("placement-1", models, ONE_MODEL), stack.worker("placement-2", models,
                 ONE_MODEL));
         ServiceProcess gateway = stack.gateway("placement-gateway", Map.of("easel.default-model", "model-a"));
@@ -48,10 +56,12 @@ class ModelPlacementTest {
     }
 
     @Test
-    void aMixedStreamCompletesWithinTheBudgetsAndWarmModelsAreNotLoadedAgain() throws Exception {
+    void modelsArePlacedFromTheQueuesWithinTheBudgets() throws Exception {
+        // A mixed stream: twelve jobs of three models at once on two one-model devices.
+        int before = loads();
         List<String> mixed = new ArrayList<>();
-        for (int i = 0; i < 9; i++) {
-            mixed.add(submit("model-" + "abc".charAt(i % 3), i));
+        for (int i = 0; i < 12; i++) {
+            mixed.add(submit(MODELS.get(i % 3), 2, i));
         }
         int loading = 0;
         for (String id : mixed) {
@@ -59,9 +69,11 @@ class ModelPlacementTest {
             assertEquals("completed", events.getLast().name(), events.getLast().data().toString());
             loading += (int) GatewayClient.count(events, "loading");
         }
-        System.out.println("placement: 9 jobs of 3 models on 2 one-model devices, " + loading + " loading events,"
-                + " loads " + loads());
-        assertTrue(loading >= 1, "some job found its model cold");
+        int mixedLoads = loads() - before;
+        System.out.println("placement: 12 mixed jobs of 3 models on 2 one-model devices: " + mixedLoads + " loads, "
+                + loading + " loading events");
+        assertTrue(loading >= 1, "some model was cold: every device held model-c after start");
+        assertTrue(mixedLoads <= 6, "models are placed, not loaded per job: " + mixedLoads + " loads for 12 jobs");
         for (JsonNode worker : client.get("/v1/workers").path("workers")) {
             int held = 0;
             for (JsonNode devices : worker.path("warmDevices")) {
@@ -71,31 +83,55 @@ class ModelPlacementTest {
             assertEquals(6, worker.path("deviceMemoryMb").asInt());
         }
 
-        // Work for one model only: once the devices that take its jobs hold it (rounds until one loads nothing; the
-        // share group decides which slots see which queue), more of it loads nothing.
-        int settled = -1;
-        for (int round = 0; round < 10 && settled != loads(); round++) {
-            settled = loads();
-            for (String id : List.of(submit("model-c", 20), submit("model-c", 21), submit("model-c", 22),
-                    submit("model-c", 23))) {
-                assertEquals("completed", GatewayClient.names(client.events(id, 200, Duration.ofSeconds(120)))
-                        .getLast());
-            }
+        // A burst for a model no device takes now: it is loaded, and spreads to the device whose model has no jobs.
+        String cold = awaitColdModel();
+        int beforeBurst = loads();
+        List<String> burst = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            burst.add(submit(cold, 20, 100 + i));
         }
+        java.util.Set<String> ranOn = new java.util.TreeSet<>();
+        for (String id : burst) {
+            List<GatewayClient.Event> events = client.events(id, 200, Duration.ofSeconds(120));
+            assertEquals("completed", events.getLast().name(), events.getLast().data().toString());
+            events.stream().filter(e -> e.name().equals("started")).forEach(e -> ranOn.add(e.data().path("workerId")
+                    .asText()));
+        }
+        System.out.println("placement: a burst of 10 jobs for cold " + cold + " ran on " + ranOn + " with "
+                + (loads() - beforeBurst) + " loads");
+        assertEquals(2, ranOn.size(), "the burst spread over both devices once the other's model had no jobs");
+        assertTrue(loads() - beforeBurst <= 2, "one load per device that joined the burst");
+
+        // More work for that model loads nothing: both devices hold it.
+        org.awaitility.Awaitility.await("GET /v1/models shows where " + cold + " is held").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(250)).until(() -> warmDevices(cold) == 2);
         int warm = loads();
         List<String> more = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            more.add(submit("model-c", 30 + i));
+            more.add(submit(cold, 2, 200 + i));
         }
         for (String id : more) {
             List<GatewayClient.Event> events = client.events(id, 200, Duration.ofSeconds(120));
             assertEquals("completed", events.getLast().name());
-            assertEquals(0, GatewayClient.count(events, "loading"), "model-c was held");
+            assertEquals(0, GatewayClient.count(events, "loading"), cold + " was held");
         }
         assertEquals(warm, loads(), "no load for a model that keeps receiving work");
-        // The workers announce what they hold with each heartbeat (2 s).
-        org.awaitility.Awaitility.await("GET /v1/models shows where model-c is held").atMost(Duration.ofSeconds(10))
-                .pollInterval(Duration.ofMillis(250)).until(() -> warmDevices("model-c") >= 1);
+    }
+
+    /** A model that no device takes now (three models, two one-model devices), once the announcements say so. */
+    private static String awaitColdModel() {
+        String[] cold = new String[1];
+        org.awaitility.Awaitility.await("a model without a device").atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(250)).until(() -> {
+                    for (JsonNode served : client.get("/v1/models").path("models")) {
+                        if (served.path("placedDevices").asInt() == 0) {
+                            cold[0] = served.path("id").asText();
+                            return true;
+                        }
+                    }
+                    return false;
+                });
+        return cold[0];
     }
 
     private static int warmDevices(String model) throws Exception {
@@ -107,8 +143,8 @@ class ModelPlacementTest {
         return 0;
     }
 
-    private static String submit(String model, long seed) throws Exception {
-        return client.submit(JobRequest.builder("a green square").model(model).size(64, 64).steps(2).seed(seed)
+    private static String submit(String model, int steps, long seed) throws Exception {
+        return client.submit(JobRequest.builder("a green square").model(model).size(64, 64).steps(steps).seed(seed)
                 .build());
     }
 

@@ -22,6 +22,7 @@ final class Announcer implements AutoCloseable {
     private final Map<String, Integer> imageUpscalers;
     private final Map<String, List<String>> schedulers;
     private final Supplier<Map<String, Integer>> warmDevices;
+    private final Supplier<Map<String, Integer>> placedDevices;
     private final long startedAtMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
@@ -37,7 +38,7 @@ final class Announcer implements AutoCloseable {
     Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
             Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers,
             Map<String, Integer> imageUpscalers, Map<String, List<String>> schedulers,
-            Supplier<Map<String, Integer>> warmDevices) {
+            Supplier<Map<String, Integer>> warmDevices, Supplier<Map<String, Integer>> placedDevices) {
         this.config = config;
         this.events = events;
         this.models = List.copyOf(models);
@@ -49,19 +50,21 @@ final class Announcer implements AutoCloseable {
         this.imageUpscalers = Map.copyOf(imageUpscalers);
         this.schedulers = Map.copyOf(schedulers);
         this.warmDevices = warmDevices;
+        this.placedDevices = placedDevices;
     }
 
     void start() {
         timer.scheduleAtFixedRate(this::announce, 0, config.heartbeatMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Announces now (also between heartbeats, when the state changes). */
-    void announce() {
+    /** Announces now (also between heartbeats, when the state or the placement changes). */
+    synchronized void announce() {
         events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
                 busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
                 config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords),
                 upscalers, imageUpscalers, schedulers, warmDevices.get(),
-                config.deviceMemoryBytes() == Long.MAX_VALUE ? null : config.deviceMemoryBytes() / (1024 * 1024)));
+                config.deviceMemoryBytes() == Long.MAX_VALUE ? null : config.deviceMemoryBytes() / (1024 * 1024),
+                placedDevices.get()));
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

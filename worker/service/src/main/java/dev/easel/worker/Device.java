@@ -2,12 +2,17 @@ package dev.easel.worker;
 
 import dev.easel.engine.pipeline.Pipeline;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * One GPU (or the CPU): the models it holds within its memory budget, and the thread that runs generations (and model
- * loads) on it, so the thread holding the job's lease stays free to renew it.
+ * One GPU (or the CPU): the models it holds within its memory budget, the models whose queues it takes (its placement:
+ * what it holds at start, then what {@link Placement} moves it to), and the thread that runs generations (and model
+ * loads) on it, so the thread holding the job's lease stays free to renew it. Its two queue slots take it in turn
+ * from {@link #idle()}.
  */
 final class Device implements AutoCloseable {
     private final int index;
@@ -15,10 +20,21 @@ final class Device implements AutoCloseable {
     private final ExecutorService thread;
     /** When the device's last generation ended (0: none yet); read and written by the slots that take it in turn. */
     private volatile long idleSinceNanos;
+    private volatile boolean generating;
+    /** Holds the device while no slot has it: a slot takes it, leases a job for it, and gives it back. */
+    private final BlockingQueue<Device> idle = new ArrayBlockingQueue<>(1, true);
+    private volatile Serving serving;
+
+    /** The models whose queues the device takes; {@code version} changes with them, {@code sinceMillis} 0 at start. */
+    record Serving(Set<String> models, int version, long sinceMillis) {
+    }
 
     Device(int index, ResidentModels models) {
         this.index = index;
         this.models = models;
+        this.serving = new Serving(Set.copyOf(models.held()), 0, 0);
+        models.want(serving.models());
+        idle.add(this);
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "easel-device-" + index);
             t.setDaemon(true);
@@ -53,6 +69,33 @@ final class Device implements AutoCloseable {
         return models.held();
     }
 
+    Serving serving() {
+        return serving;
+    }
+
+    /**
+     * Takes {@code model}'s queue from now on, beside as many of the models it serves as fit with it (the others' queues
+     * it leaves, and unloads them first when it loads {@code model}).
+     */
+    synchronized void place(String model) {
+        Set<String> next = models.servingWith(model, serving.models());
+        models.want(next);
+        serving = new Serving(Set.copyOf(next), serving.version() + 1, System.currentTimeMillis());
+    }
+
+    /** The device while no slot holds it (a queue of at most one). */
+    BlockingQueue<Device> idle() {
+        return idle;
+    }
+
+    boolean isGenerating() {
+        return generating;
+    }
+
+    void generationStarted() {
+        generating = true;
+    }
+
     ResidentModels models() {
         return models;
     }
@@ -68,6 +111,7 @@ final class Device implements AutoCloseable {
     }
 
     void generationEnded() {
+        generating = false;
         idleSinceNanos = System.nanoTime();
     }
 

@@ -26,44 +26,51 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * One lease at a time on the job queues, in the workers' share group. The slot first takes an idle device, then
- * acquires exactly one job (record_limit, one record per fetch), so a worker never holds a job it cannot start: a job
- * waits on the queue, where any idle device of any worker can take it. While the job runs the slot renews its lock
- * every half lock duration; once the job's images and terminal event are durable it acknowledges the record. A worker
- * has two slots per device, so a device starts its next job while the previous one is still being stored; a device is
- * offered again shortly before its job ends (EASEL_RESERVE_AHEAD_MS), so the next job is leased, renewed and begun by
- * then and starts without a gap.
+ * One lease at a time on the job queues of one device's models, in the workers' share group. The slot first takes its
+ * device while it is idle, then acquires exactly one job (record_limit, one record per fetch), so a worker never holds
+ * a job it cannot start: a job waits on the queue, where any idle device of any worker serving its model can take it.
+ * While the job runs the slot renews its lock every half lock duration; once the job's images and terminal event are
+ * durable it acknowledges the record. A device has two slots, so it starts its next job while the previous one is
+ * still being stored; a device is offered again shortly before its job ends (EASEL_RESERVE_AHEAD_MS), so the next job
+ * is leased, renewed and begun by then and starts without a gap. The slot subscribes to the queues of the models its
+ * device serves, and follows it when {@link Placement} moves the device to another model.
  */
 final class QueueSlot implements Runnable {
     private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
     private static final Duration POLL = Duration.ofMillis(200);
+    /**
+     * How long a slot waits after following a placement move before it polls: the broker hands the new queues, and
+     * takes the old ones, at the member's next heartbeat and assignment (1 s each in the bundled stacks). A job
+     * polled from the old queue meanwhile would load the model the device just left.
+     */
+    private static final Duration SETTLE = Duration.ofSeconds(2);
 
     private final WorkerConfig config;
     private final JobRunner runner;
-    private final BlockingQueue<Device> idleDevices;
+    private final Device device;
     private final java.util.concurrent.atomic.AtomicInteger generating;
     private final Executor storage;
     private final BooleanSupplier taking;
     private final BooleanSupplier releaseRequested;
     private final ShareConsumer<String, byte[]> consumer;
-    private final List<String> topics;
+    private List<String> topics = List.of();
+    private int subscribedVersion = -1;
     private volatile boolean polled;
 
     /**
-     * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of
-     * {@code modelIds} for the devices in {@code idleDevices}.
+     * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
+     * {@code device} serves, for it.
      */
-    QueueSlot(ShareConsumer<String, byte[]> consumer, WorkerConfig config, List<String> modelIds, JobRunner runner,
-            BlockingQueue<Device> idleDevices, java.util.concurrent.atomic.AtomicInteger generating, Executor storage,
-            BooleanSupplier taking, BooleanSupplier releaseRequested) {
+    QueueSlot(ShareConsumer<String, byte[]> consumer, WorkerConfig config, Device device, JobRunner runner,
+            java.util.concurrent.atomic.AtomicInteger generating, Executor storage, BooleanSupplier taking,
+            BooleanSupplier releaseRequested) {
         this.config = config;
         this.runner = runner;
-        this.idleDevices = idleDevices;
+        this.device = device;
         this.generating = generating;
         this.storage = storage;
         this.taking = taking;
         this.releaseRequested = releaseRequested;
-        this.topics = modelIds.stream().map(Topics::jobs).toList();
         this.consumer = consumer;
     }
 
@@ -89,18 +96,26 @@ final class QueueSlot implements Runnable {
     @Override
     public void run() {
         try {
-            consumer.subscribe(topics);
             while (taking.getAsBoolean()) {
-                Device device = idleDevices.poll(POLL.toMillis(), TimeUnit.MILLISECONDS);
-                if (device == null) {
+                int followed = subscribedVersion;
+                if (!followPlacement()) {
+                    // The device serves no model now (none could load); placement may give it one.
+                    Thread.sleep(POLL.toMillis());
+                    continue;
+                }
+                if (followed != -1 && followed != subscribedVersion) {
+                    Thread.sleep(SETTLE.toMillis());
+                }
+                Device free = device.idle().poll(POLL.toMillis(), TimeUnit.MILLISECONDS);
+                if (free == null) {
                     continue;
                 }
                 Optional<Lease> job = acquire();
                 if (job.isEmpty()) {
-                    idleDevices.add(device);
+                    device.idle().add(device);
                     continue;
                 }
-                run(job.get(), device);
+                run(job.get());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -112,13 +127,32 @@ final class QueueSlot implements Runnable {
     }
 
     /**
-     * Polls for one job while the slot holds the device; empty when the worker stops taking jobs or, with several
-     * models, after one empty poll. The share group may assign each slot only some of several models' queues, so such a
-     * slot hands the device on to the next rather than hold it for queues it is not given (a job of another model would
-     * wait behind it). With one model every slot shares its queue, and the slot keeps polling: handing over would leave
-     * a job fetched into an idle slot's buffer waiting for the device.
+     * Subscribes to the queues of the models the device serves when they changed (a rebalance: the share group hands
+     * the slot the new queues within a heartbeat); false while it serves none.
+     */
+    private boolean followPlacement() {
+        Device.Serving serving = device.serving();
+        if (serving.version() != subscribedVersion) {
+            topics = serving.models().stream().sorted().map(Topics::jobs).toList();
+            if (topics.isEmpty()) {
+                consumer.unsubscribe();
+            } else {
+                consumer.subscribe(topics);
+            }
+            subscribedVersion = serving.version();
+        }
+        return !topics.isEmpty();
+    }
+
+    /**
+     * Polls for one job while the slot holds the device; empty when the worker stops taking jobs, when the device's
+     * placement changed, or, with several models, after one empty poll. The share group may assign each slot only some
+     * of several models' queues, so such a slot hands the device on to its other slot rather than hold it for queues it
+     * is not given. With one model both slots share its queue, and the slot keeps polling: handing over would leave a
+     * job fetched into the idle slot's buffer waiting for the device.
      */
     private Optional<Lease> acquire() {
+        int version = subscribedVersion;
         do {
             ConsumerRecord<String, byte[]> first = null;
             for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
@@ -133,7 +167,7 @@ final class QueueSlot implements Runnable {
             if (first != null) {
                 return Optional.of(new Lease(first));
             }
-        } while (topics.size() == 1 && taking.getAsBoolean());
+        } while (topics.size() == 1 && taking.getAsBoolean() && device.serving().version() == version);
         return Optional.empty();
     }
 
@@ -141,49 +175,31 @@ final class QueueSlot implements Runnable {
         return TimeUnit.MILLISECONDS.toNanos(config.lockMillis());
     }
 
-    /**
-     * The device to run a job of {@code model} on: {@code taken} when it holds the model, else an idle device that
-     * does (swapped for {@code taken}), so a model is loaded only when no free device has it.
-     */
-    private Device warmestFor(String model, Device taken) {
-        if (taken.holds(model)) {
-            return taken;
-        }
-        for (Device idle : idleDevices) {
-            if (idle.holds(model) && idleDevices.remove(idle)) {
-                idleDevices.add(taken);
-                return idle;
-            }
-        }
-        return taken;
-    }
-
     /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
-    private void run(Lease lease, Device offered) throws InterruptedException {
+    private void run(Lease lease) throws InterruptedException {
         // A record can wait in the consumer's buffer, its lock running, from a fetch made before this slot asked for it;
         // its lock may be gone and the job running elsewhere. Renewing it first proves the lock is ours, for a full
         // lock duration from now.
         lease.renew();
         if (lease.lost) {
-            idleDevices.add(offered);
+            device.idle().add(device);
             LOG.log(System.Logger.Level.INFO, "job " + where(lease.record) + " not started: its lock had expired"
                     + " before it came out of the buffer (it is delivered again)");
             return;
         }
         ConsumerRecord<String, byte[]> record = lease.record;
-        Device device = warmestFor(record.topic().substring(dev.easel.contracts.Topics.JOBS_PREFIX.length()), offered);
         int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
         JobRunner.Begun begun;
         try {
             begun = runner.begin(record, attempt);
         } catch (RuntimeException e) {
-            idleDevices.add(device);
+            device.idle().add(device);
             LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " not begun, released: " + e.getMessage());
             lease.settle(JobRunner.Settlement.RELEASE);
             return;
         }
         if (begun.settlement() != null) {
-            idleDevices.add(device);
+            device.idle().add(device);
             lease.settle(begun.settlement());
             return;
         }
@@ -192,12 +208,13 @@ final class QueueSlot implements Runnable {
         AtomicBoolean handedBack = new AtomicBoolean();
         Runnable handBack = () -> {
             if (handedBack.compareAndSet(false, true)) {
-                idleDevices.add(device);
+                device.idle().add(device);
             }
         };
         CompletableFuture<JobRunner.Settlement> outcome = CompletableFuture
                 .supplyAsync(() -> {
                     Long idleMillis = device.idleMillis();
+                    device.generationStarted();
                     generating.incrementAndGet();
                     try {
                         return uninterrupted(() -> runner.generate(begun.job(), device, idleMillis, releaseRequested,

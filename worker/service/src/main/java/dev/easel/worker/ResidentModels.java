@@ -55,6 +55,8 @@ final class ResidentModels implements AutoCloseable {
     private final LinkedHashMap<String, Pipeline> loaded = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<String, Long> loadMillis = new HashMap<>();
     private final Map<String, Long> failedAtMillis = new HashMap<>();
+    /** The models the device is placed to serve; others it holds are unloaded first when room is needed. */
+    private java.util.Set<String> wanted = java.util.Set.of();
     private long usedBytes;
     private int loads;
 
@@ -129,6 +131,55 @@ final class ResidentModels implements AutoCloseable {
         return pipeline;
     }
 
+    /** The models this device can be asked to hold. */
+    List<String> ids() {
+        return List.copyOf(models.keySet());
+    }
+
+    /** Whether this device can hold {@code id} at all (it is served, and alone with the pinned ones fits the budget). */
+    synchronized boolean canHold(String id) {
+        Model model = models.get(id);
+        if (model == null) {
+            return false;
+        }
+        long pinned = models.values().stream().filter(Model::pinned).filter(m -> !m.id().equals(id))
+                .mapToLong(Model::estimateBytes).sum();
+        return model.estimateBytes() + pinned <= budgetBytes;
+    }
+
+    /** The models the device is placed to serve: when room is needed, held models outside them are unloaded first. */
+    synchronized void want(java.util.Set<String> ids) {
+        wanted = java.util.Set.copyOf(ids);
+    }
+
+    /**
+     * The models the device serves once {@code coming} joins {@code serving}: the pinned ones, {@code coming}, then
+     * as many of the rest as fit within the budget, most recently used first.
+     */
+    synchronized java.util.Set<String> servingWith(String coming, java.util.Collection<String> serving) {
+        java.util.Set<String> kept = new java.util.LinkedHashSet<>();
+        long bytes = 0;
+        for (Model model : models.values()) {
+            if (model.pinned() && !model.id().equals(coming)) {
+                kept.add(model.id());
+                bytes += model.estimateBytes();
+            }
+        }
+        kept.add(coming);
+        bytes += models.get(coming).estimateBytes();
+        List<String> recentFirst = new ArrayList<>(loaded.keySet());
+        java.util.Collections.reverse(recentFirst);
+        serving.stream().filter(id -> !recentFirst.contains(id)).forEach(recentFirst::add);
+        for (String id : recentFirst) {
+            Model model = models.get(id);
+            if (serving.contains(id) && !kept.contains(id) && bytes + model.estimateBytes() <= budgetBytes) {
+                kept.add(id);
+                bytes += model.estimateBytes();
+            }
+        }
+        return kept;
+    }
+
     /** Whether {@code id} fits beside what the device holds (counting what unloading unpinned models frees). */
     synchronized boolean fitsNow(String id) {
         Model model = models.get(id);
@@ -141,7 +192,10 @@ final class ResidentModels implements AutoCloseable {
                     + " MB, more than this device's budget of " + budgetBytes / (1024 * 1024)
                     + " MB (EASEL_DEVICE_MEMORY_MB)");
         }
-        for (String id : new ArrayList<>(loaded.keySet())) {
+        // Least recently used first, and models the device is no longer placed to serve before those it is.
+        List<String> byPreference = new ArrayList<>(loaded.keySet());
+        byPreference.sort(java.util.Comparator.comparing(wanted::contains));
+        for (String id : byPreference) {
             if (usedBytes + coming.estimateBytes() <= budgetBytes) {
                 return;
             }

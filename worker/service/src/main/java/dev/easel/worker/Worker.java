@@ -18,14 +18,13 @@ final class Worker {
 
     private final WorkerConfig config;
     private final List<Device> devices;
-    /** Fair: the slots waiting for a device get it in turn (each polls its share of the queues while it holds one). */
-    private final java.util.concurrent.BlockingQueue<Device> idleDevices;
     /** Devices generating now (an idle device may be held by a slot waiting for a job: that is not busy). */
     private final java.util.concurrent.atomic.AtomicInteger generating = new java.util.concurrent.atomic.AtomicInteger();
     private final List<QueueSlot> slots = new ArrayList<>();
     private final List<Thread> slotThreads = new ArrayList<>();
     private final ExecutorService storage;
     private final Announcer announcer;
+    private final Placement placement;
     private volatile boolean taking = true;
     private volatile boolean releaseRequested;
 
@@ -44,18 +43,19 @@ final class Worker {
         }
         this.config = config;
         this.devices = List.copyOf(devices);
-        this.idleDevices = new java.util.concurrent.ArrayBlockingQueue<>(devices.size(), true, devices);
         this.storage = Executors.newFixedThreadPool(devices.size(), r -> {
             Thread thread = new Thread(r, "easel-storage");
             thread.setDaemon(true);
             return thread;
         });
         for (int i = 0; i < 2 * devices.size(); i++) {
-            slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, modelIds, runner, idleDevices, generating,
+            slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, devices.get(i / 2), runner, generating,
                     storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
-                adapters, upscalers, imageUpscalers, schedulers, this::warmDevices);
+                adapters, upscalers, imageUpscalers, schedulers, this::warmDevices, this::placedDevices);
+        this.placement = Placement.needed(this.devices, modelIds) ? new Placement(config, this.devices, modelIds,
+                announcer::announce) : null;
     }
 
     void start() {
@@ -65,6 +65,9 @@ final class Worker {
             thread.start();
         }
         announcer.start();
+        if (placement != null) {
+            placement.start();
+        }
     }
 
     /** Ready once a slot polled the queue (the others join when a device is free for them). */
@@ -84,6 +87,15 @@ final class Worker {
             device.held().forEach(id -> warm.merge(id, 1, Integer::sum));
         }
         return warm;
+    }
+
+    /** Per model, the devices taking its queue (holding it, or placed to load it). */
+    java.util.Map<String, Integer> placedDevices() {
+        java.util.Map<String, Integer> placed = new java.util.TreeMap<>();
+        for (Device device : devices) {
+            device.serving().models().forEach(id -> placed.merge(id, 1, Integer::sum));
+        }
+        return placed;
     }
 
     /** Model loads done on all devices since the worker started. */
@@ -108,6 +120,9 @@ final class Worker {
     /** Stops taking jobs; running ones get {@code drainMillis} to finish, then go back to the queue. */
     void drain() throws InterruptedException {
         taking = false;
+        if (placement != null) {
+            placement.close();
+        }
         announcer.announce();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainMillis());
         for (Thread thread : slotThreads) {

@@ -41,6 +41,10 @@ import java.util.Map;
  * EASEL_DEVICE_MEMORY_MB          3/4 of the RAM / devices  (what each device's loaded models may take; models load
  *                                                       when a job needs them, least recently used unloaded; set it
  *                                                       to the GPU's memory on CUDA)
+ * EASEL_MIN_RESIDENCY_MS          10000                (a device placed on a model keeps it at least this long, so
+ *                                                       models taking turns on a device do not reload on every job)
+ * EASEL_PLACEMENT_WAIT_MS         5000                 (how long a model's jobs may wait beyond its devices before
+ *                                                       an idle device, or one whose models have no backlog, joins)
  * EASEL_STORE_MODELS              (none)               (model ids to serve from the model store, ',' separated, or
  *                                                       all; beside the EASEL_MODEL_DIR folders, which may then be
  *                                                       left out)
@@ -74,6 +78,8 @@ public record WorkerConfig(
         Path loraDir,
         Path embeddingsDir,
         long deviceMemoryMb,
+        long minResidencyMillis,
+        long placementWaitMillis,
         StoreSettings store) {
 
     /** Models from the model store: which ({@code all}: the whole catalogue), its bucket, the disk cache and its bound. */
@@ -97,6 +103,10 @@ public record WorkerConfig(
         if (deviceMemoryMb < 0) {
             throw new IllegalArgumentException("EASEL_DEVICE_MEMORY_MB must be 0 (3/4 of the RAM shared by the devices)"
                     + " or more, got " + deviceMemoryMb);
+        }
+        if (minResidencyMillis < 0 || placementWaitMillis < 0) {
+            throw new IllegalArgumentException("EASEL_MIN_RESIDENCY_MS and EASEL_PLACEMENT_WAIT_MS must be 0 or more, got "
+                    + minResidencyMillis + " and " + placementWaitMillis);
         }
         if (modelDirs.isEmpty() && store.models().isEmpty()) {
             throw new IllegalArgumentException("EASEL_MODEL_DIR names no model folder and EASEL_STORE_MODELS no model");
@@ -131,6 +141,8 @@ public record WorkerConfig(
                 adapterDir(env, "EASEL_LORA_DIR", "loras"),
                 adapterDir(env, "EASEL_EMBEDDINGS_DIR", "embeddings"),
                 integer(env, "EASEL_DEVICE_MEMORY_MB", 0),
+                integer(env, "EASEL_MIN_RESIDENCY_MS", 10_000),
+                integer(env, "EASEL_PLACEMENT_WAIT_MS", 5_000),
                 new StoreSettings(Arrays.stream(env.getOrDefault("EASEL_STORE_MODELS", "").split(","))
                         .map(String::strip).filter(id -> !id.isEmpty()).toList(),
                         env.getOrDefault("EASEL_MODEL_BUCKET", "easel-models"),

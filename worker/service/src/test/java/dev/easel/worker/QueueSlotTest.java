@@ -55,9 +55,10 @@ class QueueSlotTest {
     static void loadModel() throws Exception {
         Path toyFolder = ModelGenerator.write(ModelGenerator.Spec.of(ModelGenerator.Kind.TOY), folder.resolve("toy"));
         toy = ModelFolder.load(toyFolder, new OrtRuntime(new RuntimeOptions("cpu", 0, 1, 0)));
-        device = new Device(0, new ResidentModels(List.of(new ResidentModels.Model("toy", toyFolder, 1, false)),
-                dir -> new StableDiffusionPipeline(toy), Long.MAX_VALUE));
-        device.pipeline("toy");
+        ResidentModels models = new ResidentModels(List.of(new ResidentModels.Model("toy", toyFolder, 1, false)),
+                dir -> new StableDiffusionPipeline(toy), Long.MAX_VALUE);
+        models.get("toy");
+        device = new Device(0, models);
     }
 
     @AfterAll
@@ -105,7 +106,7 @@ class QueueSlotTest {
         slot.awaitAcks(1);
         assertEquals(List.of("RENEW@0"), slot.stop(), "the job may run elsewhere: this slot leaves it alone");
         assertEquals(List.of(), slot.world.events, "nothing was published for it");
-        assertEquals(1, slot.idle.size(), "the device went back to the idle ones");
+        assertEquals(1, device.idle().size(), "the device went back to be taken again");
     }
 
     @Test
@@ -125,11 +126,10 @@ class QueueSlotTest {
                 Optional.empty(), Optional.of((short) deliveryCount));
     }
 
-    /** A slot on a recording consumer with one idle device, running on its own thread. */
+    /** A slot on a recording consumer for the toy model's device, running on its own thread. */
     private static final class Slot {
         final RecordingConsumer consumer = new RecordingConsumer();
         final Recorded world = new Recorded();
-        final LinkedBlockingQueue<Device> idle = new LinkedBlockingQueue<>(List.of(device));
         private volatile boolean taking = true;
         private final Thread thread;
 
@@ -140,8 +140,8 @@ class QueueSlotTest {
             WorkerConfig config = WorkerConfig.fromEnvironment(env);
             JobRunner runner = new JobRunner(config, world, world, id -> false, Tracing.fromEnvironment(Map.of(),
                     "unit"));
-            QueueSlot slot = new QueueSlot(consumer, config, List.of("toy"), runner, idle, new AtomicInteger(),
-                    STORAGE, () -> taking, () -> false);
+            QueueSlot slot = new QueueSlot(consumer, config, device, runner, new AtomicInteger(), STORAGE,
+                    () -> taking, () -> false);
             thread = new Thread(slot, "unit-slot");
             thread.start();
         }
