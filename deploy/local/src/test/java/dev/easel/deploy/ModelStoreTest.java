@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The model store on the real S3 server: a pushed folder in the catalogue, the worker's verified disk cache (downloads,
- * reuse, damage, eviction), and a worker serving a store model through the pool, from the cache on its second start.
+ * reuse, damage, eviction), a worker serving a store model through the pool, from the cache on its second start, and a
+ * worker serving the whole store taking up a model pushed while it runs.
  */
 class ModelStoreTest {
     private static TestStack stack;
@@ -122,5 +123,36 @@ class ModelStoreTest {
         String again = client.submit(JobRequest.builder("a blue square").model("toy-store").size(64, 64).steps(3)
                 .seed(2L).build());
         assertEquals("completed", GatewayClient.names(client.events(again, 100, Duration.ofSeconds(60))).getLast());
+    }
+
+    @Test
+    void aModelPushedWhileAWorkerServesTheStoreIsServedWithoutARestart() throws Exception {
+        // A bucket of its own: the other tests push damaged models to the default one.
+        ModelStore own = new ModelStore(stack.s3(), LocalStack.S3_ACCESS_KEY, LocalStack.S3_SECRET_KEY,
+                "easel-models-live");
+        own.push(stack.toyModel(), "toy-first");
+        ServiceProcess worker = stack.worker("store-all-worker", List.of(), Map.of("EASEL_MODEL_DIR", "",
+                "EASEL_STORE_MODELS", "all", "EASEL_MODEL_BUCKET", "easel-models-live", "EASEL_MODEL_CACHE_DIR",
+                stack.home().resolve("live-cache").toString()));
+        ServiceProcess gateway = stack.gateway("store-live-gateway", Map.of("easel.default-model", "toy-first"));
+        GatewayClient client = GatewayClient.withNewKey(gateway.address(), stack.kafka(), "store-live");
+
+        own.push(stack.toyModel(), "toy-later");
+        org.awaitility.Awaitility.await("GET /v1/models lists toy-later").atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500)).until(() -> {
+                    for (com.fasterxml.jackson.databind.JsonNode model : client.get("/v1/models").path("models")) {
+                        if (model.path("id").asText().equals("toy-later")) {
+                            return true;
+                        }
+                    }
+                    return false;
+                });
+        String id = client.submit(JobRequest.builder("a red circle").model("toy-later").size(64, 64).steps(3)
+                .seed(1L).build());
+        assertEquals("completed", GatewayClient.names(client.events(id, 100, Duration.ofSeconds(60))).getLast());
+        assertTrue(Files.readString(worker.logFile()).contains("now serves toy-later"), "served without a restart");
+        String first = client.submit(JobRequest.builder("a red circle").model("toy-first").size(64, 64).steps(3)
+                .seed(1L).build());
+        assertEquals("completed", GatewayClient.names(client.events(first, 100, Duration.ofSeconds(60))).getLast());
     }
 }

@@ -2,6 +2,7 @@ package dev.easel.worker;
 
 import dev.easel.contracts.WorkerStatus;
 import dev.easel.engine.adapter.AdapterLibrary;
+import dev.easel.engine.pipeline.ModelKind;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -13,14 +14,11 @@ import java.util.function.Supplier;
 final class Announcer implements AutoCloseable {
     private final WorkerConfig config;
     private final EventPublisher events;
-    private final List<String> models;
+    private final Supplier<List<ServedModel>> served;
     private final String executionProvider;
     private final Supplier<String> state;
     private final Supplier<Integer> busyDevices;
     private final AdapterLibrary adapters;
-    private final List<String> upscalers;
-    private final Map<String, Integer> imageUpscalers;
-    private final Map<String, List<String>> schedulers;
     private final Supplier<Map<String, Integer>> warmDevices;
     private final Supplier<Map<String, Integer>> placedDevices;
     private final long startedAtMillis = System.currentTimeMillis();
@@ -31,24 +29,21 @@ final class Announcer implements AutoCloseable {
     });
 
     /**
-     * {@code adapters}: the LoRAs and embeddings announced (read at every heartbeat: files added later show);
-     * {@code upscalers} the x4 upscalers among {@code models}, {@code imageUpscalers} the image upscalers with their
-     * factors, {@code schedulers} what each model takes, {@code warmDevices} which devices hold which model now.
+     * {@code served}: the models the worker serves now (read at every heartbeat: models from the store added later
+     * show), their kinds, schedulers and upscale factors; {@code adapters}: the LoRAs and embeddings announced (files
+     * added later show too); {@code warmDevices} which devices hold which model now, {@code placedDevices} which take
+     * which model's queue.
      */
-    Announcer(WorkerConfig config, EventPublisher events, List<String> models, String executionProvider,
-            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters, List<String> upscalers,
-            Map<String, Integer> imageUpscalers, Map<String, List<String>> schedulers,
+    Announcer(WorkerConfig config, EventPublisher events, Supplier<List<ServedModel>> served, String executionProvider,
+            Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters,
             Supplier<Map<String, Integer>> warmDevices, Supplier<Map<String, Integer>> placedDevices) {
         this.config = config;
         this.events = events;
-        this.models = List.copyOf(models);
+        this.served = served;
         this.executionProvider = executionProvider;
         this.state = state;
         this.busyDevices = busyDevices;
         this.adapters = adapters;
-        this.upscalers = List.copyOf(upscalers);
-        this.imageUpscalers = Map.copyOf(imageUpscalers);
-        this.schedulers = Map.copyOf(schedulers);
         this.warmDevices = warmDevices;
         this.placedDevices = placedDevices;
     }
@@ -59,12 +54,23 @@ final class Announcer implements AutoCloseable {
 
     /** Announces now (also between heartbeats, when the state or the placement changes). */
     synchronized void announce() {
-        events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(), models, config.devices(),
-                busyDevices.get(), executionProvider, state.get(), startedAtMillis, System.currentTimeMillis(),
-                config.heartbeatMillis(), names(adapters::loraNames), names(adapters::embeddingWords),
-                upscalers, imageUpscalers, schedulers, warmDevices.get(),
-                config.deviceMemoryBytes() == Long.MAX_VALUE ? null : config.deviceMemoryBytes() / (1024 * 1024),
-                placedDevices.get()));
+        List<ServedModel> models = served.get();
+        Map<String, Integer> imageUpscalers = new java.util.TreeMap<>();
+        Map<String, List<String>> schedulers = new java.util.TreeMap<>();
+        for (ServedModel model : models) {
+            schedulers.put(model.id(), model.schedulers());
+            if (model.kind() == ModelKind.IMAGE_UPSCALER) {
+                imageUpscalers.put(model.id(), model.upscaleFactor());
+            }
+        }
+        List<String> upscalers = models.stream().filter(m -> m.kind() == ModelKind.DIFFUSION_UPSCALER)
+                .map(ServedModel::id).toList();
+        events.announce(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, config.workerId(),
+                models.stream().map(ServedModel::id).toList(), config.devices(), busyDevices.get(), executionProvider,
+                state.get(), startedAtMillis, System.currentTimeMillis(), config.heartbeatMillis(),
+                names(adapters::loraNames), names(adapters::embeddingWords), upscalers, imageUpscalers, schedulers,
+                warmDevices.get(), config.deviceMemoryBytes() == Long.MAX_VALUE ? null
+                        : config.deviceMemoryBytes() / (1024 * 1024), placedDevices.get()));
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

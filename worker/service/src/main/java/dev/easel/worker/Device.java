@@ -83,6 +83,18 @@ final class Device implements AutoCloseable {
         serving = new Serving(Set.copyOf(next), serving.version() + 1, System.currentTimeMillis());
     }
 
+    /**
+     * Takes {@code model}'s queue too when it fits beside every model the device serves (a model that joined the
+     * worker after the start); else leaves it to placement.
+     */
+    synchronized void serveAlso(String model) {
+        Set<String> with = models.servingWith(model, serving.models());
+        if (with.containsAll(serving.models())) {
+            models.want(with);
+            serving = new Serving(Set.copyOf(with), serving.version() + 1, serving.sinceMillis());
+        }
+    }
+
     /** The device while no slot holds it (a queue of at most one). */
     BlockingQueue<Device> idle() {
         return idle;

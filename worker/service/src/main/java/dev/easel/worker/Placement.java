@@ -74,7 +74,7 @@ final class Placement implements AutoCloseable {
 
     private final WorkerConfig config;
     private final List<Device> devices;
-    private final List<String> models;
+    private final java.util.function.Supplier<List<String>> models;
     private final Runnable announce;
     private final Admin admin;
     private final KafkaConsumer<String, byte[]> announcements;
@@ -92,10 +92,12 @@ final class Placement implements AutoCloseable {
         return devices.stream().anyMatch(d -> !d.serving().models().containsAll(models));
     }
 
-    Placement(WorkerConfig config, List<Device> devices, List<String> models, Runnable announce) {
+    /** Placement of {@code devices} over {@code models} (the worker's, read each round: store models join later). */
+    Placement(WorkerConfig config, List<Device> devices, java.util.function.Supplier<List<String>> models,
+            Runnable announce) {
         this.config = config;
         this.devices = devices;
-        this.models = List.copyOf(models);
+        this.models = models;
         this.announce = announce;
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
@@ -119,9 +121,10 @@ final class Placement implements AutoCloseable {
             long now = System.currentTimeMillis();
             List<DeviceView> views = devices.stream().map(Placement::view).toList();
             Map<String, Integer> elsewhere = placedElsewhere(now);
-            Map<String, Long> backlog = backlog();
-            PoolState state = new PoolState(backlog, elsewhere, waitingSince, coldDelays(now));
-            for (String model : models) {
+            List<String> served = models.get();
+            Map<String, Long> backlog = backlog(served);
+            PoolState state = new PoolState(backlog, elsewhere, waitingSince, coldDelays(served, now));
+            for (String model : served) {
                 long jobs = backlog.getOrDefault(model, 0L);
                 int placed = state.placed(model, views);
                 boolean needs = placed == 0 ? jobs > 0 : jobs > placed;
@@ -228,7 +231,7 @@ final class Placement implements AutoCloseable {
      * Per model, the jobs not yet acknowledged (running ones included): the share group's lag, or, for a queue no
      * device ever took (the group keeps no state for it), every record on it.
      */
-    private Map<String, Long> backlog() throws Exception {
+    private Map<String, Long> backlog(List<String> models) throws Exception {
         Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
         Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
         for (String model : models) {
@@ -306,7 +309,7 @@ final class Placement implements AutoCloseable {
      * turns (the others see the move in the mover's announcement): its rank among them, in an order that differs per
      * model, times two rounds.
      */
-    private Map<String, Long> coldDelays(long nowMillis) {
+    private Map<String, Long> coldDelays(List<String> models, long nowMillis) {
         Map<String, Long> delays = new HashMap<>();
         List<WorkerStatus> others = liveOthers(nowMillis);
         for (String model : models) {

@@ -132,8 +132,13 @@ final class ResidentModels implements AutoCloseable {
     }
 
     /** The models this device can be asked to hold. */
-    List<String> ids() {
+    synchronized List<String> ids() {
         return List.copyOf(models.keySet());
+    }
+
+    /** Adds a model the device can be asked to hold (one that joined the worker after the start). */
+    synchronized void add(Model model) {
+        models.putIfAbsent(model.id(), model);
     }
 
     /** Whether this device can hold {@code id} at all (it is served, and alone with the pinned ones fits the budget). */

@@ -1,7 +1,6 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.WorkerStatus;
-import dev.easel.engine.pipeline.ModelKind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -24,25 +23,17 @@ final class Worker {
     private final List<Thread> slotThreads = new ArrayList<>();
     private final ExecutorService storage;
     private final Announcer announcer;
-    private final Placement placement;
+    /** The models served now, in the configured order (the first is the gateway's default); store models join later. */
+    private final java.util.concurrent.CopyOnWriteArrayList<ServedModel> served;
+    private Placement placement;
     private volatile boolean taking = true;
     private volatile boolean releaseRequested;
 
     Worker(WorkerConfig config, List<Device> devices, List<ServedModel> models, String executionProvider,
             JobRunner runner, EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
-        List<String> modelIds = models.stream().map(ServedModel::id).toList();
-        List<String> upscalers = models.stream().filter(m -> m.kind() == ModelKind.DIFFUSION_UPSCALER)
-                .map(ServedModel::id).toList();
-        java.util.Map<String, Integer> imageUpscalers = new java.util.TreeMap<>();
-        java.util.Map<String, List<String>> schedulers = new java.util.TreeMap<>();
-        for (ServedModel model : models) {
-            schedulers.put(model.id(), model.schedulers());
-            if (model.kind() == ModelKind.IMAGE_UPSCALER) {
-                imageUpscalers.put(model.id(), model.upscaleFactor());
-            }
-        }
         this.config = config;
         this.devices = List.copyOf(devices);
+        this.served = new java.util.concurrent.CopyOnWriteArrayList<>(models);
         this.storage = Executors.newFixedThreadPool(devices.size(), r -> {
             Thread thread = new Thread(r, "easel-storage");
             thread.setDaemon(true);
@@ -52,10 +43,8 @@ final class Worker {
             slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, devices.get(i / 2), runner, generating,
                     storage, () -> taking, () -> releaseRequested));
         }
-        this.announcer = new Announcer(config, events, modelIds, executionProvider, this::state, this::busyDevices,
-                adapters, upscalers, imageUpscalers, schedulers, this::warmDevices, this::placedDevices);
-        this.placement = Placement.needed(this.devices, modelIds) ? new Placement(config, this.devices, modelIds,
-                announcer::announce) : null;
+        this.announcer = new Announcer(config, events, () -> List.copyOf(served), executionProvider, this::state,
+                this::busyDevices, adapters, this::warmDevices, this::placedDevices);
     }
 
     void start() {
@@ -65,7 +54,34 @@ final class Worker {
             thread.start();
         }
         announcer.start();
-        if (placement != null) {
+        startPlacementIfNeeded();
+    }
+
+    /** The ids of the models served now. */
+    List<String> modelIds() {
+        return served.stream().map(ServedModel::id).toList();
+    }
+
+    /**
+     * Serves {@code model} from now on (a model pushed to the store after the start, loaded once to check it): every
+     * device that can take it beside what it serves takes its queue; otherwise placement gives it devices as its
+     * queue asks.
+     */
+    synchronized void serve(ServedModel model) {
+        if (served.stream().anyMatch(m -> m.id().equals(model.id()))) {
+            return;
+        }
+        served.add(model);
+        for (Device device : devices) {
+            device.serveAlso(model.id());
+        }
+        startPlacementIfNeeded();
+        announcer.announce();
+    }
+
+    private synchronized void startPlacementIfNeeded() {
+        if (placement == null && taking && Placement.needed(devices, modelIds())) {
+            placement = new Placement(config, devices, this::modelIds, announcer::announce);
             placement.start();
         }
     }
@@ -119,9 +135,13 @@ final class Worker {
 
     /** Stops taking jobs; running ones get {@code drainMillis} to finish, then go back to the queue. */
     void drain() throws InterruptedException {
-        taking = false;
-        if (placement != null) {
-            placement.close();
+        Placement running;
+        synchronized (this) {
+            taking = false;
+            running = placement;
+        }
+        if (running != null) {
+            running.close();
         }
         announcer.announce();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.drainMillis());

@@ -6,9 +6,6 @@ import dev.easel.engine.model.OrtRuntime;
 import dev.easel.engine.pipeline.ImageUpscalePipeline;
 import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.model.ImageUpscaler;
-import dev.easel.store.ModelCache;
-import dev.easel.store.ModelManifest;
-import dev.easel.store.ModelStore;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,36 +20,47 @@ import java.util.concurrent.CountDownLatch;
 public final class WorkerMain {
     private static final System.Logger LOG = System.getLogger(WorkerMain.class.getName());
 
-    /**
-     * The folders of the models the worker serves from the model store, each verified in the disk cache (downloaded
-     * when the cache lacks it or the store has a newer push); logs where each came from and what it cost.
-     */
-    private static List<Path> storeModels(WorkerConfig config) throws java.io.IOException {
-        WorkerConfig.StoreSettings settings = config.store();
-        if (settings.models().isEmpty()) {
-            return List.of();
-        }
-        ModelStore store = new ModelStore(config.s3Endpoint(), config.s3AccessKey(), config.s3SecretKey(),
-                settings.bucket());
-        ModelCache cache = new ModelCache(settings.cacheDir(), settings.cacheMegabytes() * 1024 * 1024, store);
-        List<String> ids = settings.all() ? store.catalogue().stream().map(ModelManifest::id).toList()
-                : settings.models();
-        if (ids.isEmpty() && config.modelDirs().isEmpty()) {
-            throw new IllegalArgumentException("EASEL_STORE_MODELS is all, and the model store (bucket "
-                    + settings.bucket() + ") holds no model: push one with ./easel models push DIR");
-        }
-        List<Path> folders = new ArrayList<>();
-        for (String id : ids) {
-            ModelCache.Fetched fetched = cache.fetch(id);
-            LOG.log(System.Logger.Level.INFO, "model " + id + " (" + fetched.manifest().bytes() / (1024 * 1024)
-                    + " MB): " + (fetched.downloaded() ? "downloaded and verified in " + fetched.downloadMillis()
-                    + " ms" : "verified copy from the cache") + " at " + fetched.folder());
-            folders.add(fetched.folder());
-        }
-        return folders;
+    private WorkerMain() {
     }
 
-    private WorkerMain() {
+    /** A model folder as a device may hold it: its id (the folder's name, which must name a queue) and its size. */
+    private static ResidentModels.Model candidate(Path dir) {
+        String id = dir.toAbsolutePath().normalize().getFileName().toString();
+        Topics.jobs(id); // refuses a model id that cannot name a queue
+        return new ResidentModels.Model(id, dir, ResidentModels.Model.estimateBytes(dir),
+                ImageUpscaler.isUpscalerFolder(dir));
+    }
+
+    /**
+     * Serves a model that arrived after the start (pushed to the store): creates its queue, lets every device hold it,
+     * loads it once on the first device between jobs (checking it and reading what it offers, as at the start), then
+     * the worker announces it and takes its jobs.
+     */
+    private static void serveLater(Path folder, WorkerConfig config, List<Device> devices, Worker worker) {
+        ResidentModels.Model model = candidate(folder);
+        if (worker.modelIds().contains(model.id())) {
+            return;
+        }
+        try {
+            QueueSetup.prepare(config, List.of(model.id()));
+        } catch (Exception e) {
+            throw new IllegalStateException("the queue of model " + model.id() + " could not be created: " + e, e);
+        }
+        devices.forEach(device -> device.models().add(model));
+        Device first = devices.get(0);
+        ServedModel served;
+        try {
+            served = first.thread().submit(() -> ServedModel.of(first.pipeline(model.id()))).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new dev.easel.engine.model.ModelException("model " + model.id() + " could not be loaded: "
+                    + e.getCause().getMessage(), e.getCause());
+        }
+        worker.serve(served);
+        LOG.log(System.Logger.Level.INFO, "worker " + config.workerId() + " now serves " + model.id() + " ("
+                + served.kind().wireName() + "), pushed to the store after it started");
     }
 
     public static void main(String[] args) throws Exception {
@@ -82,19 +90,18 @@ public final class WorkerMain {
 
         AdapterLibrary adapters = new AdapterLibrary(config.loraDir(), config.embeddingsDir());
         List<Path> modelFolders = new ArrayList<>(config.modelDirs());
-        modelFolders.addAll(storeModels(config));
+        StoreModels store = new StoreModels(config);
+        modelFolders.addAll(store.fetchAtStart(!config.modelDirs().isEmpty()));
         // Image upscalers first (and always held): the other models' hires fix may use them, on the same device.
         List<Path> folders = new ArrayList<>(modelFolders);
         folders.sort(java.util.Comparator.comparing(dir -> !ImageUpscaler.isUpscalerFolder(dir)));
         List<ResidentModels.Model> candidates = new ArrayList<>();
         for (Path dir : folders) {
-            String id = dir.toAbsolutePath().normalize().getFileName().toString();
-            Topics.jobs(id); // refuses a model id that cannot name a queue
-            if (candidates.stream().anyMatch(m -> m.id().equals(id))) {
-                throw new IllegalArgumentException("two model folders are both named '" + id + "'");
+            ResidentModels.Model candidate = candidate(dir);
+            if (candidates.stream().anyMatch(m -> m.id().equals(candidate.id()))) {
+                throw new IllegalArgumentException("two model folders are both named '" + candidate.id() + "'");
             }
-            candidates.add(new ResidentModels.Model(id, dir, ResidentModels.Model.estimateBytes(dir),
-                    ImageUpscaler.isUpscalerFolder(dir)));
+            candidates.add(candidate);
         }
         long budget = config.deviceMemoryBytes();
         List<Device> devices = new ArrayList<>();
@@ -162,6 +169,7 @@ public final class WorkerMain {
         CountDownLatch drained = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
+                store.close();
                 worker[0].drain();
                 cancellations.close();
             } catch (InterruptedException e) {
@@ -174,6 +182,7 @@ public final class WorkerMain {
             }
         }));
         worker[0].start();
+        store.watch(folder -> serveLater(folder, config, devices, running));
         while (drained.getCount() > 0) {
             if (!worker[0].isHealthy()) {
                 // A queue slot died: exit so that the supervisor (./easel up, Kubernetes) restarts the worker.
