@@ -84,10 +84,13 @@ final class PoolCommands {
                 rows.add(List.of(model.path("id").asText() + (model.path("isDefault").asBoolean() ? " (default)" : ""),
                         String.valueOf(model.path("workers").size()),
                         model.path("busyDevices").asInt() + "/" + model.path("devices").asInt(),
+                        model.path("warmDevices").asInt() + "/" + model.path("placedDevices").asInt()
+                                + (model.path("loadingDevices").asInt() > 0 ? " (loading on "
+                                + model.path("loadingDevices").asInt() + ")" : ""),
                         model.path("queuedJobs").asText(),
                         model.hasNonNull("startEtaMillis") ? model.path("startEtaMillis").asLong() / 1000.0 + " s" : "-"));
             }
-            table(List.of("MODEL", "WORKERS", "BUSY", "QUEUED", "START ETA"), rows);
+            table(List.of("MODEL", "WORKERS", "BUSY", "WARM/PLACED", "QUEUED", "START ETA"), rows);
         }
         return 0;
     }

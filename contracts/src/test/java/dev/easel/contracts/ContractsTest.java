@@ -58,7 +58,8 @@ class ContractsTest {
     static final WorkerStatus STATUS = new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "worker-1", List.of("toy"), 2, 1,
             "CPUExecutionProvider", WorkerStatus.BUSY, 1L, 2L, 2000L, List.of("style"), List.of("easelcat"),
             List.of(), java.util.Map.of("esrgan", 4),
-            java.util.Map.of("toy", List.of("euler", "ddim")), java.util.Map.of("toy", 2), 8192L, java.util.Map.of("toy", 2));
+            java.util.Map.of("toy", List.of("euler", "ddim")), java.util.Map.of("toy", 2), 8192L, java.util.Map.of("toy", 2),
+            java.util.Map.of("toy", 0), List.of(4L, 4L));
 
     @Test
     void modelIdsThatCannotNameATopicAreRefused() {

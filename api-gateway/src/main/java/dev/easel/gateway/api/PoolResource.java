@@ -23,11 +23,13 @@ public class PoolResource {
      * a job gives the picture as initImage); {@code upscaleFactor} how many times an upscaler enlarges each side;
      * {@code schedulers} the ones a job may name (an SD3 model: euler; an image upscaler: none); {@code warmDevices}
      * of {@code devices} hold the model now (the others load it when a job asks, which a {@code loading} event shows);
-     * {@code placedDevices} take its queue (those holding it and those placed to load it for its backlog).
+     * {@code placedDevices} take its queue (those holding it and those placed to load it for its backlog), and
+     * {@code loadingDevices} are loading it now.
      */
     public record ModelView(String id, List<String> workers, int devices, int busyDevices, long queuedJobs,
             Long startEtaMillis, boolean isDefault, List<String> loras, List<String> embeddings, String kind,
-            int upscaleFactor, List<String> schedulers, int warmDevices, int placedDevices) {
+            int upscaleFactor, List<String> schedulers, int warmDevices, int placedDevices,
+            int loadingDevices) {
     }
 
     public record Models(List<ModelView> models) {
@@ -53,7 +55,7 @@ public class PoolResource {
                     serving.stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum(), routing.queuedJobs(id),
                     routing.startEtaMillis(id), id.equals(fallback), routing.loras(id), routing.embeddings(id),
                     routing.kind(id), routing.upscaleFactor(id), routing.schedulers(id), routing.warmDevices(id),
-                    routing.placedDevices(id));
+                    routing.placedDevices(id), routing.loadingDevices(id));
         }).toList());
     }
 

@@ -54,6 +54,11 @@ public class ModelRouting {
         return workers.serving(modelId).stream().mapToInt(w -> w.placedDevices().getOrDefault(modelId, 0)).sum();
     }
 
+    /** The devices loading {@code modelId} now (its jobs there show {@code loading}). */
+    public int loadingDevices(String modelId) {
+        return workers.serving(modelId).stream().mapToInt(w -> w.loadingDevices().getOrDefault(modelId, 0)).sum();
+    }
+
     public int busyDevices(String modelId) {
         return workers.serving(modelId).stream().mapToInt(WorkerRegistry.WorkerView::busyDevices).sum();
     }

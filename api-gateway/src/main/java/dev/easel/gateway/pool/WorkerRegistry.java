@@ -29,7 +29,7 @@ public class WorkerRegistry {
             String executionProvider, long startedAtMillis, long lastHeartbeatMillis, List<String> loras,
             List<String> embeddings, List<String> upscalers, Map<String, Integer> imageUpscalers,
             Map<String, List<String>> schedulers, Map<String, Integer> warmDevices, Long deviceMemoryMb,
-            Map<String, Integer> placedDevices) {
+            Map<String, Integer> placedDevices, Map<String, Integer> loadingDevices, List<Long> deviceMemoryUsedMb) {
     }
 
     /** Tells the beans that follow the served models (the metrics' per-model gauges) about each announcement. */
@@ -93,7 +93,9 @@ public class WorkerRegistry {
                     status.warmDevices() != null ? status.warmDevices() : everywhere(status),
                     status.deviceMemoryMb(),
                     // Workers before placement take every queue they serve on every device.
-                    status.placedDevices() != null ? status.placedDevices() : everywhere(status)));
+                    status.placedDevices() != null ? status.placedDevices() : everywhere(status),
+                    alive && status.loadingDevices() != null ? status.loadingDevices() : Map.of(),
+                    status.deviceMemoryUsedMb() != null ? status.deviceMemoryUsedMb() : List.of()));
         }
         views.sort(Comparator.comparing(WorkerView::id));
         return views;

@@ -79,7 +79,7 @@ class JobResourceTest {
         String value = models == null ? null : Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, workerId,
                 models, 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
                 List.of("style"), List.of("easelcat"), List.of(), java.util.Map.of(), java.util.Map.of(),
-                java.util.Map.of(), null, null));
+                java.util.Map.of(), null, null, null, null));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), workerId, value));
     }
 
@@ -381,7 +381,7 @@ class JobResourceTest {
         String upscalers = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w3", List.of("toy", "esrgan",
                 "x4"), 1, 0, "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L,
                 List.of(), List.of(), List.of("x4"), java.util.Map.of("esrgan", 4),
-                java.util.Map.of("esrgan", List.of()), java.util.Map.of(), null, null));
+                java.util.Map.of("esrgan", List.of()), java.util.Map.of(), null, null, null, null));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w3", upscalers));
         try {
             given().get("/v1/models").then().statusCode(200)
@@ -416,7 +416,7 @@ class JobResourceTest {
         String sd3 = Json.write(new WorkerStatus(WorkerStatus.SCHEMA_VERSION, "w4", List.of("toy", "tiny-sd3"), 1, 0,
                 "CPUExecutionProvider", WorkerStatus.IDLE, 1L, System.currentTimeMillis(), 60_000L, List.of(),
                 List.of(), List.of(), java.util.Map.of(), java.util.Map.of("tiny-sd3", List.of("euler")),
-                java.util.Map.of(), null, null));
+                java.util.Map.of(), null, null, null, null));
         workers.onAnnouncement(new ConsumerRecord<>("easel.workers", 0, OFFSETS.incrementAndGet(), "w4", sd3));
         try {
             given().get("/v1/models").then().statusCode(200)

@@ -81,6 +81,9 @@ class ModelPlacementTest {
             }
             assertTrue(held <= 1, worker.path("id") + " holds " + held + " models on one device of one model's budget");
             assertEquals(6, worker.path("deviceMemoryMb").asInt());
+            for (JsonNode usedMb : worker.path("deviceMemoryUsedMb")) {
+                assertTrue(usedMb.asInt() >= 1 && usedMb.asInt() <= 6, worker.path("id") + " uses " + usedMb);
+            }
         }
 
         // A burst for a model no device takes now: it is loaded, and spreads to the device whose model has no jobs.

@@ -120,6 +120,7 @@ class ModelStoreTest {
         worker = stack.worker("store-worker", List.of(), environment);
         assertTrue(Files.readString(worker.logFile()).contains("verified copy from the cache"),
                 "the second start uses the cache");
+        awaitServed(client, "toy-store");
         String again = client.submit(JobRequest.builder("a blue square").model("toy-store").size(64, 64).steps(3)
                 .seed(2L).build());
         assertEquals("completed", GatewayClient.names(client.events(again, 100, Duration.ofSeconds(60))).getLast());
@@ -138,15 +139,7 @@ class ModelStoreTest {
         GatewayClient client = GatewayClient.withNewKey(gateway.address(), stack.kafka(), "store-live");
 
         own.push(stack.toyModel(), "toy-later");
-        org.awaitility.Awaitility.await("GET /v1/models lists toy-later").atMost(Duration.ofSeconds(60))
-                .pollInterval(Duration.ofMillis(500)).until(() -> {
-                    for (com.fasterxml.jackson.databind.JsonNode model : client.get("/v1/models").path("models")) {
-                        if (model.path("id").asText().equals("toy-later")) {
-                            return true;
-                        }
-                    }
-                    return false;
-                });
+        awaitServed(client, "toy-later");
         String id = client.submit(JobRequest.builder("a red circle").model("toy-later").size(64, 64).steps(3)
                 .seed(1L).build());
         assertEquals("completed", GatewayClient.names(client.events(id, 100, Duration.ofSeconds(60))).getLast());
@@ -154,5 +147,18 @@ class ModelStoreTest {
         String first = client.submit(JobRequest.builder("a red circle").model("toy-first").size(64, 64).steps(3)
                 .seed(1L).build());
         assertEquals("completed", GatewayClient.names(client.events(first, 100, Duration.ofSeconds(60))).getLast());
+    }
+
+    /** Waits until the gateway lists {@code model} as served (a worker's announcement reaches it within a moment). */
+    private static void awaitServed(GatewayClient client, String model) {
+        org.awaitility.Awaitility.await("GET /v1/models lists " + model).atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(250)).until(() -> {
+                    for (com.fasterxml.jackson.databind.JsonNode served : client.get("/v1/models").path("models")) {
+                        if (served.path("id").asText().equals(model)) {
+                            return true;
+                        }
+                    }
+                    return false;
+                });
     }
 }

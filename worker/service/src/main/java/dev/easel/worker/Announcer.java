@@ -21,7 +21,10 @@ final class Announcer implements AutoCloseable {
     private final AdapterLibrary adapters;
     private final Supplier<Map<String, Integer>> warmDevices;
     private final Supplier<Map<String, Integer>> placedDevices;
+    private final Supplier<Map<String, Integer>> loadingDevices;
+    private final Supplier<List<Long>> deviceMemoryUsedMb;
     private final long startedAtMillis = System.currentTimeMillis();
+    private volatile boolean announced;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "easel-announcer");
         thread.setDaemon(true);
@@ -32,11 +35,13 @@ final class Announcer implements AutoCloseable {
      * {@code served}: the models the worker serves now (read at every heartbeat: models from the store added later
      * show), their kinds, schedulers and upscale factors; {@code adapters}: the LoRAs and embeddings announced (files
      * added later show too); {@code warmDevices} which devices hold which model now, {@code placedDevices} which take
-     * which model's queue.
+     * which model's queue, {@code loadingDevices} which load which model now, {@code deviceMemoryUsedMb} what each
+     * device's models take.
      */
     Announcer(WorkerConfig config, EventPublisher events, Supplier<List<ServedModel>> served, String executionProvider,
             Supplier<String> state, Supplier<Integer> busyDevices, AdapterLibrary adapters,
-            Supplier<Map<String, Integer>> warmDevices, Supplier<Map<String, Integer>> placedDevices) {
+            Supplier<Map<String, Integer>> warmDevices, Supplier<Map<String, Integer>> placedDevices,
+            Supplier<Map<String, Integer>> loadingDevices, Supplier<List<Long>> deviceMemoryUsedMb) {
         this.config = config;
         this.events = events;
         this.served = served;
@@ -46,6 +51,8 @@ final class Announcer implements AutoCloseable {
         this.adapters = adapters;
         this.warmDevices = warmDevices;
         this.placedDevices = placedDevices;
+        this.loadingDevices = loadingDevices;
+        this.deviceMemoryUsedMb = deviceMemoryUsedMb;
     }
 
     void start() {
@@ -70,7 +77,13 @@ final class Announcer implements AutoCloseable {
                 state.get(), startedAtMillis, System.currentTimeMillis(), config.heartbeatMillis(),
                 names(adapters::loraNames), names(adapters::embeddingWords), upscalers, imageUpscalers, schedulers,
                 warmDevices.get(), config.deviceMemoryBytes() == Long.MAX_VALUE ? null
-                        : config.deviceMemoryBytes() / (1024 * 1024), placedDevices.get()));
+                        : config.deviceMemoryBytes() / (1024 * 1024), placedDevices.get(), loadingDevices.get(),
+                deviceMemoryUsedMb.get()), () -> announced = true);
+    }
+
+    /** True once the broker has an announcement of this worker (so gateways route its models' jobs). */
+    boolean hasAnnounced() {
+        return announced;
     }
 
     /** The names a folder holds; none when it cannot be listed now (the next heartbeat tries again). */

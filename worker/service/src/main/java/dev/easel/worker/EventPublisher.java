@@ -54,8 +54,13 @@ final class EventPublisher implements JobEvents, AutoCloseable {
     }
 
     /** Announces the worker (no wait: the next heartbeat repeats it). */
-    void announce(WorkerStatus status) {
-        producer.send(new ProducerRecord<>(Topics.WORKERS, status.workerId(), Json.bytes(status)));
+    /** Announces the worker; {@code acknowledged} runs once the broker has the announcement. */
+    void announce(WorkerStatus status, Runnable acknowledged) {
+        producer.send(new ProducerRecord<>(Topics.WORKERS, status.workerId(), Json.bytes(status)), (metadata, error) -> {
+            if (error == null) {
+                acknowledged.run();
+            }
+        });
     }
 
     /** Withdraws the worker's announcement: a tombstone on the compacted topic. */

@@ -57,7 +57,9 @@ final class ResidentModels implements AutoCloseable {
     private final Map<String, Long> failedAtMillis = new HashMap<>();
     /** The models the device is placed to serve; others it holds are unloaded first when room is needed. */
     private java.util.Set<String> wanted = java.util.Set.of();
-    private long usedBytes;
+    /** Written only under the lock, read without it: a heartbeat must not wait for a load to end. */
+    private volatile long usedBytes;
+    private volatile String loading;
     private int loads;
 
     ResidentModels(List<Model> models, Loader loader, long budgetBytes) {
@@ -77,8 +79,13 @@ final class ResidentModels implements AutoCloseable {
         return List.copyOf(loaded.keySet());
     }
 
-    synchronized long usedBytes() {
+    long usedBytes() {
         return usedBytes;
+    }
+
+    /** The model being loaded now, or null. */
+    String loading() {
+        return loading;
     }
 
     long budgetBytes() {
@@ -112,12 +119,15 @@ final class ResidentModels implements AutoCloseable {
         }
         makeRoom(model);
         long start = System.nanoTime();
+        loading = id;
         try {
             pipeline = loader.load(model.folder());
         } catch (RuntimeException e) {
             failedAtMillis.put(id, System.currentTimeMillis());
             throw e instanceof ModelException m ? m : new ModelException("model " + id + " could not be loaded: "
                     + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        } finally {
+            loading = null;
         }
         failedAtMillis.remove(id);
         long millis = (System.nanoTime() - start) / 1_000_000;

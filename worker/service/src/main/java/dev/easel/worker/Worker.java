@@ -44,7 +44,8 @@ final class Worker {
                     storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, () -> List.copyOf(served), executionProvider, this::state,
-                this::busyDevices, adapters, this::warmDevices, this::placedDevices);
+                this::busyDevices, adapters, this::warmDevices, this::placedDevices, this::loadingDevices,
+                this::deviceMemoryUsedMb);
     }
 
     void start() {
@@ -86,9 +87,12 @@ final class Worker {
         }
     }
 
-    /** Ready once a slot polled the queue (the others join when a device is free for them). */
+    /**
+     * Ready once a slot polled the queue (the others join when a device is free for them) and the worker's
+     * announcement is on the broker, so gateways accept jobs for its models.
+     */
     boolean isReady() {
-        return taking && slots.stream().anyMatch(QueueSlot::hasPolled);
+        return taking && announcer.hasAnnounced() && slots.stream().anyMatch(QueueSlot::hasPolled);
     }
 
     /** False when a slot thread died while the worker was taking jobs: the process should exit and be restarted. */
@@ -112,6 +116,23 @@ final class Worker {
             device.serving().models().forEach(id -> placed.merge(id, 1, Integer::sum));
         }
         return placed;
+    }
+
+    /** Per model, the devices loading it now. */
+    java.util.Map<String, Integer> loadingDevices() {
+        java.util.Map<String, Integer> loading = new java.util.TreeMap<>();
+        for (Device device : devices) {
+            String model = device.models().loading();
+            if (model != null) {
+                loading.merge(model, 1, Integer::sum);
+            }
+        }
+        return loading;
+    }
+
+    /** What each device's loaded models take, in MB, in device order. */
+    List<Long> deviceMemoryUsedMb() {
+        return devices.stream().map(d -> d.models().usedBytes() / (1024 * 1024)).toList();
     }
 
     /** Model loads done on all devices since the worker started. */
