@@ -56,6 +56,9 @@ final class BenchCommand {
         if (!args.isEmpty() && args.get(0).equals("cost")) {
             return new BenchCost(out, err).run(args.subList(1, args.size()));
         }
+        if (!args.isEmpty() && args.get(0).equals("streams")) {
+            return new BenchStreams(out, err).run(args.subList(1, args.size()));
+        }
         if (!args.isEmpty() && args.get(0).equals("upscale")) {
             return new BenchUpscale(out, err).run(args.subList(1, args.size()));
         }
@@ -71,7 +74,8 @@ final class BenchCommand {
                     + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]"
                     + " | easel bench upscale [--model DIR] [--size PX] [--tiles 128,64,32] [--runs N]"
                     + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N]"
-                    + " | easel bench placement [--jobs N] [--burst N]");
+                    + " | easel bench placement [--jobs N] [--burst N]"
+                    + " | easel bench streams [--streams N] [--jobs N] [--steps N] [--devices D]");
         }
         int runs = arguments.intValue("runs", 5);
         if (runs < 1) {
