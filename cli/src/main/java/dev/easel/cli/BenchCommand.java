@@ -70,7 +70,7 @@ final class BenchCommand {
                     + " [--steps N] [--guidance G] [--scheduler NAME] [--num-images N] [--max-batch-images B]"
                     + " | easel bench e2e [--jobs N] [--concurrency C]"
                     + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
-                    + " [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
+                    + " [--devices-per-worker D] [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
                     + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]"
                     + " | easel bench upscale [--model DIR] [--size PX] [--tiles 128,64,32] [--runs N]"
                     + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N]"
@@ -179,8 +179,8 @@ final class BenchCommand {
 
     /** Throughput with more and more workers, each step held to a GPU-like minimum time. */
     private int scale(List<String> args) throws Exception {
-        Arguments arguments = new Arguments(args, Set.of("workers", "jobs-per-worker", "steps", "min-step-ms"),
-                Set.of());
+        Arguments arguments = new Arguments(args, Set.of("workers", "jobs-per-worker", "steps", "min-step-ms",
+                "devices-per-worker"), Set.of());
         List<Integer> counts = new ArrayList<>();
         for (String count : arguments.value("workers", "1,2,4").split(",")) {
             try {
@@ -196,8 +196,13 @@ final class BenchCommand {
         if (minStep < 0) {
             throw new UsageException("--min-step-ms must be 0 or more");
         }
-        ObjectNode summary = new BenchScale(out, err).run(counts, arguments.intValue("jobs-per-worker", 24),
-                arguments.intValue("steps", 20), minStep, EaselHome.generatedModel(ModelGenerator.Kind.TOY, err));
+        int devicesPerWorker = arguments.intValue("devices-per-worker", 1);
+        if (devicesPerWorker < 1) {
+            throw new UsageException("--devices-per-worker must be at least 1");
+        }
+        ObjectNode summary = new BenchScale(out, err).run(counts, devicesPerWorker,
+                arguments.intValue("jobs-per-worker", 24), arguments.intValue("steps", 20), minStep,
+                EaselHome.generatedModel(ModelGenerator.Kind.TOY, err));
         out.println(JSON.writeValueAsString(summary));
         return 0;
     }

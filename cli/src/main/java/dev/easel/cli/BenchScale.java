@@ -17,11 +17,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code easel bench scale}: throughput with 1, 2, 4... single-device workers on a stack of its own (free ports, state
- * under {@code .easel/bench-scale}). Each denoising step takes at least {@code minStepMillis} (EASEL_MIN_STEP_MS, a
- * stand-in for a GPU-bound step: two CPU cores cannot show GPU scaling with real compute). Every run submits
- * {@code jobsPerWorker} jobs per worker at once, so the queue never runs dry, and reports jobs per second, the scaling
- * against one worker, and the devices' idle time between consecutive jobs.
+ * {@code easel bench scale}: throughput with 1, 2, 4... workers of {@code devicesPerWorker} devices on a stack of its
+ * own (free ports, state under {@code .easel/bench-scale}). Each denoising step takes at least {@code minStepMillis}
+ * (EASEL_MIN_STEP_MS, a stand-in for a GPU-bound step: two CPU cores cannot show GPU scaling with real compute; ONNX
+ * Runtime on one thread per device). Every run submits {@code jobsPerWorker} jobs per device at once, so the queue
+ * never runs dry, and reports jobs per second, the scaling against one worker, the pool's efficiency (jobs per second
+ * against devices / (steps x minStepMillis), what devices that never idle would do), and the devices' idle time
+ * between consecutive jobs.
  */
 final class BenchScale {
     private static final Duration START = Duration.ofSeconds(180);
@@ -36,8 +38,8 @@ final class BenchScale {
         this.err = err;
     }
 
-    ObjectNode run(List<Integer> workerCounts, int jobsPerWorker, int steps, int minStepMillis, Path model)
-            throws Exception {
+    ObjectNode run(List<Integer> workerCounts, int devicesPerWorker, int jobsPerWorker, int steps, int minStepMillis,
+            Path model) throws Exception {
         BenchStack bench = BenchStack.fresh("bench-scale");
         LocalStack stack = bench.stack();
         String kafka = bench.kafka();
@@ -56,21 +58,31 @@ final class BenchScale {
                     for (int i = 1; i <= workers; i++) {
                         ServiceProcess worker = stack.worker(new LocalStack.WorkerSettings("bench-worker-" + i, kafka,
                                 s3, List.of(model), LocalStack.freePort(),
-                                Map.of("EASEL_MIN_STEP_MS", Integer.toString(minStepMillis))));
+                                Map.of("EASEL_MIN_STEP_MS", Integer.toString(minStepMillis), "EASEL_WORKER_DEVICES",
+                                        Integer.toString(devicesPerWorker), "EASEL_INTRA_OP_THREADS", "1")));
                         pool.add(worker);
                         worker.start(START);
                     }
                     awaitWorkers(gateway, workers);
-                    ObjectNode result = measure(gateway, workers, jobsPerWorker, steps);
+                    int devices = workers * devicesPerWorker;
+                    ObjectNode result = measure(gateway, workers, devices, jobsPerWorker, steps);
+                    if (minStepMillis > 0) {
+                        double ideal = devices * 1000.0 / (steps * (double) minStepMillis);
+                        result.put("efficiency", Math.round(result.path("jobsPerSecond").asDouble() / ideal * 1000)
+                                / 1000.0);
+                    }
                     if (single == 0) {
                         single = result.path("jobsPerSecond").asDouble() / workers;
                     }
                     result.put("scaling", Math.round(result.path("jobsPerSecond").asDouble() / (workers * single)
                             * 1000) / 1000.0);
-                    out.printf("%d worker(s): %.2f jobs/s, scaling %.2f, device idle between jobs p50 %.1f ms,"
-                                    + " p90 %.1f ms%n", workers, result.path("jobsPerSecond").asDouble(),
-                            result.path("scaling").asDouble(), result.path("deviceIdleP50Ms").asDouble(),
-                            result.path("deviceIdleP90Ms").asDouble());
+                    out.printf("%d worker(s), %d devices: %.2f jobs/s, scaling %.2f, efficiency %.3f (job p50 %.0f ms"
+                                    + " on its device), devices busy %.3f of the time (%.3f while jobs waited), idle"
+                                    + " between jobs p50 %.1f ms, p90 %.1f ms%n", workers, devices,
+                            result.path("jobsPerSecond").asDouble(), result.path("scaling").asDouble(),
+                            result.path("efficiency").asDouble(), result.path("engineP50Ms").asDouble(),
+                            result.path("deviceBusyFraction").asDouble(), result.path("steadyBusyFraction").asDouble(),
+                            result.path("deviceIdleP50Ms").asDouble(), result.path("deviceIdleP90Ms").asDouble());
                     results.add(result);
                 } finally {
                     for (ServiceProcess worker : pool) {
@@ -84,7 +96,8 @@ final class BenchScale {
         }
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("benchmark", "scale");
-        summary.put("jobsPerWorker", jobsPerWorker);
+        summary.put("devicesPerWorker", devicesPerWorker);
+        summary.put("jobsPerDevice", jobsPerWorker);
         summary.put("steps", steps);
         summary.put("minStepMillis", minStepMillis);
         summary.set("results", results);
@@ -105,13 +118,14 @@ final class BenchScale {
         throw new IOException("the gateway did not see " + count + " workers within 60 s");
     }
 
-    private ObjectNode measure(Gateway gateway, int workers, int jobsPerWorker, int steps) throws Exception {
+    private ObjectNode measure(Gateway gateway, int workers, int devices, int jobsPerDevice, int steps)
+            throws Exception {
         JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps)
                 .guidanceScale(7.5).scheduler("euler").seed(7L).build();
         // Warm-up: two jobs per worker, so every queue slot has joined the share group before the measured jobs (a slot
         // joins on its first poll, when a device is first free for it).
-        followAll(gateway, request, 2 * workers);
-        int jobs = workers * jobsPerWorker;
+        followAll(gateway, request, 2 * devices);
+        int jobs = devices * jobsPerDevice;
         long start = System.nanoTime();
         List<BenchE2e.Followed> followed = followAll(gateway, request, jobs);
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -119,16 +133,54 @@ final class BenchScale {
                 .filter(JsonNode::isNumber).map(JsonNode::asDouble).sorted().toList();
         ObjectNode result = Json.MAPPER.createObjectNode();
         result.put("workers", workers);
+        result.put("devices", devices);
         result.put("jobs", jobs);
         result.put("seconds", BenchE2e.round(seconds));
         result.put("jobsPerSecond", Math.round(jobs / seconds * 1000) / 1000.0);
+        // The share of the devices' time spent generating: what the pool (queues, leases, hand-overs) leaves to the
+        // engine, whatever the engine's own speed on this machine.
+        double engineMillis = followed.stream().mapToDouble(f -> f.completed().path("timings").path("engineMillis")
+                .asDouble()).sum();
+        result.put("deviceBusyFraction", Math.round(engineMillis / (devices * seconds * 1000) * 1000) / 1000.0);
+        result.put("steadyBusyFraction", steadyBusyFraction(followed, devices));
+        result.put("engineP50Ms", BenchE2e.round(BenchE2e.percentile(followed.stream().map(f -> f.completed()
+                .path("timings").path("engineMillis").asDouble()).sorted().toList(), 50)));
         result.put("deviceIdleP50Ms", BenchE2e.round(BenchE2e.percentile(idle, 50)));
         result.put("deviceIdleP90Ms", BenchE2e.round(BenchE2e.percentile(idle, 90)));
         return result;
     }
 
-    /** Submits {@code count} jobs at once and follows each to completion. */
+    /**
+     * The share of the devices' time spent generating while every device had work waiting: from the moment the
+     * {@code devices}-th job started (all devices busy) to the moment the last job started (the queue ran dry), each
+     * job's generation [started, started + engine time] clipped to that window. The ramp-up and the ragged end of a
+     * finite batch are left out, so this is what the pool's own hand-overs cost a device that always has a next job.
+     */
+    private static double steadyBusyFraction(List<BenchE2e.Followed> followed, int devices) {
+        List<long[]> runs = followed.stream().map(f -> {
+            long start = f.started().path("atMillis").asLong();
+            return new long[] {start, start + f.completed().path("timings").path("engineMillis").asLong()};
+        }).sorted(java.util.Comparator.comparingLong(r -> r[0])).toList();
+        if (runs.size() <= devices) {
+            return 0;
+        }
+        long from = runs.get(devices - 1)[0];
+        long to = runs.getLast()[0];
+        if (to <= from) {
+            return 0;
+        }
+        long busy = 0;
+        for (long[] run : runs) {
+            busy += Math.max(0, Math.min(run[1], to) - Math.max(run[0], from));
+        }
+        return Math.round((double) busy / (devices * (double) (to - from)) * 1000) / 1000.0;
+    }
+
+    /**
+     * Submits {@code count} jobs at once (a client each: fewer clients than devices would leave devices waiting for
+     * the next submit) and follows each to completion.
+     */
     private List<BenchE2e.Followed> followAll(Gateway gateway, JobRequest request, int count) throws Exception {
-        return BenchE2e.followAll(http, gateway, java.util.Collections.nCopies(count, request), Math.min(count, 64));
+        return BenchE2e.followAll(http, gateway, java.util.Collections.nCopies(count, request), count);
     }
 }
