@@ -34,8 +34,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * Which model's queue each device of this worker takes, decided from the pool's queues. A device takes the queues of
  * the models it serves (at start: those it holds); its queue slots subscribe to them, so a worker is handed jobs only
  * for models its devices are placed on, and a job never evicts a model another job is about to need. Every half second
- * the worker reads each model's backlog from the broker (the share group's lag, or the whole queue of a model no
- * device ever took) and the other workers' placements from their announcements, and moves at most one device:
+ * the worker reads each model's backlog from the broker (the share group's lag, one request; the whole queue of a
+ * model no device ever took) and the other workers' placements from their announcements, and moves at most one device:
  * <ul>
  * <li>a model with jobs and no device in the pool (cold) goes to the device that costs least to switch: an idle one
  * before a busy one, then the one whose models lose the fewest waiting jobs (none when another device serves them),
@@ -86,6 +86,7 @@ final class Placement implements AutoCloseable {
         return thread;
     });
     private Map<TopicPartition, Long> caughtUpAt;
+    private long lastWarnedMillis;
 
     /** Whether any device of the worker does not take every model's queue (else there is nothing to place). */
     static boolean needed(List<Device> devices, List<String> models) {
@@ -144,7 +145,13 @@ final class Placement implements AutoCloseable {
                 announce.run();
             });
         } catch (Exception e) {
-            LOG.log(System.Logger.Level.DEBUG, "placement skipped this round: " + e);
+            // Say so once a minute at most: the broker being away is reported elsewhere, and the next round retries.
+            long now = System.currentTimeMillis();
+            if (now - lastWarnedMillis > 60_000) {
+                lastWarnedMillis = now;
+                LOG.log(System.Logger.Level.WARNING, "placement skipped a round (tried again every " + EVERY_MILLIS
+                        + " ms): " + e);
+            }
         }
     }
 
@@ -232,28 +239,37 @@ final class Placement implements AutoCloseable {
      * device ever took (the group keeps no state for it), every record on it.
      */
     private Map<String, Long> backlog(List<String> models) throws Exception {
-        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-        Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
-        for (String model : models) {
-            latest.put(new TopicPartition(Topics.jobs(model), 0), OffsetSpec.latest());
-            earliest.put(new TopicPartition(Topics.jobs(model), 0), OffsetSpec.earliest());
-        }
-        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
-                .get(5, TimeUnit.SECONDS);
-        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts = admin.listOffsets(earliest).all()
-                .get(5, TimeUnit.SECONDS);
         Map<TopicPartition, SharePartitionOffsetInfo> group = admin.listShareGroupOffsets(
                 Map.of(Topics.WORKER_GROUP, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(
                 Topics.WORKER_GROUP).get(5, TimeUnit.SECONDS);
         Map<String, Long> backlog = new HashMap<>();
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
         for (String model : models) {
             TopicPartition partition = new TopicPartition(Topics.jobs(model), 0);
             SharePartitionOffsetInfo info = group.get(partition);
-            long end = ends.get(partition).offset();
-            long jobs = info != null && info.lag().isPresent() ? info.lag().get()
-                    : end - (info != null ? Math.max(info.startOffset(), starts.get(partition).offset())
-                            : starts.get(partition).offset());
-            backlog.put(model, Math.max(0, jobs));
+            if (info != null && info.lag().isPresent()) {
+                backlog.put(model, Math.max(0, info.lag().get()));
+            } else {
+                latest.put(partition, OffsetSpec.latest());
+                earliest.put(partition, OffsetSpec.earliest());
+            }
+        }
+        if (!latest.isEmpty()) {
+            // Only for the queues the group keeps no state for: two more requests, rare once every queue was taken.
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
+                    .get(5, TimeUnit.SECONDS);
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts = admin.listOffsets(earliest).all()
+                    .get(5, TimeUnit.SECONDS);
+            ends.forEach((partition, end) -> {
+                SharePartitionOffsetInfo info = group.get(partition);
+                long start = starts.get(partition).offset();
+                if (info != null) {
+                    start = Math.max(start, info.startOffset());
+                }
+                backlog.put(partition.topic().substring(Topics.JOBS_PREFIX.length()),
+                        Math.max(0, end.offset() - start));
+            });
         }
         return backlog;
     }
