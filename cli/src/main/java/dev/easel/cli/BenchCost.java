@@ -43,12 +43,14 @@ final class BenchCost {
     }
 
     int run(List<String> args) throws Exception {
-        Arguments arguments = new Arguments(args, java.util.Set.of("jobs", "concurrency", "devices", "steps"),
-                java.util.Set.of());
+        Arguments arguments = new Arguments(args, java.util.Set.of("jobs", "concurrency", "devices", "steps",
+                "warmup"), java.util.Set.of());
         int jobs = arguments.intValue("jobs", 60);
         int concurrency = arguments.intValue("concurrency", 1);
         int devices = arguments.intValue("devices", 1);
         int steps = arguments.intValue("steps", 10);
+        // Enough warm-up jobs that the JIT compilers are done with the job path (their CPU would count otherwise).
+        int warmup = arguments.intValue("warmup", 200);
         Path model = EaselHome.generatedModel(ModelGenerator.Kind.TOY, err);
         BenchStack bench = BenchStack.fresh("bench-cost");
         LocalStack stack = bench.stack();
@@ -65,8 +67,8 @@ final class BenchCost {
             Gateway server = Gateway.withBenchKey(gateway.address(), bench.kafka());
             JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps)
                     .guidanceScale(7.5).scheduler("euler").seed(3L).build();
-            err.println("warm-up...");
-            followAll(server, request, 4 * devices + 6, concurrency);
+            err.println("warm-up: " + warmup + " jobs...");
+            followAll(server, request, Math.max(warmup, 4 * devices + 6), concurrency);
             Map<String, ServiceProcess> processes = new LinkedHashMap<>();
             processes.put("broker", bench.infrastructure().get(0));
             processes.put("gateway", gateway);
@@ -106,6 +108,7 @@ final class BenchCost {
             summary.put("steps", steps);
             summary.put("concurrency", concurrency);
             summary.put("devices", devices);
+            summary.put("warmupJobs", warmup);
             summary.put("seconds", round(seconds));
             summary.set("cpuMsPerJob", perJob);
             summary.put("sharedCpuMsPerEvent", round(shared / eventsPerJob));
