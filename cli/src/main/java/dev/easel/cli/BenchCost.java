@@ -102,6 +102,13 @@ final class BenchCost {
                     perJob.path("broker").asDouble(), perJob.path("gateway").asDouble(),
                     perJob.path("worker").asDouble(), workerBeyondEngine, perJob.path("s3").asDouble(), shared,
                     shared / eventsPerJob, BenchE2e.percentile(overhead, 50), BenchE2e.percentile(overhead, 99));
+            double[] parts = new double[4];
+            for (int part = 0; part < 4; part++) {
+                int index = part + 2;
+                parts[part] = BenchE2e.percentile(measured.stream().map(m -> m[index]).sorted().toList(), 50);
+            }
+            out.printf("overhead parts, p50: submit answered %.1f ms, submitted to started %.1f ms, results stored %.1f"
+                    + " ms, completed to the client %.1f ms%n", parts[0], parts[1], parts[2], parts[3]);
             ObjectNode summary = Json.MAPPER.createObjectNode();
             summary.put("benchmark", "cost");
             summary.put("jobs", jobs);
@@ -115,6 +122,10 @@ final class BenchCost {
             summary.put("engineP50Ms", round(BenchE2e.percentile(engine, 50)));
             summary.put("overheadP50Ms", round(BenchE2e.percentile(overhead, 50)));
             summary.put("overheadP99Ms", round(BenchE2e.percentile(overhead, 99)));
+            summary.put("submitP50Ms", round(parts[0]));
+            summary.put("queueP50Ms", round(parts[1]));
+            summary.put("storeP50Ms", round(parts[2]));
+            summary.put("deliveryP50Ms", round(parts[3]));
             out.println(Json.write(summary));
             return 0;
         } finally {
@@ -134,7 +145,10 @@ final class BenchCost {
         return cpu;
     }
 
-    /** Runs {@code count} jobs on {@code concurrency} clients; each one's [end to end, engine] milliseconds. */
+    /**
+     * Runs {@code count} jobs on {@code concurrency} clients; each one's milliseconds: end to end, engine, the submit's
+     * answer, submitted to started, storing the results, and {@code completed} stamped to this client holding it.
+     */
     private List<double[]> followAll(Gateway server, JobRequest request, int count, int concurrency) throws Exception {
         AtomicInteger remaining = new AtomicInteger(count);
         ConcurrentLinkedQueue<double[]> done = new ConcurrentLinkedQueue<>();
@@ -145,11 +159,15 @@ final class BenchCost {
                 running.add(clients.submit(() -> {
                     while (remaining.getAndDecrement() > 0) {
                         long t0 = System.nanoTime();
-                        BenchE2e.Followed followed = BenchE2e.follow(http, server, BenchE2e.submit(http, server,
-                                request));
+                        String id = BenchE2e.submit(http, server, request);
+                        double submitMillis = (System.nanoTime() - t0) / 1e6;
+                        BenchE2e.Followed followed = BenchE2e.follow(http, server, id);
+                        long receivedAtMillis = System.currentTimeMillis();
                         JsonNode timings = followed.completed().path("timings");
                         done.add(new double[] {(System.nanoTime() - t0) / 1e6,
-                                timings.path("engineMillis").asDouble()});
+                                timings.path("engineMillis").asDouble(), submitMillis,
+                                timings.path("queueMillis").asDouble(), timings.path("uploadMillis").asDouble(),
+                                receivedAtMillis - followed.completed().path("atMillis").asLong()});
                     }
                     return null;
                 }));
