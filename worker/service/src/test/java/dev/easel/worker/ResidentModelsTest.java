@@ -38,7 +38,7 @@ class ResidentModelsTest {
 
     private static ResidentModels models(long budget) {
         return new ResidentModels(List.of(new ResidentModels.Model("a", toy, toyBytes, false),
-                new ResidentModels.Model("b", toy, toyBytes, false),
+                new ResidentModels.Model("b", toy, toyBytes, false), new ResidentModels.Model("c", toy, toyBytes, false),
                 new ResidentModels.Model("up", esrgan, ResidentModels.Model.estimateBytes(esrgan), true)),
                 dir -> Pipeline.load(dir, RUNTIME, AdapterLibrary.empty(), Map.of()), budget);
     }
@@ -74,6 +74,44 @@ class ResidentModelsTest {
     void anUnservedModelIsNull() {
         try (ResidentModels models = models(Long.MAX_VALUE)) {
             assertEquals(null, models.get("nope"));
+        }
+    }
+
+    @Test
+    void modelsTheDeviceNoLongerServesMakeRoomFirstAndPlacementKeepsWhatFits() {
+        // Room for two toy models beside the pinned upscaler.
+        try (ResidentModels models = models(2 * toyBytes + toyBytes / 2 + ResidentModels.Model.estimateBytes(esrgan))) {
+            models.get("up");
+            models.get("a");
+            models.get("b");
+            models.get("a"); // b is now the least recently used, a the most
+            assertEquals(java.util.Set.of("up", "c", "a"), models.servingWith("c", java.util.Set.of("up", "a", "b")),
+                    "c joins with the pinned upscaler and the most recently used model that fits beside it");
+            models.want(java.util.Set.of("up", "b", "c"));
+            models.get("c");
+            assertEquals(java.util.Set.of("up", "b", "c"), java.util.Set.copyOf(models.held()),
+                    "a, no longer served, made room although b was used less recently");
+            assertTrue(models.canHold("a"));
+        }
+        try (ResidentModels small = models(toyBytes / 2 + ResidentModels.Model.estimateBytes(esrgan))) {
+            assertFalse(small.canHold("a"), "a toy model does not fit beside the pinned upscaler");
+        }
+    }
+
+    @Test
+    void aDevicePlacedOnAModelTakesItsQueueAndLeavesTheOnesThatNoLongerFit() {
+        ResidentModels models = models(toyBytes + toyBytes / 2 + ResidentModels.Model.estimateBytes(esrgan));
+        models.get("up");
+        models.get("a");
+        try (Device device = new Device(0, models)) {
+            Device.Serving before = device.serving();
+            assertEquals(java.util.Set.of("up", "a"), before.models(), "at start: what it holds");
+            assertEquals(0, before.sinceMillis(), "not placed by a decision");
+            device.serveAlso("b");
+            assertEquals(before, device.serving(), "b does not fit beside a: left to placement");
+            device.place("b");
+            assertEquals(java.util.Set.of("up", "b"), device.serving().models());
+            assertTrue(device.serving().version() > before.version() && device.serving().sinceMillis() > 0);
         }
     }
 }
