@@ -95,9 +95,11 @@ public final class LocalStack {
                 // Share groups (the job queues): production keeps the 15 s floor; locally tests may use shorter locks.
                 "group.share.min.record.lock.duration.ms=2000",
                 // A worker's placement moves a device to another model's queue by resubscribing; the share group hands
-                // it the queue at the member's next heartbeat (Kafka's default: every 5 s).
+                // it the queue at the member's next heartbeat (Kafka's default: every 5 s) once it has recomputed the
+                // assignment (at most once a second by default).
                 "group.share.min.heartbeat.interval.ms=1000",
                 "group.share.heartbeat.interval.ms=1000",
+                "group.share.assignment.interval.ms=100",
                 "log.retention.hours=168",
                 "") ;
     }

@@ -25,14 +25,18 @@ final class Device implements AutoCloseable {
     private final BlockingQueue<Device> idle = new ArrayBlockingQueue<>(1, true);
     private volatile Serving serving;
 
-    /** The models whose queues the device takes; {@code version} changes with them, {@code sinceMillis} 0 at start. */
-    record Serving(Set<String> models, int version, long sinceMillis) {
+    /**
+     * The models whose queues the device takes; {@code version} changes with them, {@code sinceMillis} 0 at start;
+     * {@code settle}: the slots wait for the share group to take the old queues away before they poll (a model left
+     * behind still had jobs).
+     */
+    record Serving(Set<String> models, int version, long sinceMillis, boolean settle) {
     }
 
     Device(int index, ResidentModels models) {
         this.index = index;
         this.models = models;
-        this.serving = new Serving(Set.copyOf(models.held()), 0, 0);
+        this.serving = new Serving(Set.copyOf(models.held()), 0, 0, false);
         models.want(serving.models());
         idle.add(this);
         this.thread = Executors.newSingleThreadExecutor(r -> {
@@ -75,12 +79,13 @@ final class Device implements AutoCloseable {
 
     /**
      * Takes {@code model}'s queue from now on, beside as many of the models it serves as fit with it (the others' queues
-     * it leaves, and unloads them first when it loads {@code model}).
+     * it leaves, and unloads them first when it loads {@code model}); {@code leavesJobs}: a model it leaves still has
+     * jobs.
      */
-    synchronized void place(String model) {
+    synchronized void place(String model, boolean leavesJobs) {
         Set<String> next = models.servingWith(model, serving.models());
         models.want(next);
-        serving = new Serving(Set.copyOf(next), serving.version() + 1, System.currentTimeMillis());
+        serving = new Serving(Set.copyOf(next), serving.version() + 1, System.currentTimeMillis(), leavesJobs);
     }
 
     /**
@@ -91,7 +96,7 @@ final class Device implements AutoCloseable {
         Set<String> with = models.servingWith(model, serving.models());
         if (with.containsAll(serving.models())) {
             models.want(with);
-            serving = new Serving(Set.copyOf(with), serving.version() + 1, serving.sinceMillis());
+            serving = new Serving(Set.copyOf(with), serving.version() + 1, serving.sinceMillis(), false);
         }
     }
 

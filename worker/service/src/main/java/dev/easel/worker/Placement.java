@@ -59,8 +59,11 @@ final class Placement implements AutoCloseable {
             Function<String, Set<String>> servingWith) {
     }
 
-    /** Device {@code device} takes {@code model}'s queue from now on. */
-    record Move(int device, String model, String reason) {
+    /**
+     * Device {@code device} takes {@code model}'s queue from now on; {@code leavesJobs}: a model it leaves still has
+     * jobs, which its old queue may hand it until the share group takes that queue away.
+     */
+    record Move(int device, String model, boolean leavesJobs, String reason) {
     }
 
     /** What the policy reads: each model's backlog, where the pool serves it, and how long its jobs have waited. */
@@ -138,7 +141,7 @@ final class Placement implements AutoCloseable {
             decide(state, views, now, config.minResidencyMillis(), config.placementWaitMillis()).ifPresent(move -> {
                 Device device = devices.get(move.device());
                 Set<String> before = device.serving().models();
-                device.place(move.model());
+                device.place(move.model(), move.leavesJobs());
                 LOG.log(System.Logger.Level.INFO, "device " + move.device() + " now takes " + device.serving().models()
                         + " (was " + before + "): " + move.reason());
                 waitingSince.remove(move.model());
@@ -179,6 +182,7 @@ final class Placement implements AutoCloseable {
             }
             DeviceView best = null;
             long[] bestCost = null;
+            long bestDroppedJobs = 0;
             for (DeviceView device : devices) {
                 if (device.serving().contains(model) || !device.canHold().contains(model)) {
                     continue;
@@ -209,10 +213,11 @@ final class Placement implements AutoCloseable {
                 if (best == null || java.util.Arrays.compare(cost, bestCost) < 0) {
                     best = device;
                     bestCost = cost;
+                    bestDroppedJobs = droppedJobs;
                 }
             }
             if (best != null) {
-                return Optional.of(new Move(best.index(), model, cold
+                return Optional.of(new Move(best.index(), model, bestDroppedJobs > 0, cold
                         ? jobs + " job(s) and no device in the pool" + (bestCost[1] > 0 ? "; " + bestCost[1]
                                 + " job(s) of the models it leaves wait for another device" : "")
                         : (jobs - placed) + " job(s) beyond its " + placed + " device(s) for " + waitedMillis + " ms"));

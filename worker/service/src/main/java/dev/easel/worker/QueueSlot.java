@@ -39,9 +39,10 @@ final class QueueSlot implements Runnable {
     private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
     private static final Duration POLL = Duration.ofMillis(200);
     /**
-     * How long a slot waits after following a placement move before it polls: the broker hands the new queues, and
-     * takes the old ones, at the member's next heartbeat and assignment (1 s each in the bundled stacks). A job
-     * polled from the old queue meanwhile would load the model the device just left.
+     * How long a slot waits after a placement move that left a model with jobs before it polls: the broker hands the
+     * new queues, and takes the old ones, at the member's next heartbeat and assignment (1 s each in the bundled
+     * stacks). A job polled from the old queue meanwhile would load the model the device just left. A move away from
+     * models without jobs polls at once: there is nothing on the old queues to hand out.
      */
     private static final Duration SETTLE = Duration.ofSeconds(2);
 
@@ -103,7 +104,7 @@ final class QueueSlot implements Runnable {
                     Thread.sleep(POLL.toMillis());
                     continue;
                 }
-                if (followed != -1 && followed != subscribedVersion) {
+                if (followed != -1 && followed != subscribedVersion && device.serving().settle()) {
                     Thread.sleep(SETTLE.toMillis());
                 }
                 Device free = device.idle().poll(POLL.toMillis(), TimeUnit.MILLISECONDS);

@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -41,6 +42,7 @@ class PlacementTest {
         Placement.Move move = decide(state, device(0, "a", true, 0), device(1, "c", false, 0)).orElseThrow();
         assertEquals(1, move.device());
         assertEquals("b", move.model());
+        assertFalse(move.leavesJobs(), "c has no jobs: the device's slots poll b's queue at once");
     }
 
     @Test
@@ -50,6 +52,7 @@ class PlacementTest {
         Placement.Move move = decide(state, device(0, "a", true, 0), device(1, "c", true, 0)).orElseThrow();
         assertEquals(1, move.device());
         assertTrue(move.reason().contains("1 job(s) of the models it leaves"), move.reason());
+        assertTrue(move.leavesJobs(), "c's queue may still hand the device a job until the share group takes it away");
     }
 
     @Test

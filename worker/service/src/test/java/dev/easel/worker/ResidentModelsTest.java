@@ -109,7 +109,7 @@ class ResidentModelsTest {
             assertEquals(0, before.sinceMillis(), "not placed by a decision");
             device.serveAlso("b");
             assertEquals(before, device.serving(), "b does not fit beside a: left to placement");
-            device.place("b");
+            device.place("b", false);
             assertEquals(java.util.Set.of("up", "b"), device.serving().models());
             assertTrue(device.serving().version() > before.version() && device.serving().sinceMillis() > 0);
         }
