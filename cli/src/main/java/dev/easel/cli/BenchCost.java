@@ -139,10 +139,14 @@ final class BenchCost {
     /** Each process's CPU time (user and system) so far, in nanoseconds. */
     private static Map<String, Long> cpuNanos(Map<String, ServiceProcess> processes) {
         Map<String, Long> cpu = new LinkedHashMap<>();
-        processes.forEach((name, process) -> cpu.put(name, process.process()
-                .flatMap(handle -> handle.info().totalCpuDuration()).map(Duration::toNanos)
-                .orElseThrow(() -> new IllegalStateException("cannot read the CPU time of " + name))));
+        processes.forEach((name, process) -> cpu.put(name, cpuNanos(process)));
         return cpu;
+    }
+
+    /** The CPU time {@code process} has used so far, from the OS. */
+    static long cpuNanos(ServiceProcess process) {
+        return process.process().flatMap(handle -> handle.info().totalCpuDuration()).map(Duration::toNanos)
+                .orElseThrow(() -> new IllegalStateException("cannot read the CPU time of " + process.name()));
     }
 
     /**

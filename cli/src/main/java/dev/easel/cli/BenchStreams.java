@@ -83,7 +83,7 @@ final class BenchStreams {
                     .scheduler("euler").seed(3L).build();
             BenchE2e.followAll(http, server, List.of(request, request), 2); // warm-up
 
-            long cpuBefore = cpuNanos(gateway);
+            long cpuBefore = BenchCost.cpuNanos(gateway);
             long start = System.nanoTime();
             long startMillis = System.currentTimeMillis();
             List<String> ids = new ArrayList<>();
@@ -102,7 +102,7 @@ final class BenchStreams {
                 received.add(stream.get(30, TimeUnit.MINUTES));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            double gatewayCpuSeconds = (cpuNanos(gateway) - cpuBefore) / 1e9;
+            double gatewayCpuSeconds = (BenchCost.cpuNanos(gateway) - cpuBefore) / 1e9;
 
             // Lag over every live event, and over those stamped once all streams were open (the connections' opening
             // burst competes for the same two cores).
@@ -203,15 +203,7 @@ final class BenchStreams {
                 : "job " + id + " stream: " + names);
     }
 
-    private static long cpuNanos(ServiceProcess process) {
-        return process.process().flatMap(handle -> handle.info().totalCpuDuration()).map(Duration::toNanos)
-                .orElseThrow(() -> new IllegalStateException("cannot read the CPU time of " + process.name()));
-    }
-
     private static double percentile(List<Long> sorted, int percent) {
-        if (sorted.isEmpty()) {
-            return 0;
-        }
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(percent / 100.0 * sorted.size()) - 1));
+        return sorted.isEmpty() ? 0 : BenchE2e.percentile(sorted.stream().map(Long::doubleValue).toList(), percent);
     }
 }
