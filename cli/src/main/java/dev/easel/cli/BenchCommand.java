@@ -69,11 +69,11 @@ final class BenchCommand {
             throw new UsageException("usage: easel bench engine [--model DIR] [--runs N] [--width W] [--height H]"
                     + " [--steps N] [--guidance G] [--scheduler NAME] [--num-images N] [--max-batch-images B]"
                     + " | easel bench e2e [--jobs N] [--concurrency C]"
-                    + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] | easel bench scale [--workers 1,2,4]"
+                    + " [--rate R] [--rate-seconds S] [--steps N] [--size PX] [--warmup N] | easel bench scale [--workers 1,2,4]"
                     + " [--devices-per-worker D] [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
                     + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]"
                     + " | easel bench upscale [--model DIR] [--size PX] [--tiles 128,64,32] [--runs N]"
-                    + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N] [--warmup N]"
+                    + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N] [--min-step-ms M] [--warmup N]"
                     + " | easel bench placement [--jobs N] [--burst N]"
                     + " | easel bench streams [--streams N] [--jobs N] [--steps N] [--devices D]");
         }
@@ -145,7 +145,8 @@ final class BenchCommand {
     /** The service benchmark on the local stack (started with its saved settings when not running). */
     private int endToEnd(List<String> args) throws Exception {
         Arguments arguments = new Arguments(args,
-                Set.of("jobs", "concurrency", "rate", "rate-seconds", "steps", "size", "server", "key"), Set.of());
+                Set.of("jobs", "concurrency", "rate", "rate-seconds", "steps", "size", "server", "key", "warmup"),
+                Set.of());
         Gateway server;
         if (arguments.value("server") != null) {
             server = Gateway.of(arguments.value("server"), arguments);
@@ -160,7 +161,7 @@ final class BenchCommand {
                 .steps(arguments.intValue("steps", 10)).guidanceScale(7.5).scheduler("euler").seed(7L).build();
         ObjectNode summary = new BenchE2e(out).run(server, arguments.intValue("jobs", 40),
                 arguments.intValue("concurrency", 4), arguments.intValue("rate", 200),
-                arguments.intValue("rate-seconds", 3), request);
+                arguments.intValue("rate-seconds", 3), arguments.intValue("warmup", 200), request);
         out.printf("submit p50 %.1f ms, p99 %.1f ms; end to end p50 %.1f ms, p99 %.1f ms; engine p50 %.1f ms;"
                         + " overhead p50 %.1f ms, p99 %.1f ms; %.1f jobs/s%n",
                 summary.path("submitP50Ms").asDouble(), summary.path("submitP99Ms").asDouble(),

@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
- * {@code easel bench e2e}: the service on the local stack with the toy model. A closed loop of {@code concurrency}
- * clients runs {@code jobs} jobs (submit, follow SSE to completed) and reports submit latency, end-to-end latency,
+ * {@code easel bench e2e}: the service on the local stack with the toy model. After {@code warmup} jobs one at a time
+ * (until the JIT compilers are done with the job path, whose work would count otherwise), a closed loop of
+ * {@code concurrency} clients runs {@code jobs} jobs (submit, follow SSE to completed) and reports submit latency, end-to-end latency,
  * the worker's engine time and the system overhead (end-to-end minus engine time); then an open loop submits at a
  * fixed request rate and reports submit latency. The last stdout line is one JSON object.
  */
@@ -54,9 +55,9 @@ final class BenchE2e {
         }
     }
 
-    ObjectNode run(Gateway server, int jobs, int concurrency, int rate, int rateSeconds, JobRequest request)
-            throws Exception {
-        for (int i = 0; i < 2; i++) {
+    ObjectNode run(Gateway server, int jobs, int concurrency, int rate, int rateSeconds, int warmup,
+            JobRequest request) throws Exception {
+        for (int i = 0; i < warmup; i++) {
             runJob(server, request);
         }
         AtomicInteger remaining = new AtomicInteger(jobs);
@@ -145,8 +146,11 @@ final class BenchE2e {
         return follow(http, server, id).completed();
     }
 
-    /** A finished job's last {@code started} event and its {@code completed} event. */
-    record Followed(JsonNode started, JsonNode completed) {
+    /**
+     * A finished job's last {@code started} event, its {@code completed} event, and for each {@code progress} event how
+     * long after it was stamped this client held it (one machine, one clock).
+     */
+    record Followed(JsonNode started, JsonNode completed, List<Long> progressLagsMillis) {
     }
 
     /** Submits every request from {@code concurrency} clients and follows each job to completion, in order. */
@@ -173,12 +177,15 @@ final class BenchE2e {
         HttpResponse<Stream<String>> response = http.send(server.request("/v1/jobs/" + id + "/events").GET().build(), HttpResponse.BodyHandlers.ofLines());
         JsonNode[] started = new JsonNode[1];
         Followed[] followed = new Followed[1];
+        List<Long> progressLags = new ArrayList<>();
         String[] ended = new String[1];
         try (Stream<String> lines = response.body()) {
             EventStream.read(lines.iterator(), event -> {
                 switch (event.name()) {
                     case "started" -> started[0] = event.data();
-                    case "completed" -> followed[0] = new Followed(started[0], event.data());
+                    case "progress" -> progressLags.add(System.currentTimeMillis()
+                            - event.data().path("atMillis").asLong());
+                    case "completed" -> followed[0] = new Followed(started[0], event.data(), progressLags);
                     case "failed", "cancelled" -> ended[0] = event.name() + ": " + event.data();
                     default -> {
                         return true;

@@ -28,12 +28,12 @@ public final class Main {
               models store [--s3 URL] [--json]            the model store's catalogue
               models make toy|tiny|esrgan DIR [--timestep float32|int64|float16] [--prediction epsilon|v_prediction] [--lcm]
               bench engine [--model DIR] [--runs N] [--num-images N] [--max-batch-images B]  measure the engine
-              bench e2e [--jobs N] [--concurrency C]      measure the service on the local stack
+              bench e2e [--jobs N] [--concurrency C] [--warmup N]  measure the service on the local stack
               bench scale [--workers 1,2,4] [--min-step-ms 50]  throughput with more workers
               bench state [--jobs 100000]                 gateway start-up and heap after that many jobs
               bench lora [--model DIR --lora-dir DIR --lora A --lora B]  LoRA switch cost, step time, memory
               bench upscale [--model DIR] [--size PX] [--tiles 128,64,32]  what upscaling in tiles costs
-              bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N]  control-plane CPU per job
+              bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N] [--min-step-ms M]  control-plane CPU per job
               bench placement [--jobs N] [--burst N]      models that do not all fit: loads, bursts, cold caches
             options of run, generate and demo: --negative-prompt TEXT --steps N --guidance G --scheduler NAME --karras
               --timestep-spacing linspace|leading|trailing --seed N --width W --height H --num-images N

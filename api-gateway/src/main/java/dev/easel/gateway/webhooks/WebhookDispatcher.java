@@ -40,7 +40,8 @@ import org.jboss.logging.Logger;
  * ({@code easel-webhooks}), so each event is delivered by one replica, and a replica that stops hands its partitions to
  * the others. A delivery is a POST of the event's JSON, signed ({@link WebhookSignature}); anything but a 2xx answer
  * within 5 s is retried after 1, 2, 4, 8 and 16 s (6 attempts over about half a minute), then given up and logged.
- * Deliveries of one job go out in order, and never hold up the job: they run on their own threads.
+ * Deliveries of one job go out in order, and never hold up the job: they run on their own threads. Events are read in
+ * batches gathered for {@code easel.webhooks.gather-ms} (250), so a delivery starts up to that much after its event.
  */
 @ApplicationScoped
 public class WebhookDispatcher {
@@ -70,6 +71,9 @@ public class WebhookDispatcher {
     @ConfigProperty(name = "easel.webhooks.max-event-age-seconds", defaultValue = "600")
     long maxEventAgeSeconds;
 
+    @ConfigProperty(name = "easel.webhooks.gather-ms", defaultValue = "250")
+    int gatherMillis;
+
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(ATTEMPT_TIMEOUT)
             .followRedirects(HttpClient.Redirect.NEVER).build();
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -90,6 +94,11 @@ public class WebhookDispatcher {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "easel-webhooks");
         // A new group starts from the oldest events; those older than max-event-age are skipped, not delivered late.
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // The broker answers this consumer once events have gathered for gather-ms (or a megabyte of them) rather
+        // than once per produce: most events belong to jobs without a webhook, and a fetch per event cost the broker
+        // and the gateway more than delivering the few that have one a quarter second later.
+        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, Integer.toString(gatherMillis));
+        props.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, Integer.toString(1 << 20));
         loop.start("easel-webhooks", props, "reading the events for webhooks failed; no more deliveries from this"
                 + " replica", (kafka, running) -> {
                     kafka.subscribe(List.of(Topics.EVENTS));

@@ -53,7 +53,6 @@ final class EventPublisher implements JobEvents, AutoCloseable {
         metrics.observe(event);
     }
 
-    /** Announces the worker (no wait: the next heartbeat repeats it). */
     /** Announces the worker; {@code acknowledged} runs once the broker has the announcement. */
     void announce(WorkerStatus status, Runnable acknowledged) {
         producer.send(new ProducerRecord<>(Topics.WORKERS, status.workerId(), Json.bytes(status)), (metadata, error) -> {

@@ -57,6 +57,9 @@ final class QueueSlot implements Runnable {
     private List<String> topics = List.of();
     private int subscribedVersion = -1;
     private volatile boolean polled;
+    /** When the latest poll before the current one began (0: none yet); see {@link Lease#fresh}. */
+    private long previousPollNanos;
+    private long pollNanos;
 
     /**
      * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
@@ -156,7 +159,7 @@ final class QueueSlot implements Runnable {
         int version = subscribedVersion;
         do {
             ConsumerRecord<String, byte[]> first = null;
-            for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+            for (ConsumerRecord<String, byte[]> record : poll(POLL)) {
                 if (first == null) {
                     first = record;
                 } else {
@@ -166,10 +169,18 @@ final class QueueSlot implements Runnable {
             }
             polled = true;
             if (first != null) {
-                return Optional.of(new Lease(first));
+                // One queue is one partition, of which the consumer holds at most one record: see Lease#fresh.
+                return Optional.of(new Lease(first, topics.size() == 1 ? previousPollNanos : 0));
             }
         } while (topics.size() == 1 && taking.getAsBoolean() && device.serving().version() == version);
         return Optional.empty();
+    }
+
+    /** Polls, remembering when: a record a poll returns was acquired after the poll before it began. */
+    private Iterable<ConsumerRecord<String, byte[]>> poll(Duration timeout) {
+        previousPollNanos = pollNanos;
+        pollNanos = System.nanoTime();
+        return consumer.poll(timeout);
     }
 
     private long lockNanos() {
@@ -178,10 +189,12 @@ final class QueueSlot implements Runnable {
 
     /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
     private void run(Lease lease) throws InterruptedException {
-        // A record can wait in the consumer's buffer, its lock running, from a fetch made before this slot asked for it;
-        // its lock may be gone and the job running elsewhere. Renewing it first proves the lock is ours, for a full
-        // lock duration from now.
-        lease.renew();
+        // A record can wait in the consumer's buffer, its lock running, from a fetch made in the background after an
+        // earlier poll; its lock may be gone and the job running elsewhere. Unless the record is fresh, renewing it
+        // first proves the lock is ours, for a full lock duration from now.
+        if (!lease.fresh()) {
+            lease.renew();
+        }
         if (lease.lost) {
             device.idle().add(device);
             LOG.log(System.Logger.Level.INFO, "job " + where(lease.record) + " not started: its lock had expired"
@@ -262,8 +275,21 @@ final class QueueSlot implements Runnable {
         private long renewedNanos;
         private boolean lost;
 
-        Lease(ConsumerRecord<String, byte[]> record) {
+        /** {@code acquiredAfterNanos}: the record's lock began no earlier than this (0: unknown). */
+        Lease(ConsumerRecord<String, byte[]> record, long acquiredAfterNanos) {
             this.record = record;
+            this.renewedNanos = acquiredAfterNanos;
+        }
+
+        /**
+         * True when at least half the lock is certainly left, so the job can start without a renewal (a broker round
+         * trip and a poll per job): from one queue (one partition) the share consumer acquires at most one record per
+         * fetch, fetches none while it holds one, and hands out what it holds at the next poll, so the record was
+         * acquired after the poll before the one that returned it began. The next renewal is then due half a lock
+         * duration after that.
+         */
+        boolean fresh() {
+            return renewedNanos != 0 && System.nanoTime() - renewedNanos < lockNanos() / 2;
         }
 
         JobRunner.Settlement keepUntil(CompletableFuture<JobRunner.Settlement> outcome) throws InterruptedException {
@@ -294,7 +320,7 @@ final class QueueSlot implements Runnable {
                 long deadline = System.nanoTime() + lockNanos() / 2;
                 while (System.nanoTime() < deadline) {
                     boolean returned = false;
-                    for (ConsumerRecord<String, byte[]> again : consumer.poll(Duration.ofMillis(20))) {
+                    for (ConsumerRecord<String, byte[]> again : poll(Duration.ofMillis(20))) {
                         if (again.topic().equals(record.topic()) && again.partition() == record.partition()
                                 && again.offset() == record.offset()) {
                             record = again;

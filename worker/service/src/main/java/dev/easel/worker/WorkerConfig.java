@@ -30,7 +30,7 @@ import java.util.Map;
  * EASEL_HEARTBEAT_MS              2000                 (announcements on easel.workers)
  * EASEL_PROGRESS_MAX_PER_SECOND   0                    (progress events per job and second; 0: every step)
  * EASEL_PREVIEW_MAX_PER_SECOND    2                    (previews per job and second; 0: every one asked for)
- * EASEL_EVENT_LINGER_MS           5                    (how long an event may wait to share a produce request with
+ * EASEL_EVENT_LINGER_MS           20                   (how long an event may wait to share a produce request with
  *                                                       others; terminal events are sent at once)
  * EASEL_RESERVE_AHEAD_MS          200                  (a device takes its next job this long before it expects to be
  *                                                       free, so the job starts the moment it is; 0: only once free)
@@ -132,7 +132,7 @@ public record WorkerConfig(
                 integer(env, "EASEL_HEARTBEAT_MS", 2_000),
                 integer(env, "EASEL_PROGRESS_MAX_PER_SECOND", 0),
                 integer(env, "EASEL_PREVIEW_MAX_PER_SECOND", 2),
-                integer(env, "EASEL_EVENT_LINGER_MS", 5),
+                integer(env, "EASEL_EVENT_LINGER_MS", 20),
                 integer(env, "EASEL_RESERVE_AHEAD_MS", 200),
                 integer(env, "EASEL_MIN_STEP_MS", 0),
                 env.getOrDefault("EASEL_HEALTH_HOST", "127.0.0.1"),
