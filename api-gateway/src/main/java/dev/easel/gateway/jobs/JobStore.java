@@ -12,6 +12,7 @@ import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -51,6 +52,8 @@ public class JobStore {
     long finishedTtlSeconds;
 
     private final Map<String, JobState> jobs = new ConcurrentHashMap<>();
+    /** Per tenant, the ids of its jobs queued or running: a submit checks the tenant's limit without a scan. */
+    private final Map<String, Set<String>> activeByTenant = new ConcurrentHashMap<>();
     /** Touched only by the thread that folds the events (size() is O(1), unlike a concurrent deque's). */
     private final java.util.ArrayDeque<Finished> finished = new java.util.ArrayDeque<>();
 
@@ -73,6 +76,7 @@ public class JobStore {
         }
         if (!(event instanceof JobEvent.Progress)) {
             stateLog.write(state.snapshot());
+            trackActive(state);
         }
         if (event instanceof JobEvent.Completed && state.started() != null) {
             queues.jobRan(state.model(), event.atMillis() - state.started().atMillis());
@@ -93,6 +97,7 @@ public class JobStore {
         for (JobSnapshot snapshot : snapshots) {
             JobState state = JobState.restored(snapshot, replayFrom.getOrDefault(snapshot.partition(), 0L));
             jobs.put(state.id(), state);
+            trackActive(state);
             if (state.isTerminal()) {
                 done.add(new Finished(state.id(), state.terminal().atMillis()));
             }
@@ -125,7 +130,27 @@ public class JobStore {
     }
 
     void submitted(JobEvent.Queued queued, long queueOffset) {
-        state(queued.jobId()).submitted(queued, queueOffset);
+        JobState state = state(queued.jobId());
+        state.submitted(queued, queueOffset);
+        trackActive(state);
+    }
+
+    /**
+     * Counts the job among its tenant's active ones, or no longer. Checked again after adding: the events' thread may
+     * have ended the job meanwhile, and removes it only after ending it, so no ended job stays counted.
+     */
+    private void trackActive(JobState state) {
+        String tenant = state.tenant();
+        if (tenant == null) {
+            return;
+        }
+        Set<String> active = activeByTenant.computeIfAbsent(tenant, t -> ConcurrentHashMap.newKeySet());
+        if (!state.isTerminal()) {
+            active.add(state.id());
+        }
+        if (state.isTerminal()) {
+            active.remove(state.id());
+        }
     }
 
     private JobState state(String jobId) {
@@ -158,9 +183,10 @@ public class JobStore {
         return jobs.values().stream().filter(state -> tenant.equals(state.tenant())).map(JobState::id).toList();
     }
 
-    /** The tenant's jobs queued or running, as this replica knows them (O(jobs held), with no lock taken). */
+    /** The tenant's jobs queued or running, as this replica knows them. */
     public long activeJobs(String tenant) {
-        return jobs.values().stream().filter(state -> !state.isTerminal() && tenant.equals(state.tenant())).count();
+        Set<String> active = activeByTenant.get(tenant);
+        return active == null ? 0 : active.size();
     }
 
     /** A finished job from its final record: queued, started (when it ran) and the terminal event, numbered 0, 1, 2. */
