@@ -9,7 +9,7 @@ import org.eclipse.microprofile.config.spi.ConfigSource;
  * Traces are off unless {@code OTEL_EXPORTER_OTLP_ENDPOINT} (the variable the workers read too; or the system property
  * {@code otel.exporter.otlp.endpoint}) names an OTLP/HTTP
  * collector: then the OpenTelemetry SDK is switched on and exports there, and the Kafka connector traces the messages
- * it sends (off otherwise). Between application.properties and the
+ * it sends (it does not otherwise). Between application.properties and the
  * environment, so {@code QUARKUS_OTEL_*} variables still override it.
  */
 public final class TracingSwitch implements ConfigSource {
@@ -22,14 +22,14 @@ public final class TracingSwitch implements ConfigSource {
         if (endpoint == null) {
             endpoint = System.getProperty("otel.exporter.otlp.endpoint");
         }
-        if (endpoint != null && !endpoint.isBlank()) {
+        boolean exporting = endpoint != null && !endpoint.isBlank();
+        if (exporting) {
             values.put("quarkus.otel.sdk.disabled", "false");
             values.put("quarkus.otel.exporter.otlp.traces.endpoint", endpoint);
-        } else {
-            // The Kafka connector still built a span for every message sent with the SDK disabled: a few per cent of
-            // the gateway's CPU for spans nobody exports.
-            values.put("mp.messaging.connector.smallrye-kafka.tracing-enabled", "false");
         }
+        // The Kafka connector built a span for every message sent even with the SDK disabled: a few per cent of the
+        // gateway's CPU for spans nobody exports. Set both ways, since the build records what it saw as a default.
+        values.put("mp.messaging.connector.smallrye-kafka.tracing-enabled", Boolean.toString(exporting));
     }
 
     @Override

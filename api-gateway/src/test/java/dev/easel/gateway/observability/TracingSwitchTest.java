@@ -32,11 +32,11 @@ class TracingSwitchTest {
     }
 
     @Test
-    void aCollectorSwitchesTheSdkOnAndLeavesKafkaTracingToTheConnector() {
+    void aCollectorSwitchesTheSdkOnAndKafkaTracingWithIt() {
         System.setProperty(ENDPOINT, "http://127.0.0.1:4318");
         TracingSwitch tracing = new TracingSwitch();
         assertEquals("false", tracing.getValue("quarkus.otel.sdk.disabled"));
         assertEquals("http://127.0.0.1:4318", tracing.getValue("quarkus.otel.exporter.otlp.traces.endpoint"));
-        assertNull(tracing.getValue(KAFKA_TRACING), "the connector's default (on) applies");
+        assertEquals("true", tracing.getValue(KAFKA_TRACING), "set, not left to the default the build recorded");
     }
 }
