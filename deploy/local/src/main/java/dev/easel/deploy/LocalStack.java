@@ -101,10 +101,6 @@ public final class LocalStack {
                 "group.share.heartbeat.interval.ms=1000",
                 "group.share.assignment.interval.ms=100",
                 "log.retention.hours=168",
-                // One network and two request threads instead of 3 and 8: on a laptop-sized machine that also runs the
-                // gateway, S3 and the workers, fewer threads mean fewer context switches per request.
-                "num.network.threads=1",
-                "num.io.threads=2",
                 "") ;
     }
 
