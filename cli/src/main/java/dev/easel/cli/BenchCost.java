@@ -25,9 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code easel bench cost}: what the control plane costs per job, on a stack of its own. One gateway, one worker of
  * {@code devices} devices on the toy model (ONNX Runtime on one thread, so the engine's CPU equals its wall time),
  * {@code concurrency} clients each submitting a job and following its SSE stream until {@code jobs} are done, after a
- * warm-up. Reports the CPU time each process spent per job (from the OS: {@code ProcessHandle} CPU durations before and
- * after), the worker's beyond its engine, the shared services' per event, and the overhead (end to end minus engine)
- * p50/p99. The last stdout line is one JSON object.
+ * warm-up; steps may be held to {@code --min-step-ms} (EASEL_MIN_STEP_MS) so that their events come apart as a GPU's
+ * do. Reports the CPU time each process spent per job (from the OS: {@code ProcessHandle} CPU durations before and
+ * after), the worker's beyond its engine (unpaced only), the shared services' per event, the overhead (end to end minus
+ * engine) p50/p99 and its parts, and how long each step's event took from being stamped to reaching its client. The
+ * last stdout line is one JSON object.
  */
 final class BenchCost {
     private static final Duration START = Duration.ofSeconds(180);
