@@ -32,7 +32,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * last stdout line is one JSON object.
  */
 final class BenchCost {
-    private static final Duration START = Duration.ofSeconds(180);
 
     private final PrintStream out;
     private final PrintStream err;
@@ -67,11 +66,7 @@ final class BenchCost {
                         "EASEL_INTRA_OP_THREADS", "1", "EASEL_INTER_OP_THREADS", "1", "EASEL_MIN_STEP_MS",
                         Integer.toString(minStepMillis))));
         try {
-            bench.start(err);
-            for (ServiceProcess service : List.of(worker, gateway)) {
-                err.println("starting " + service.name());
-                service.start(START);
-            }
+            bench.start(err, worker, gateway);
             Gateway server = Gateway.withBenchKey(gateway.address(), bench.kafka());
             JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps)
                     .guidanceScale(7.5).scheduler("euler").seed(3L).build();

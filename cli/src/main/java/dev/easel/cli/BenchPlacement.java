@@ -32,7 +32,6 @@ import java.util.regex.Pattern;
  * object.
  */
 final class BenchPlacement {
-    private static final Duration START = Duration.ofSeconds(180);
     private static final Pattern DOWNLOADED = Pattern.compile("downloaded and verified in (\\d+) ms");
     private static final Pattern LOADED = Pattern.compile("loaded model (\\S+) in (\\d+) ms");
 
@@ -70,12 +69,9 @@ final class BenchPlacement {
         }
         ServiceProcess storeWorker = null;
         try {
-            bench.start(err);
-            for (ServiceProcess service : workers) {
-                err.println("starting " + service.name());
-                service.start(START);
-            }
-            gateway.start(START);
+            List<ServiceProcess> services = new ArrayList<>(workers);
+            services.add(gateway);
+            bench.start(err, services.toArray(ServiceProcess[]::new));
             Gateway server = Gateway.withBenchKey(gateway.address(), bench.kafka());
 
             err.println("mixed: " + jobs + " jobs over three models...");
@@ -115,7 +111,7 @@ final class BenchPlacement {
                     bench.s3(), List.of(), LocalStack.freePort(), fromStore);
             storeWorker = stack.worker(storeSettings);
             long coldStart = System.nanoTime();
-            storeWorker.start(START);
+            storeWorker.start(BenchStack.START);
             long coldStartMillis = (System.nanoTime() - coldStart) / 1_000_000;
             String log = Files.readString(storeWorker.logFile());
             long downloadMillis = first(DOWNLOADED, log, 1);
@@ -123,7 +119,7 @@ final class BenchPlacement {
             storeWorker.stop(Duration.ofSeconds(30));
             storeWorker = stack.worker(storeSettings);
             long cached = System.nanoTime();
-            storeWorker.start(START);
+            storeWorker.start(BenchStack.START);
             long cachedStartMillis = (System.nanoTime() - cached) / 1_000_000;
 
             ObjectNode summary = Json.MAPPER.createObjectNode();

@@ -26,7 +26,6 @@ import java.util.Map;
  * between consecutive jobs.
  */
 final class BenchScale {
-    private static final Duration START = Duration.ofSeconds(180);
 
     private final PrintStream out;
     private final PrintStream err;
@@ -47,9 +46,7 @@ final class BenchScale {
         ServiceProcess gatewayProcess = stack.gateway("bench-gateway", LocalStack.freePort(), kafka, s3);
         ArrayNode results = Json.MAPPER.createArrayNode();
         try {
-            bench.start(err);
-            err.println("starting " + gatewayProcess.name());
-            gatewayProcess.start(START);
+            bench.start(err, gatewayProcess);
             Gateway gateway = Gateway.withBenchKey(gatewayProcess.address(), kafka);
             double single = 0;
             for (int workers : workerCounts) {
@@ -61,7 +58,7 @@ final class BenchScale {
                                 Map.of("EASEL_MIN_STEP_MS", Integer.toString(minStepMillis), "EASEL_WORKER_DEVICES",
                                         Integer.toString(devicesPerWorker), "EASEL_INTRA_OP_THREADS", "1")));
                         pool.add(worker);
-                        worker.start(START);
+                        worker.start(BenchStack.START);
                     }
                     awaitWorkers(gateway, workers);
                     int devices = workers * devicesPerWorker;

@@ -16,7 +16,8 @@ import java.util.stream.Stream;
  * benchmark never measures, nor disturbs, the stack {@code ./easel up} runs.
  */
 record BenchStack(LocalStack stack, String kafka, String s3, List<ServiceProcess> infrastructure) {
-    private static final Duration START = Duration.ofSeconds(180);
+    /** How long a benchmark waits for one of its services to report ready. */
+    static final Duration START = Duration.ofSeconds(180);
 
     static BenchStack fresh(String folder) throws IOException {
         Path home = EaselHome.folder().resolve(folder);
@@ -29,8 +30,11 @@ record BenchStack(LocalStack stack, String kafka, String s3, List<ServiceProcess
                 List.of(stack.kafka(kafkaPort, LocalStack.freePort()), stack.s3(s3Port)));
     }
 
-    void start(PrintStream err) throws IOException, InterruptedException {
-        for (ServiceProcess service : infrastructure) {
+    /** Starts the broker and the S3 server, then {@code services} in order, each once the one before is ready. */
+    void start(PrintStream err, ServiceProcess... services) throws IOException, InterruptedException {
+        List<ServiceProcess> all = new java.util.ArrayList<>(infrastructure);
+        all.addAll(List.of(services));
+        for (ServiceProcess service : all) {
             err.println("starting " + service.name());
             service.start(START);
         }

@@ -34,7 +34,6 @@ import java.util.stream.Stream;
  * last stdout line is one JSON object.
  */
 final class BenchStreams {
-    private static final Duration START = Duration.ofSeconds(180);
 
     private final PrintStream out;
     private final PrintStream err;
@@ -73,11 +72,7 @@ final class BenchStreams {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(30)).build();
         try (ExecutorService readers = Executors.newVirtualThreadPerTaskExecutor()) {
-            bench.start(err);
-            for (ServiceProcess service : List.of(worker, gateway)) {
-                err.println("starting " + service.name());
-                service.start(START);
-            }
+            bench.start(err, worker, gateway);
             Gateway server = Gateway.withBenchKey(gateway.address(), bench.kafka());
             JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(steps)
                     .scheduler("euler").seed(3L).build();
