@@ -74,9 +74,13 @@ class TracingTest {
 
         try {
             // Spans arrive in batches after the job ends; the assertions below say what is missing if some never do.
+            // Each process exports its spans in its own batches: the POST's span ends after its Kafka record's, so it
+            // may come a batch later; wait for every span the test names, not the first of each process.
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
                     .until(() -> jobSpans().stream().anyMatch(s -> names(s.traceId()).containsAll(
-                            Set.of("upload", "denoising")) && services(s.traceId()).contains("easel-gateway")));
+                            Set.of("upload", "denoising")) && gatewaySpans(s.traceId()).stream().anyMatch(
+                                    n -> n.startsWith("POST")) && gatewaySpans(s.traceId()).stream().anyMatch(
+                                            n -> n.contains("easel.jobs.toy"))));
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             System.out.println("not every span arrived within 60 s: " + SPANS);
         }
@@ -87,8 +91,7 @@ class TracingTest {
         assertTrue(names.containsAll(Set.of("easel.job", "text encoding", "denoising", "decoding", "upload")),
                 "the worker's spans in the trace: " + names);
         assertEquals(Set.of("easel-gateway", "easel-worker"), services(traceId), "both processes in one trace");
-        List<String> gatewaySpans = SPANS.stream().filter(s -> s.traceId().equals(traceId)
-                && s.service().equals("easel-gateway")).map(ReceivedSpan::name).toList();
+        List<String> gatewaySpans = gatewaySpans(traceId);
         assertTrue(gatewaySpans.stream().anyMatch(n -> n.startsWith("POST")), "the POST: " + gatewaySpans);
         assertTrue(gatewaySpans.stream().anyMatch(n -> n.contains("easel.jobs.toy")),
                 "the job's Kafka record: " + gatewaySpans);
@@ -96,6 +99,11 @@ class TracingTest {
 
     private static List<ReceivedSpan> jobSpans() {
         return SPANS.stream().filter(s -> s.service().equals("easel-worker") && s.name().equals("easel.job")).toList();
+    }
+
+    private static List<String> gatewaySpans(String traceId) {
+        return SPANS.stream().filter(s -> s.traceId().equals(traceId) && s.service().equals("easel-gateway"))
+                .map(ReceivedSpan::name).toList();
     }
 
     private static Set<String> names(String traceId) {
