@@ -161,7 +161,7 @@ final class BenchCommand {
                 .steps(arguments.intValue("steps", 10)).guidanceScale(7.5).scheduler("euler").seed(7L).build();
         ObjectNode summary = new BenchE2e(out).run(server, arguments.intValue("jobs", 40),
                 arguments.intValue("concurrency", 4), arguments.intValue("rate", 200),
-                arguments.intValue("rate-seconds", 3), arguments.intValue("warmup", 200), request);
+                arguments.intValue("rate-seconds", 3), arguments.intValue("warmup", BenchE2e.WARMUP_JOBS), request);
         out.printf("submit p50 %.1f ms, p99 %.1f ms; end to end p50 %.1f ms, p99 %.1f ms; engine p50 %.1f ms;"
                         + " overhead p50 %.1f ms, p99 %.1f ms; %.1f jobs/s%n",
                 summary.path("submitP50Ms").asDouble(), summary.path("submitP99Ms").asDouble(),

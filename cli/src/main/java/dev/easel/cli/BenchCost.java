@@ -55,8 +55,7 @@ final class BenchCost {
         if (minStepMillis < 0) {
             throw new UsageException("--min-step-ms must be 0 or more");
         }
-        // Enough warm-up jobs that the JIT compilers are done with the job path (their CPU would count otherwise).
-        int warmup = arguments.intValue("warmup", 200);
+        int warmup = arguments.intValue("warmup", BenchE2e.WARMUP_JOBS);
         Path model = EaselHome.generatedModel(ModelGenerator.Kind.TOY, err);
         BenchStack bench = BenchStack.fresh("bench-cost");
         LocalStack stack = bench.stack();

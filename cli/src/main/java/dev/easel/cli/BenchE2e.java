@@ -32,6 +32,12 @@ import java.util.stream.Stream;
  * fixed request rate and reports submit latency. The last stdout line is one JSON object.
  */
 final class BenchE2e {
+    /**
+     * Jobs run before a measurement, by default (here and in {@code bench cost}). Code that runs once or a few times
+     * per job (a submit, an upload, a share fetch) reaches the JIT's top tier only after thousands of calls: on two
+     * shared cores a fresh stack's overhead per job was still falling after 2,000 jobs (docs/benchmarks.md).
+     */
+    static final int WARMUP_JOBS = 3000;
     private final PrintStream out;
     // HTTP/1.1 opens a connection per concurrent request, as many independent clients would; Java's default h2c
     // upgrade would multiplex every request over one connection and so onto one gateway event-loop thread.
