@@ -51,7 +51,7 @@ public class EventHistory {
                 state.subscribe(afterId, subscriber);
                 return;
             }
-            read.forEach(subscriber::event);
+            read.stream().filter(state::kept).forEach(subscriber::event);
             state.subscribe(Math.max(afterId, missing.toId() - 1), subscriber);
         });
     }

@@ -70,15 +70,24 @@ public final class JobState {
 
     /**
      * Events of attempts that are over say nothing new: a second {@code requeued} for the same attempt (the worker that
-     * released a job and the one that took it both report it) or a {@code started} of an earlier attempt.
+     * released a job and the one that took it both report it) or a {@code started} of an earlier attempt. Neither does
+     * a {@code requeued} while no worker began the current attempt: the queue counts a delivery whenever a worker's
+     * consumer acquires the record, also one that never reached a device (fetched into a busy worker's buffer, its
+     * lock ran out), and the next worker reports that delivery as a requeue. Clients saw the job queued, and it is.
      */
     private boolean isStale(JobEvent event) {
         return switch (event) {
-            case JobEvent.Requeued r -> r.attempt() <= attempt();
+            case JobEvent.Requeued r -> r.attempt() <= attempt() || !begun();
             case JobEvent.Started s -> s.attempt() < attempt();
             case JobEvent.Loading l -> l.attempt() < attempt();
             default -> false;
         };
+    }
+
+    /** Whether a worker began the current attempt: it loaded the job's model or started the job. */
+    private boolean begun() {
+        int current = attempt();
+        return (started != null && started.attempt() >= current) || (loading != null && loading.attempt() >= current);
     }
 
     /** A job as a snapshot left it; events from {@code replayFrom} on are replayed into it from the events topic. */
@@ -148,6 +157,18 @@ public final class JobState {
     public synchronized EventRange missingAfter(long afterId) {
         long from = Math.max(afterId + 1, firstEventId);
         return historyFrom < 0 || from >= historyFrom ? null : new EventRange(partition, from, historyFrom);
+    }
+
+    /**
+     * Whether an event read back from the job's partition is one the fold kept: progress before the terminal event, or
+     * a lifecycle event this state holds (a restored snapshot's lifecycle is what the fold kept; the topic also has
+     * the events it found stale).
+     */
+    public synchronized boolean kept(StoredEvent stored) {
+        if (stored.event() instanceof JobEvent.Progress) {
+            return terminal == null || stored.id() < history.getLast().id();
+        }
+        return history.stream().anyMatch(e -> e.id() == stored.id());
     }
 
     /** Offsets {@code [fromId, toId)} of one partition of the events topic. */

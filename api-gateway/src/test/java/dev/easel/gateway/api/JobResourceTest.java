@@ -10,6 +10,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -261,6 +262,23 @@ class JobResourceTest {
                 .body("error.attempts", equalTo(2));
         String stream = given().when().get("/v1/jobs/" + id + "/events").then().extract().asString();
         assertEquals(List.of("queued", "started", "requeued", "started", "failed"), stream.lines()
+                .filter(l -> l.startsWith("event:")).map(l -> l.substring(6).strip()).toList());
+    }
+
+    @Test
+    void aRedeliveryOfAJobNoWorkerBeganIsNotShownAsARequeue() {
+        String id = submit("{\"prompt\":\"x\",\"steps\":2}");
+        deliver(Json.read(events.received().get(0).getPayload(), JobEvent.class));
+        // The first delivery sat in a busy worker's buffer until its lock ran out; the second worker counts attempt 2.
+        deliver(new JobEvent.Requeued(id, 2L, 2, "attempt 1 ended without a result"));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("queued")).body("attempt", equalTo(1))
+                .body("requeueReason", nullValue());
+        deliver(new JobEvent.Started(id, 3L, "w2", "CPUExecutionProvider", 2, 2, null));
+        deliver(new JobEvent.Requeued(id, 4L, 3, "worker w2 shut down before the job finished"));
+        given().when().get("/v1/jobs/" + id).then().body("status", equalTo("queued")).body("attempt", equalTo(3));
+        deliver(new JobEvent.Cancelled(id, 5L, "cancelled by the client"));
+        String stream = given().when().get("/v1/jobs/" + id + "/events").then().extract().asString();
+        assertEquals(List.of("queued", "started", "requeued", "cancelled"), stream.lines()
                 .filter(l -> l.startsWith("event:")).map(l -> l.substring(6).strip()).toList());
     }
 
