@@ -57,9 +57,6 @@ final class QueueSlot implements Runnable {
     private List<String> topics = List.of();
     private int subscribedVersion = -1;
     private volatile boolean polled;
-    /** When the latest poll before the current one began (0: none yet); see {@link Lease#fresh}. */
-    private long previousPollNanos;
-    private long pollNanos;
 
     /**
      * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
@@ -101,14 +98,10 @@ final class QueueSlot implements Runnable {
     public void run() {
         try {
             while (taking.getAsBoolean()) {
-                int followed = subscribedVersion;
                 if (!followPlacement()) {
                     // The device serves no model now (none could load); placement may give it one.
                     Thread.sleep(POLL.toMillis());
                     continue;
-                }
-                if (followed != -1 && followed != subscribedVersion && device.serving().settle()) {
-                    Thread.sleep(SETTLE.toMillis());
                 }
                 Device free = device.idle().poll(POLL.toMillis(), TimeUnit.MILLISECONDS);
                 if (free == null) {
@@ -132,11 +125,13 @@ final class QueueSlot implements Runnable {
 
     /**
      * Subscribes to the queues of the models the device serves when they changed (a rebalance: the share group hands
-     * the slot the new queues within a heartbeat); false while it serves none.
+     * the slot the new queues within a heartbeat), then waits {@link #SETTLE} if the move left jobs behind; false while
+     * it serves none.
      */
-    private boolean followPlacement() {
+    private boolean followPlacement() throws InterruptedException {
         Device.Serving serving = device.serving();
         if (serving.version() != subscribedVersion) {
+            boolean moved = subscribedVersion != -1;
             topics = serving.models().stream().sorted().map(Topics::jobs).toList();
             if (topics.isEmpty()) {
                 consumer.unsubscribe();
@@ -144,23 +139,33 @@ final class QueueSlot implements Runnable {
                 consumer.subscribe(topics);
             }
             subscribedVersion = serving.version();
+            if (moved && !topics.isEmpty() && serving.settle()) {
+                Thread.sleep(SETTLE.toMillis());
+            }
         }
         return !topics.isEmpty();
     }
 
     /**
-     * Polls for one job while the slot holds the device; empty when the worker stops taking jobs, when the device's
-     * placement changed, or, with several models, after one empty poll. The share group may assign each slot only some
-     * of several models' queues, so such a slot hands the device on to its other slot rather than hold it for queues it
-     * is not given. With one model both slots share its queue, and the slot keeps polling: handing over would leave a
-     * job fetched into the idle slot's buffer waiting for the device.
+     * Polls for one job while the slot holds the device; empty when the worker stops taking jobs, when the device serves
+     * no model, or, with several models, after one empty poll. The share group may assign each slot only some of
+     * several models' queues, so such a slot hands the device on to its other slot rather than hold it for queues it is
+     * not given. With one model both slots share its queue, and the slot keeps polling: handing over would leave a job
+     * fetched into the idle slot's buffer waiting for the device (a share consumer goes on fetching after a poll that
+     * returned nothing). For the same reason a slot follows a placement move holding the device, and polls on.
      */
-    private Optional<Lease> acquire() {
-        int version = subscribedVersion;
+    private Optional<Lease> acquire() throws InterruptedException {
         do {
             ConsumerRecord<String, byte[]> first = null;
-            for (ConsumerRecord<String, byte[]> record : poll(POLL)) {
-                if (first == null) {
+            for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+                if (!topics.contains(record.topic())) {
+                    // Fetched before the device moved: its renewal could not be confirmed (the consumer no longer
+                    // knows the topic), and the job would wait out its lock. Released, a device placed on its model
+                    // takes it at once.
+                    LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: its model's queue is"
+                            + " no longer this device's");
+                    consumer.acknowledge(record, AcknowledgeType.RELEASE);
+                } else if (first == null) {
                     first = record;
                 } else {
                     LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
@@ -169,18 +174,13 @@ final class QueueSlot implements Runnable {
             }
             polled = true;
             if (first != null) {
-                // One queue is one partition, of which the consumer holds at most one record: see Lease#fresh.
-                return Optional.of(new Lease(first, topics.size() == 1 ? previousPollNanos : 0));
+                return Optional.of(new Lease(first));
             }
-        } while (topics.size() == 1 && taking.getAsBoolean() && device.serving().version() == version);
+            if (!followPlacement()) {
+                return Optional.empty();
+            }
+        } while (topics.size() == 1 && taking.getAsBoolean());
         return Optional.empty();
-    }
-
-    /** Polls, remembering when: a record a poll returns was acquired after the poll before it began. */
-    private Iterable<ConsumerRecord<String, byte[]>> poll(Duration timeout) {
-        previousPollNanos = pollNanos;
-        pollNanos = System.nanoTime();
-        return consumer.poll(timeout);
     }
 
     private long lockNanos() {
@@ -189,12 +189,11 @@ final class QueueSlot implements Runnable {
 
     /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
     private void run(Lease lease) throws InterruptedException {
-        // A record can wait in the consumer's buffer, its lock running, from a fetch made in the background after an
-        // earlier poll; its lock may be gone and the job running elsewhere. Unless the record is fresh, renewing it
-        // first proves the lock is ours, for a full lock duration from now.
-        if (!lease.fresh()) {
-            lease.renew();
-        }
+        // A record can wait in the consumer's buffer, its lock running, from a fetch the consumer made in the background
+        // (it goes on fetching after a poll that returned nothing) or before a subscription change; its lock may be gone
+        // and the job running elsewhere. Renewing it first proves the lock is ours, for a full lock duration from now;
+        // when the record was acquired cannot be told from the client.
+        lease.renew();
         if (lease.lost) {
             device.idle().add(device);
             LOG.log(System.Logger.Level.INFO, "job " + where(lease.record) + " not started: its lock had expired"
@@ -275,21 +274,8 @@ final class QueueSlot implements Runnable {
         private long renewedNanos;
         private boolean lost;
 
-        /** {@code acquiredAfterNanos}: the record's lock began no earlier than this (0: unknown). */
-        Lease(ConsumerRecord<String, byte[]> record, long acquiredAfterNanos) {
+        Lease(ConsumerRecord<String, byte[]> record) {
             this.record = record;
-            this.renewedNanos = acquiredAfterNanos;
-        }
-
-        /**
-         * True when at least half the lock is certainly left, so the job can start without a renewal (a broker round
-         * trip and a poll per job): from one queue (one partition) the share consumer acquires at most one record per
-         * fetch, fetches none while it holds one, and hands out what it holds at the next poll, so the record was
-         * acquired after the poll before the one that returned it began. The next renewal is then due half a lock
-         * duration after that.
-         */
-        boolean fresh() {
-            return renewedNanos != 0 && System.nanoTime() - renewedNanos < lockNanos() / 2;
         }
 
         JobRunner.Settlement keepUntil(CompletableFuture<JobRunner.Settlement> outcome) throws InterruptedException {
@@ -320,7 +306,7 @@ final class QueueSlot implements Runnable {
                 long deadline = System.nanoTime() + lockNanos() / 2;
                 while (System.nanoTime() < deadline) {
                     boolean returned = false;
-                    for (ConsumerRecord<String, byte[]> again : poll(Duration.ofMillis(20))) {
+                    for (ConsumerRecord<String, byte[]> again : consumer.poll(Duration.ofMillis(20))) {
                         if (again.topic().equals(record.topic()) && again.partition() == record.partition()
                                 && again.offset() == record.offset()) {
                             record = again;
