@@ -27,6 +27,7 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.sse.OutboundSseEvent;
@@ -68,8 +69,10 @@ public class JobResource {
     public Response submit(JobRequest request, @HeaderParam("Idempotency-Key") String idempotencyKey) {
         // On a worker thread, so waiting for the broker's acknowledgements (bounded by their timeouts) blocks no one.
         JobService.Submitted submitted = service.submit(caller.key(), request, idempotencyKey).await().indefinitely();
+        // A relative Location (RFC 9110 allows it): making it absolute looks up the current request, whose context was
+        // once found ended after the wait for the broker (a 500 for a job already queued).
         return Response.status(submitted.repeated() ? 200 : 202).entity(submitted.job())
-                .location(URI.create(submitted.job().links().self())).build();
+                .header(HttpHeaders.LOCATION, submitted.job().links().self()).build();
     }
 
     /** The caller's jobs, newest first, a page at a time: pass a page's {@code nextCursor} as the next one's cursor. */
