@@ -162,14 +162,11 @@ final class QueueSlot implements Runnable {
                     // Fetched before the device moved: its renewal could not be confirmed (the consumer no longer
                     // knows the topic), and the job would wait out its lock. Released, a device placed on its model
                     // takes it at once.
-                    LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: its model's queue is"
-                            + " no longer this device's");
-                    consumer.acknowledge(record, AcknowledgeType.RELEASE);
+                    giveBack(record, "its model's queue is no longer this device's");
                 } else if (first == null) {
                     first = record;
                 } else {
-                    LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: one job per device");
-                    consumer.acknowledge(record, AcknowledgeType.RELEASE);
+                    giveBack(record, "one job per device");
                 }
             }
             polled = true;
@@ -181,6 +178,39 @@ final class QueueSlot implements Runnable {
             }
         } while (topics.size() == 1 && taking.getAsBoolean());
         return Optional.empty();
+    }
+
+    /**
+     * Gives back a job this slot will not run. Released on its last delivery (EASEL_MAX_ATTEMPTS + 1, the share group's
+     * limit), the record would be archived with no outcome and its client would wait for ever; such a job is settled
+     * here as on any delivery past its attempts: its stored result repeated, or failed as {@code attempts_exhausted}.
+     */
+    private void giveBack(ConsumerRecord<String, byte[]> record, String why) {
+        int delivery = record.deliveryCount().map(Short::intValue).orElse(1);
+        if (delivery <= config.maxAttempts()) {
+            LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: " + why);
+            consumer.acknowledge(record, AcknowledgeType.RELEASE);
+            return;
+        }
+        LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " not run (" + why + ") on its last delivery:"
+                + " settled now rather than released to be archived");
+        AcknowledgeType settled = AcknowledgeType.RELEASE;
+        try {
+            settled = acknowledgement(runner.begin(record, delivery).settlement());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "job " + where(record) + " could not be settled, released: " + e);
+        }
+        consumer.acknowledge(record, settled);
+    }
+
+    private static AcknowledgeType acknowledgement(JobRunner.Settlement settlement) {
+        return switch (settlement) {
+            case ACCEPT -> AcknowledgeType.ACCEPT;
+            case RELEASE -> AcknowledgeType.RELEASE;
+            case REJECT -> AcknowledgeType.REJECT;
+        };
     }
 
     private long lockNanos() {
@@ -312,9 +342,7 @@ final class QueueSlot implements Runnable {
                             record = again;
                             returned = true;
                         } else {
-                            LOG.log(System.Logger.Level.INFO, "released job " + where(again) + " unrun: fetched during a"
-                                    + " renewal");
-                            consumer.acknowledge(again, AcknowledgeType.RELEASE);
+                            giveBack(again, "fetched during a renewal");
                         }
                     }
                     if (returned) {
@@ -333,13 +361,8 @@ final class QueueSlot implements Runnable {
             if (lost) {
                 return;
             }
-            AcknowledgeType type = switch (settlement) {
-                case ACCEPT -> AcknowledgeType.ACCEPT;
-                case RELEASE -> AcknowledgeType.RELEASE;
-                case REJECT -> AcknowledgeType.REJECT;
-            };
             try {
-                consumer.acknowledge(record, type);
+                consumer.acknowledge(record, acknowledgement(settlement));
                 Map<TopicIdPartition, Optional<KafkaException>> results = consumer.commitSync(Duration.ofSeconds(30));
                 results.values().forEach(error -> error.ifPresent(e -> LOG.log(System.Logger.Level.WARNING,
                         "acknowledging job " + where(record) + " failed (" + e.getMessage() + "); it may be"

@@ -1,8 +1,10 @@
 package dev.easel.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.JobRequest;
 import dev.easel.contracts.Json;
@@ -123,6 +125,19 @@ class QueueSlotTest {
         slot.awaitAcks(1);
         assertEquals(List.of("RELEASE@7"), slot.stop());
         assertEquals(List.of(), slot.world.events, "nothing was published for it");
+    }
+
+    @Test
+    void aJobTheDeviceLeftOnItsLastDeliveryIsFailedNotArchivedUnheardOf() throws Exception {
+        // Delivery 4 of 3 attempts is the share group's last: released, the broker would archive it with no outcome.
+        Slot slot = new Slot(Map.of("EASEL_MAX_ATTEMPTS", "3"));
+        ConsumerRecord<String, byte[]> left = record("j-last", 2, 1);
+        slot.consumer.offer(new ConsumerRecord<>("easel.jobs.other", 0, 7, 0L, TimestampType.CREATE_TIME, 0, 0,
+                left.key(), left.value(), new RecordHeaders(), Optional.empty(), Optional.of((short) 4)));
+        slot.awaitAcks(1);
+        assertEquals(List.of("REJECT@7"), slot.stop());
+        JobEvent.Failed failed = assertInstanceOf(JobEvent.Failed.class, slot.world.last());
+        assertEquals("attempts_exhausted", failed.code());
     }
 
     @Test
