@@ -193,6 +193,13 @@ public final class LocalStack {
                 env, root, home, () -> Probes.httpStatusBelow(readyUrl, 300), () -> { }, List.of(settings.healthPort()));
     }
 
+    /**
+     * The gateway's JVM options, here and in its image (gateway.Dockerfile). C1 only: the gateway's work is I/O and small
+     * objects, on which C1's code costs no more CPU than C2's, while C2's compiling doubled what a gateway's first few
+     * thousand jobs cost (docs/benchmarks.md, "the gateway on C1").
+     */
+    public static final List<String> GATEWAY_JVM_OPTIONS = List.of("-Xmx512m", "-XX:TieredStopAtLevel=1");
+
     /** A gateway on {@code port}. */
     public ServiceProcess gateway(String name, int port, String kafka, String s3Endpoint) {
         return gateway(name, port, kafka, s3Endpoint, Map.of());
@@ -201,7 +208,9 @@ public final class LocalStack {
     /** A gateway on {@code port} with further settings of application.properties. */
     public ServiceProcess gateway(String name, int port, String kafka, String s3Endpoint, Map<String, String> settings) {
         Path jar = requireBuilt(root.resolve("api-gateway/target/quarkus-app/quarkus-run.jar"), "the API gateway");
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx512m",
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(GATEWAY_JVM_OPTIONS);
+        command.addAll(List.of(
                 "-Dquarkus.http.port=" + port,
                 "-Dkafka.bootstrap.servers=" + kafka,
                 "-Deasel.s3.endpoint=" + s3Endpoint,

@@ -161,6 +161,12 @@ class ManifestsTest {
         }
         // The image the Deployment names is the one gateway.Dockerfile says to build.
         assertTrue(dockerfile("gateway.Dockerfile").contains("-t " + gateway.getImage() + " "), gateway.getImage());
+        // The image runs the JVM as the local stack and the benchmarks do.
+        String entrypoint = dockerfile("gateway.Dockerfile").lines().filter(line -> line.startsWith("ENTRYPOINT"))
+                .findFirst().orElseThrow();
+        for (String option : LocalStack.GATEWAY_JVM_OPTIONS) {
+            assertTrue(entrypoint.contains("\"" + option + "\""), "the gateway image's JVM runs with " + option);
+        }
     }
 
     @Test
