@@ -30,10 +30,23 @@ record BenchStack(LocalStack stack, String kafka, String s3, List<ServiceProcess
                 List.of(stack.kafka(kafkaPort, LocalStack.freePort()), stack.s3(s3Port)));
     }
 
-    /** Starts the broker and the S3 server, then {@code services} in order, each once the one before is ready. */
+    /**
+     * Starts the broker and the S3 server, then {@code services} in order, each once the one before is ready. A
+     * benchmark stopped early (Ctrl-C, SIGTERM) stops them too: left running, they would load the machine under the
+     * next benchmark.
+     */
     void start(PrintStream err, ServiceProcess... services) throws IOException, InterruptedException {
         List<ServiceProcess> all = new java.util.ArrayList<>(infrastructure);
         all.addAll(List.of(services));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (ServiceProcess service : all.reversed()) {
+                try {
+                    service.stop(Duration.ofSeconds(5));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "bench-stack-stop"));
         for (ServiceProcess service : all) {
             err.println("starting " + service.name());
             service.start(START);
