@@ -178,8 +178,8 @@ final class QueueSlot implements Runnable {
                 return Optional.of(new Lease(first));
             }
             if (!connected()) {
-                // Kafka's share consumer (4.3) spins in poll while it reaches no broker: a core for the poll, one for
-                // its network thread. Between polls it does not, so a slot waits out an outage between them.
+                // Kafka's share consumer (4.3) spins in poll while it reaches no broker, so a slot waits out an outage
+                // between polls (the consumer's network thread spins regardless: docs/reliability.md).
                 Thread.sleep(OUTAGE_POLL_INTERVAL.toMillis());
             }
             if (!followPlacement()) {
