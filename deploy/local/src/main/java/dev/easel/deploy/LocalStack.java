@@ -196,7 +196,7 @@ public final class LocalStack {
     /**
      * The gateway's JVM options, here and in its image (gateway.Dockerfile). C1 only: the gateway's work is I/O and small
      * objects, on which C1's code costs no more CPU than C2's, while C2's compiling doubled what a gateway's first few
-     * thousand jobs cost (docs/benchmarks.md, "the gateway on C1").
+     * hundred jobs cost (docs/benchmarks.md, "the gateway on C1").
      */
     public static final List<String> GATEWAY_JVM_OPTIONS = List.of("-Xmx512m", "-XX:TieredStopAtLevel=1");
 
