@@ -195,7 +195,7 @@ final class QueueSlot implements Runnable {
      * here as on any delivery past its attempts: its stored result repeated, or failed as {@code attempts_exhausted}.
      */
     private void giveBack(ConsumerRecord<String, byte[]> record, String why) {
-        int delivery = record.deliveryCount().map(Short::intValue).orElse(1);
+        int delivery = delivery(record);
         if (delivery <= config.maxAttempts()) {
             LOG.log(System.Logger.Level.INFO, "released job " + where(record) + " unrun: " + why);
             consumer.acknowledge(record, AcknowledgeType.RELEASE);
@@ -254,7 +254,7 @@ final class QueueSlot implements Runnable {
             return;
         }
         ConsumerRecord<String, byte[]> record = lease.record;
-        int attempt = record.deliveryCount().map(Short::intValue).orElse(1);
+        int attempt = delivery(record);
         JobRunner.Begun begun;
         try {
             begun = runner.begin(record, attempt);
@@ -308,6 +308,11 @@ final class QueueSlot implements Runnable {
             Thread.currentThread().interrupt();
             throw new CompletionException(e);
         }
+    }
+
+    /** Which delivery of its record this is, as the share group counts them (1 for the first). */
+    private static int delivery(ConsumerRecord<?, ?> record) {
+        return record.deliveryCount().map(Short::intValue).orElse(1);
     }
 
     /** A job record as log lines name it: the job id (the record's key), then where the record is. */
