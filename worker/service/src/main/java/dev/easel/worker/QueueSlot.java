@@ -21,7 +21,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.consumer.ShareConsumer;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.TopicIdPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -46,8 +45,6 @@ final class QueueSlot implements Runnable {
      * models without jobs polls at once: there is nothing on the old queues to hand out.
      */
     private static final Duration SETTLE = Duration.ofSeconds(2);
-    /** How often a slot polls while its consumer reaches no broker. */
-    private static final Duration OUTAGE_POLL_INTERVAL = Duration.ofSeconds(1);
 
     private final WorkerConfig config;
     private final JobRunner runner;
@@ -60,7 +57,6 @@ final class QueueSlot implements Runnable {
     private List<String> topics = List.of();
     private int subscribedVersion = -1;
     private volatile boolean polled;
-    private Metric connectionCount;
 
     /**
      * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
@@ -177,11 +173,6 @@ final class QueueSlot implements Runnable {
             if (first != null) {
                 return Optional.of(new Lease(first));
             }
-            if (!connected()) {
-                // Kafka's share consumer (4.3) spins in poll while it reaches no broker, so a slot waits out an outage
-                // between polls (the consumer's network thread spins regardless: docs/reliability.md).
-                Thread.sleep(OUTAGE_POLL_INTERVAL.toMillis());
-            }
             if (!followPlacement()) {
                 return Optional.empty();
             }
@@ -220,20 +211,6 @@ final class QueueSlot implements Runnable {
             case RELEASE -> AcknowledgeType.RELEASE;
             case REJECT -> AcknowledgeType.REJECT;
         };
-    }
-
-    /** Whether the consumer holds a connection to a broker (its {@code connection-count} metric). */
-    private boolean connected() {
-        if (connectionCount == null) {
-            connectionCount = consumer.metrics().values().stream()
-                    .filter(metric -> metric.metricName().group().equals("consumer-metrics")
-                            && metric.metricName().name().equals("connection-count"))
-                    .findFirst().orElse(null);
-            if (connectionCount == null) {
-                return true;
-            }
-        }
-        return connectionCount.metricValue() instanceof Double count && count > 0;
     }
 
     private long lockNanos() {
