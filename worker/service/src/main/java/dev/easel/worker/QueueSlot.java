@@ -85,7 +85,11 @@ final class QueueSlot implements Runnable {
         props.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1");
         // A slot waits for a device without polling; it must not leave the group meanwhile. Liveness is the lock's job.
-        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Integer.toString(24 * 3600 * 1000));
+        String dayMillis = Integer.toString(24 * 3600 * 1000);
+        props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, dayMillis);
+        // Kafka 4.4 warns when idle connections close sooner than that, a check meant for classic groups' rebalances;
+        // a share consumer has none, and its heartbeat keeps its coordinator's connection busy.
+        props.put(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, dayMillis);
         return new KafkaShareConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
