@@ -7,5 +7,5 @@ ENV QUARKUS_HTTP_HOST=0.0.0.0 \
     QUARKUS_HTTP_PORT=8080
 EXPOSE 8080
 USER 1000
-# C1 only, as the local stack runs it (LocalStack.GATEWAY_JVM_OPTIONS): half the CPU while the JIT warms up, no more after.
-ENTRYPOINT ["java", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-jar", "/app/quarkus-run.jar"]
+# The JVM options the local stack runs it with (LocalStack.GATEWAY_JVM_OPTIONS).
+ENTRYPOINT ["java", "-Xmx512m", "-jar", "/app/quarkus-run.jar"]
