@@ -196,7 +196,7 @@ public final class LocalStack {
     /**
      * The gateway's JVM options, here and in its image (gateway.Dockerfile). The JIT stays on its default: C1 alone
      * halved what a new gateway's first few hundred jobs cost, but on two cores it could not keep up with 3,072 clients
-     * submitting at once (docs/benchmarks.md, "the gateway on C1").
+     * submitting at once (docs/benchmarks.md, "the gateway back on the default JIT").
      */
     public static final List<String> GATEWAY_JVM_OPTIONS = List.of("-Xmx512m");
 
