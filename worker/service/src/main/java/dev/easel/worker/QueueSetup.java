@@ -22,6 +22,9 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * announcements topic, and the share group's settings. Every worker does this at start; it is idempotent.
  */
 final class QueueSetup {
+    /** Kafka's default {@code group.share.max.delivery.count.limit}. */
+    private static final int MAX_DELIVERIES = 10;
+
     private QueueSetup() {
     }
 
@@ -45,13 +48,15 @@ final class QueueSetup {
                     }
                 }
             }
-            // earliest: jobs published before the group first reads a queue are not skipped. The delivery limit sits one
-            // above Easel's attempts, so the last delivery is the one where the worker fails the job with its reason.
+            // earliest: jobs published before the group first reads a queue are not skipped. The delivery limit sits
+            // above Easel's attempts: a delivery whose lock expires unseen in a consumer's fetch buffer counts too, and
+            // a record at the limit is archived with no outcome, so the slack lets a worker see a delivery past the
+            // attempts and fail the job with its reason.
             ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP);
             List<AlterConfigOp> settings = List.of(
                     set("share.auto.offset.reset", "earliest"),
                     set("share.record.lock.duration.ms", Integer.toString(config.lockMillis())),
-                    set("share.delivery.count.limit", Integer.toString(config.maxAttempts() + 1)));
+                    set("share.delivery.count.limit", Integer.toString(deliveryLimit(config.maxAttempts()))));
             try {
                 admin.incrementalAlterConfigs(Map.of(group, settings)).all().get();
             } catch (ExecutionException e) {
@@ -60,6 +65,11 @@ final class QueueSetup {
                         + " group.share.min/max.record.lock.duration.ms and that share groups are enabled", e);
             }
         }
+    }
+
+    /** The share group's delivery limit: up to two deliveries past the attempts, within the broker's default 10. */
+    static int deliveryLimit(int maxAttempts) {
+        return Math.min(maxAttempts + 3, MAX_DELIVERIES);
     }
 
     private static AlterConfigOp set(String name, String value) {

@@ -185,9 +185,10 @@ final class QueueSlot implements Runnable {
     }
 
     /**
-     * Gives back a job this slot will not run. Released on its last delivery (EASEL_MAX_ATTEMPTS + 1, the share group's
-     * limit), the record would be archived with no outcome and its client would wait for ever; such a job is settled
-     * here as on any delivery past its attempts: its stored result repeated, or failed as {@code attempts_exhausted}.
+     * Gives back a job this slot will not run. Past EASEL_MAX_ATTEMPTS it is settled here instead, as any delivery past
+     * its attempts is: its stored result repeated, or failed as {@code attempts_exhausted}. Released, it would be
+     * delivered again only to be failed, and at the share group's limit archived with no outcome, its client waiting
+     * for ever.
      */
     private void giveBack(ConsumerRecord<String, byte[]> record, String why) {
         int delivery = delivery(record);
