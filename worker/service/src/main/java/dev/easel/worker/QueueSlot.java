@@ -161,12 +161,14 @@ final class QueueSlot implements Runnable {
     private Optional<Lease> acquire() throws InterruptedException {
         do {
             ConsumerRecord<String, byte[]> first = null;
+            boolean leftBehind = false;
             for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
                 if (!topics.contains(record.topic())) {
                     // Fetched before the device moved: its renewal could not be confirmed (the consumer no longer
                     // knows the topic), and the job would wait out its lock. Released, a device placed on its model
                     // takes it at once.
                     giveBack(record, "its model's queue is no longer this device's");
+                    leftBehind = true;
                 } else if (first == null) {
                     first = record;
                 } else {
@@ -174,6 +176,15 @@ final class QueueSlot implements Runnable {
                 }
             }
             polled = true;
+            if (leftBehind) {
+                // Until a heartbeat takes the old queue from this consumer, its next fetch would carry the release and
+                // acquire the same job again, one more delivery each time (a job used up its attempts in a second so).
+                // So the release goes out now, and the slot polls again only once the group has moved it.
+                commitGiveBacks();
+                if (first == null) {
+                    Thread.sleep(SETTLE.toMillis());
+                }
+            }
             if (first != null) {
                 return Optional.of(new Lease(first));
             }
@@ -208,6 +219,17 @@ final class QueueSlot implements Runnable {
             LOG.log(System.Logger.Level.ERROR, "job " + where(record) + " could not be settled, released: " + e);
         }
         consumer.acknowledge(record, settled);
+    }
+
+    private void commitGiveBacks() {
+        try {
+            consumer.commitSync(Duration.ofSeconds(5)).forEach((partition, error) -> error.ifPresent(e -> LOG.log(
+                    System.Logger.Level.INFO, "giving back jobs of " + partition + " failed (" + e.getMessage()
+                            + "); they are delivered again once their locks expire")));
+        } catch (KafkaException | IllegalStateException e) {
+            LOG.log(System.Logger.Level.INFO, "giving back jobs failed (" + e + "); they are delivered again once"
+                    + " their locks expire");
+        }
     }
 
     private static AcknowledgeType acknowledgement(JobRunner.Settlement settlement) {

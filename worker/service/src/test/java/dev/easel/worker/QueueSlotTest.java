@@ -123,7 +123,10 @@ class QueueSlotTest {
         slot.consumer.offer(new ConsumerRecord<>("easel.jobs.other", 0, 7, 0L, TimestampType.CREATE_TIME, 0, 0,
                 left.key(), left.value(), new RecordHeaders(), Optional.empty(), Optional.of((short) 1)));
         slot.awaitAcks(1);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> slot.consumer.commits.get() >= 1);
         assertEquals(List.of("RELEASE@7"), slot.stop());
+        assertEquals(0, slot.consumer.pollsCarryingAcks.get(), "the release went out before the next poll's fetch, which"
+                + " would acquire the job again while the group still gives the slot the old queue");
         assertEquals(List.of(), slot.world.events, "nothing was published for it");
     }
 
@@ -198,6 +201,10 @@ class QueueSlotTest {
     private static final class RecordingConsumer extends MockShareConsumer<String, byte[]> {
         final List<String> acks = Collections.synchronizedList(new ArrayList<>());
         final AtomicInteger polls = new AtomicInteger();
+        /** Commits, and polls made while acknowledgements waited uncommitted (the poll's fetch carries them). */
+        final AtomicInteger commits = new AtomicInteger();
+        final AtomicInteger pollsCarryingAcks = new AtomicInteger();
+        private int uncommitted;
         volatile boolean refuseRenewals;
         private final LinkedBlockingQueue<ConsumerRecord<String, byte[]>> queued = new LinkedBlockingQueue<>();
         private ConsumerRecord<String, byte[]> renewed;
@@ -210,6 +217,10 @@ class QueueSlotTest {
         @Override
         public synchronized ConsumerRecords<String, byte[]> poll(Duration timeout) {
             polls.incrementAndGet();
+            if (uncommitted > 0) {
+                pollsCarryingAcks.incrementAndGet();
+                uncommitted = 0;
+            }
             ConsumerRecord<String, byte[]> next = renewed;
             renewed = null;
             if (next == null) {
@@ -230,6 +241,7 @@ class QueueSlotTest {
         @Override
         public synchronized void acknowledge(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {
             acks.add(type.name() + "@" + record.offset());
+            uncommitted++;
             if (type == AcknowledgeType.RENEW) {
                 if (refuseRenewals) {
                     renewalRefused = true;
@@ -241,6 +253,8 @@ class QueueSlotTest {
 
         @Override
         public synchronized Map<TopicIdPartition, Optional<KafkaException>> commitSync(Duration timeout) {
+            commits.incrementAndGet();
+            uncommitted = 0;
             if (renewalRefused) {
                 renewalRefused = false;
                 return Map.of(new TopicIdPartition(Uuid.randomUuid(), 0, "easel.jobs.toy"),
