@@ -67,7 +67,7 @@ final class QueueSetup {
         }
     }
 
-    /** The share group's delivery limit: up to two deliveries past the attempts, within the broker's default 10. */
+    /** The share group's delivery limit: up to three deliveries past the attempts, within the broker's default 10. */
     static int deliveryLimit(int maxAttempts) {
         return Math.min(maxAttempts + 3, MAX_DELIVERIES);
     }

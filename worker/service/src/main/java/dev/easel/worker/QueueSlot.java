@@ -223,9 +223,9 @@ final class QueueSlot implements Runnable {
 
     private void commitGiveBacks() {
         try {
-            consumer.commitSync(Duration.ofSeconds(5)).forEach((partition, error) -> error.ifPresent(e -> LOG.log(
-                    System.Logger.Level.INFO, "giving back jobs of " + partition + " failed (" + e.getMessage()
-                            + "); they are delivered again once their locks expire")));
+            consumer.commitSync(Duration.ofSeconds(5)).forEach((partition, error) -> error.ifPresent(e ->
+                    LOG.log(System.Logger.Level.INFO, "giving back jobs of " + partition + " failed ("
+                            + e.getMessage() + "); they are delivered again once their locks expire")));
         } catch (KafkaException | IllegalStateException e) {
             LOG.log(System.Logger.Level.INFO, "giving back jobs failed (" + e + "); they are delivered again once"
                     + " their locks expire");

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.Test;
 
 class QueueSetupTest {
     @Test
-    void theDeliveryLimitLeavesTwoDeliveriesPastTheAttemptsWithinTheBrokersMaximum() {
-        assertEquals(6, QueueSetup.deliveryLimit(3), "the default: attempts 3, deliveries 4 and 5 fail the job");
+    void theDeliveryLimitLeavesThreeDeliveriesPastTheAttemptsWithinTheBrokersMaximum() {
+        assertEquals(6, QueueSetup.deliveryLimit(3), "the default: attempts 3, deliveries 4 to 6 fail the job");
         assertEquals(4, QueueSetup.deliveryLimit(1));
         assertEquals(10, QueueSetup.deliveryLimit(7));
         assertEquals(10, QueueSetup.deliveryLimit(9), "EASEL_MAX_ATTEMPTS' highest: one delivery past it");

@@ -125,8 +125,8 @@ class QueueSlotTest {
         slot.awaitAcks(1);
         Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> slot.consumer.commits.get() >= 1);
         assertEquals(List.of("RELEASE@7"), slot.stop());
-        assertEquals(0, slot.consumer.pollsCarryingAcks.get(), "the release went out before the next poll's fetch, which"
-                + " would acquire the job again while the group still gives the slot the old queue");
+        assertEquals(0, slot.consumer.pollsCarryingAcks.get(), "the release went out before the next poll's fetch,"
+                + " which would acquire the job again while the group still gives the slot the old queue");
         assertEquals(List.of(), slot.world.events, "nothing was published for it");
     }
 
