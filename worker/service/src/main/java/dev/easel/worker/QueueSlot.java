@@ -208,8 +208,8 @@ final class QueueSlot implements Runnable {
             consumer.acknowledge(record, AcknowledgeType.RELEASE);
             return;
         }
-        LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " not run (" + why + ") on its last delivery:"
-                + " settled now rather than released to be archived");
+        LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " not run (" + why + ") on delivery "
+                + delivery + ", past its attempts: settled now rather than released");
         AcknowledgeType settled = AcknowledgeType.RELEASE;
         try {
             settled = acknowledgement(runner.begin(record, delivery).settlement());

@@ -132,7 +132,7 @@ class QueueSlotTest {
 
     @Test
     void aJobTheDeviceLeftOnItsLastDeliveryIsFailedNotArchivedUnheardOf() throws Exception {
-        // Delivery 4 of 3 attempts is the share group's last: released, the broker would archive it with no outcome.
+        // Delivery 4 of 3 attempts: released, it would only be failed later, or archived unheard of at the limit.
         Slot slot = new Slot(Map.of("EASEL_MAX_ATTEMPTS", "3"));
         ConsumerRecord<String, byte[]> left = record("j-last", 2, 1);
         slot.consumer.offer(new ConsumerRecord<>("easel.jobs.other", 0, 7, 0L, TimestampType.CREATE_TIME, 0, 0,
