@@ -61,8 +61,9 @@ final class QueueSetup {
                 admin.incrementalAlterConfigs(Map.of(group, settings)).all().get();
             } catch (ExecutionException e) {
                 throw new IllegalStateException("the broker refused the share group settings (" + e.getCause()
-                        .getMessage() + "); check EASEL_LOCK_MS against the broker's"
-                        + " group.share.min/max.record.lock.duration.ms and that share groups are enabled", e);
+                        .getMessage() + "); check that the broker runs Kafka 4.3 or"
+                        + " newer (4.2 does not know share.delivery.count.limit), that share groups are enabled,"
+                        + " and EASEL_LOCK_MS against the broker's group.share.min/max.record.lock.duration.ms", e);
             }
         }
     }
