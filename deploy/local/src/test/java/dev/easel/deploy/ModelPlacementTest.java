@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,6 +58,12 @@ class ModelPlacementTest {
 
     @Test
     void modelsArePlacedFromTheQueuesWithinTheBudgets() throws Exception {
+        // The slots' wait after a move is read from the broker's share group settings (1 s heartbeats, 100 ms
+        // assignments in the local stack), not assumed.
+        for (ServiceProcess worker : workers) {
+            assertTrue(Files.readString(worker.logFile()).contains("hands a device its queues within 2100 ms"),
+                    worker.logFile().toString());
+        }
         // A mixed stream: twelve jobs of three models at once on two one-model devices.
         int before = loads();
         List<String> mixed = new ArrayList<>();

@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.Topics;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
@@ -22,13 +24,17 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * announcements topic, and the share group's settings. Every worker does this at start; it is idempotent.
  */
 final class QueueSetup {
+    /** Kafka's defaults for a share group's heartbeat and assignment intervals, where the broker names neither. */
+    private static final int DEFAULT_HEARTBEAT_MS = 5000;
+    private static final int DEFAULT_ASSIGNMENT_MS = 1000;
     /** Kafka's default {@code group.share.max.delivery.count.limit}. */
     private static final int MAX_DELIVERIES = 10;
 
     private QueueSetup() {
     }
 
-    static void prepare(WorkerConfig config, Collection<String> modelIds) throws Exception {
+    /** Prepares the queues of {@code modelIds} and the group; returns the group's {@link #handOver}. */
+    static Duration prepare(WorkerConfig config, Collection<String> modelIds) throws Exception {
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         try (Admin admin = Admin.create(props)) {
@@ -65,7 +71,24 @@ final class QueueSetup {
                         + " newer (4.2 does not know share.delivery.count.limit), that share groups are enabled,"
                         + " and EASEL_LOCK_MS against the broker's group.share.min/max.record.lock.duration.ms", e);
             }
+            Config effective = admin.describeConfigs(List.of(group)).all().get().get(group);
+            return handOver(intSetting(effective, "share.heartbeat.interval.ms", DEFAULT_HEARTBEAT_MS),
+                    intSetting(effective, "share.assignment.interval.ms", DEFAULT_ASSIGNMENT_MS));
         }
+    }
+
+    /**
+     * How long after a member changes its subscription the share group has surely given it the new queues and taken
+     * the old ones: the change goes out with the member's next heartbeat, the assignment is recomputed within its
+     * interval, and comes back with the heartbeat after that (2.1 s in the bundled stacks, 11 s on Kafka's defaults).
+     */
+    static Duration handOver(int heartbeatMillis, int assignmentMillis) {
+        return Duration.ofMillis(2L * heartbeatMillis + assignmentMillis);
+    }
+
+    private static int intSetting(Config config, String name, int absent) {
+        ConfigEntry entry = config.get(name);
+        return entry == null || entry.value() == null ? absent : Integer.parseInt(entry.value());
     }
 
     /** The share group's delivery limit: up to three deliveries past the attempts, within the broker's default 10. */

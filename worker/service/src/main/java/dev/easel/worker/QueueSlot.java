@@ -38,15 +38,15 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 final class QueueSlot implements Runnable {
     private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
     private static final Duration POLL = Duration.ofMillis(200);
-    /**
-     * How long a slot waits after a placement move that left a model with jobs before it polls: the broker hands the
-     * new queues, and takes the old ones, at the member's next heartbeat and assignment (1 s each in the bundled
-     * stacks). A job polled from the old queue meanwhile would load the model the device just left. A move away from
-     * models without jobs polls at once: there is nothing on the old queues to hand out.
-     */
-    private static final Duration SETTLE = Duration.ofSeconds(2);
 
     private final WorkerConfig config;
+    /**
+     * How long a slot waits after a placement move that left a model with jobs before it polls: the share group's
+     * {@link QueueSetup#handOver}, within which it hands the new queues and takes the old ones. A job polled from the
+     * old queue meanwhile would load the model the device just left. A move away from models without jobs polls at
+     * once: there is nothing on the old queues to hand out.
+     */
+    private final Duration settle;
     private final JobRunner runner;
     private final Device device;
     private final java.util.concurrent.atomic.AtomicInteger generating;
@@ -60,12 +60,13 @@ final class QueueSlot implements Runnable {
 
     /**
      * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
-     * {@code device} serves, for it.
+     * {@code device} serves, for it; {@code settle} is the group's {@link QueueSetup#handOver}.
      */
-    QueueSlot(ShareConsumer<String, byte[]> consumer, WorkerConfig config, Device device, JobRunner runner,
-            java.util.concurrent.atomic.AtomicInteger generating, Executor storage, BooleanSupplier taking,
-            BooleanSupplier releaseRequested) {
+    QueueSlot(ShareConsumer<String, byte[]> consumer, WorkerConfig config, Duration settle, Device device,
+            JobRunner runner, java.util.concurrent.atomic.AtomicInteger generating, Executor storage,
+            BooleanSupplier taking, BooleanSupplier releaseRequested) {
         this.config = config;
+        this.settle = settle;
         this.runner = runner;
         this.device = device;
         this.generating = generating;
@@ -129,7 +130,7 @@ final class QueueSlot implements Runnable {
 
     /**
      * Subscribes to the queues of the models the device serves when they changed (a rebalance: the share group hands
-     * the slot the new queues within a heartbeat), then waits {@link #SETTLE} if the move left jobs behind; false while
+     * the slot the new queues within its hand-over), then waits {@link #settle} if the move left jobs behind; false while
      * it serves none.
      */
     private boolean followPlacement() throws InterruptedException {
@@ -144,7 +145,7 @@ final class QueueSlot implements Runnable {
             }
             subscribedVersion = serving.version();
             if (moved && !topics.isEmpty() && serving.settle()) {
-                Thread.sleep(SETTLE.toMillis());
+                Thread.sleep(settle.toMillis());
             }
         }
         return !topics.isEmpty();
@@ -182,7 +183,7 @@ final class QueueSlot implements Runnable {
                 // So the release goes out now, and the slot polls again only once the group has moved it.
                 commitGiveBacks();
                 if (first == null) {
-                    Thread.sleep(SETTLE.toMillis());
+                    Thread.sleep(settle.toMillis());
                 }
             }
             if (first != null) {

@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import dev.easel.contracts.WorkerStatus;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -29,8 +30,10 @@ final class Worker {
     private volatile boolean taking = true;
     private volatile boolean releaseRequested;
 
-    Worker(WorkerConfig config, List<Device> devices, List<ServedModel> models, String executionProvider,
-            JobRunner runner, EventPublisher events, dev.easel.engine.adapter.AdapterLibrary adapters) {
+    /** {@code handOver}: the share group's {@link QueueSetup#handOver}, which the slots wait after a placement move. */
+    Worker(WorkerConfig config, Duration handOver, List<Device> devices, List<ServedModel> models,
+            String executionProvider, JobRunner runner, EventPublisher events,
+            dev.easel.engine.adapter.AdapterLibrary adapters) {
         this.config = config;
         this.devices = List.copyOf(devices);
         this.served = new java.util.concurrent.CopyOnWriteArrayList<>(models);
@@ -40,8 +43,8 @@ final class Worker {
             return thread;
         });
         for (int i = 0; i < 2 * devices.size(); i++) {
-            slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, devices.get(i / 2), runner, generating,
-                    storage, () -> taking, () -> releaseRequested));
+            slots.add(new QueueSlot(QueueSlot.consumer(config, i), config, handOver, devices.get(i / 2), runner,
+                    generating, storage, () -> taking, () -> releaseRequested));
         }
         this.announcer = new Announcer(config, events, () -> List.copyOf(served), executionProvider, this::state,
                 this::busyDevices, adapters, this::warmDevices, this::placedDevices, this::loadingDevices,

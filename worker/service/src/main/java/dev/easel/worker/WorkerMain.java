@@ -7,6 +7,7 @@ import dev.easel.engine.pipeline.ImageUpscalePipeline;
 import dev.easel.engine.pipeline.Pipeline;
 import dev.easel.engine.model.ImageUpscaler;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -156,12 +157,14 @@ public final class WorkerMain {
 
         ImageStore images = new ImageStore(config);
         images.ensureBucket();
-        QueueSetup.prepare(config, modelIds);
+        Duration handOver = QueueSetup.prepare(config, modelIds);
+        LOG.log(System.Logger.Level.INFO, "the share group hands a device its queues within " + handOver.toMillis()
+                + " ms of a placement move (two heartbeats and an assignment)");
         EventPublisher events = new EventPublisher(config, metrics);
         Tracing tracing = Tracing.fromEnvironment(System.getenv(), config.workerId());
         Cancellations cancellations = new Cancellations(config);
         cancellations.start();
-        worker[0] = new Worker(config, devices, modelIds.stream().map(served::get).toList(), provider,
+        worker[0] = new Worker(config, handOver, devices, modelIds.stream().map(served::get).toList(), provider,
                 new JobRunner(config, events, images, cancellations::isCancelled, tracing), events, adapters);
         Worker running = worker[0];
         metrics.bindPool(config.workerId(), modelIds, provider, config.devices(), running::busyDevices,

@@ -174,8 +174,8 @@ class QueueSlotTest {
             WorkerConfig config = WorkerConfig.fromEnvironment(env);
             JobRunner runner = new JobRunner(config, world, world, id -> false, Tracing.fromEnvironment(Map.of(),
                     "unit"));
-            QueueSlot slot = new QueueSlot(consumer, config, device, runner, new AtomicInteger(), STORAGE,
-                    () -> taking, () -> false);
+            QueueSlot slot = new QueueSlot(consumer, config, QueueSetup.handOver(1000, 100), device, runner,
+                    new AtomicInteger(), STORAGE, () -> taking, () -> false);
             thread = new Thread(slot, "unit-slot");
             thread.start();
         }
