@@ -73,7 +73,7 @@ final class BenchCommand {
                     + " [--devices-per-worker D] [--jobs-per-worker N] [--steps N] [--min-step-ms M] | easel bench state [--jobs N] [--steps N]"
                     + " | easel bench lora [--model DIR --lora-dir DIR --lora A --lora B] [--steps N] [--size PX]"
                     + " | easel bench upscale [--model DIR] [--size PX] [--tiles 128,64,32] [--runs N]"
-                    + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N] [--min-step-ms M] [--warmup N]"
+                    + " | easel bench cost [--jobs N] [--concurrency C] [--devices D] [--steps N] [--min-step-ms M] [--warmup N] [--idle-seconds S]"
                     + " | easel bench placement [--jobs N] [--burst N]"
                     + " | easel bench streams [--streams N] [--jobs N] [--steps N] [--devices D]");
         }

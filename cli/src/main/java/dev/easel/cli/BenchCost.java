@@ -28,8 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * warm-up; steps may be held to {@code --min-step-ms} (EASEL_MIN_STEP_MS) so that their events come apart as a GPU's
  * do. Reports the CPU time each process spent per job (from the OS: {@code ProcessHandle} CPU durations before and
  * after), the worker's beyond its engine (unpaced only), the shared services' per event, the overhead (end to end minus
- * engine) p50/p99 and its parts, and how long each step's event took from being stamped to reaching its client. The
- * last stdout line is one JSON object.
+ * engine) p50/p99 and its parts, and how long each step's event took from being stamped to reaching its client. Before
+ * the measured jobs it reads what each process spends idle for {@code --idle-seconds}, and splits each process's cost
+ * into that floor (a cost per second and per queue slot, not per job) and what the jobs added to it. The last stdout
+ * line is one JSON object.
  */
 final class BenchCost {
 
@@ -45,7 +47,7 @@ final class BenchCost {
 
     int run(List<String> args) throws Exception {
         Arguments arguments = new Arguments(args, java.util.Set.of("jobs", "concurrency", "devices", "steps",
-                "min-step-ms", "warmup"), java.util.Set.of());
+                "min-step-ms", "warmup", "idle-seconds"), java.util.Set.of());
         int jobs = arguments.intValue("jobs", 60);
         int concurrency = arguments.intValue("concurrency", 1);
         int devices = arguments.intValue("devices", 1);
@@ -56,6 +58,10 @@ final class BenchCost {
             throw new UsageException("--min-step-ms must be 0 or more");
         }
         int warmup = arguments.intValue("warmup", BenchE2e.WARMUP_JOBS);
+        int idleSeconds = arguments.intValue("idle-seconds", 10);
+        if (idleSeconds < 0) {
+            throw new UsageException("--idle-seconds must be 0 or more");
+        }
         Path model = EaselHome.generatedModel(ModelGenerator.Kind.TOY, err);
         BenchStack bench = BenchStack.fresh("bench-cost");
         LocalStack stack = bench.stack();
@@ -76,6 +82,7 @@ final class BenchCost {
             processes.put("gateway", gateway);
             processes.put("worker", worker);
             processes.put("s3", bench.infrastructure().get(1));
+            Map<String, Double> idleMillisPerSecond = idleCpu(processes, idleSeconds);
             Map<String, Long> before = cpuNanos(processes);
             long start = System.nanoTime();
             List<Measured> measured = followAll(server, request, jobs, concurrency);
@@ -100,6 +107,18 @@ final class BenchCost {
                 beyondEngine = String.format(" (%.1f beyond its engine)", workerBeyondEngine);
             }
             perJob.put("shared", round(shared));
+            // What the jobs added to what the same stack spends idle (heartbeats, polls, timers) over as long.
+            ObjectNode beyondIdle = Json.MAPPER.createObjectNode();
+            double sharedBeyondIdle = 0;
+            for (String name : processes.keySet()) {
+                double millis = (after.get(name) - before.get(name)) / 1e6 / jobs
+                        - idleMillisPerSecond.get(name) * seconds / jobs;
+                beyondIdle.put(name, round(millis));
+                if (!name.equals("worker")) {
+                    sharedBeyondIdle += millis;
+                }
+            }
+            beyondIdle.put("shared", round(sharedBeyondIdle));
             int progressEvents = measured.stream().mapToInt(m -> m.progressLagsMillis().size()).sum();
             double eventsPerJob = 3 + (double) progressEvents / jobs; // queued, started, the steps', completed
             List<Double> overhead = sorted(measured, m -> m.endToEndMillis() - m.engineMillis());
@@ -115,6 +134,13 @@ final class BenchCost {
             double queue = BenchE2e.percentile(sorted(measured, Measured::queueMillis), 50);
             double store = BenchE2e.percentile(sorted(measured, Measured::storeMillis), 50);
             double delivery = BenchE2e.percentile(sorted(measured, Measured::deliveryMillis), 50);
+            out.printf("idle, CPU per second (%d s, no jobs): broker %.1f ms, gateway %.1f ms, worker %.1f ms, S3 %.1f"
+                            + " ms; per job beyond that: broker %.1f ms, gateway %.1f ms, worker %.1f ms, S3 %.1f ms,"
+                            + " shared %.1f ms%n", idleSeconds, idleMillisPerSecond.get("broker"),
+                    idleMillisPerSecond.get("gateway"), idleMillisPerSecond.get("worker"),
+                    idleMillisPerSecond.get("s3"), beyondIdle.path("broker").asDouble(),
+                    beyondIdle.path("gateway").asDouble(), beyondIdle.path("worker").asDouble(),
+                    beyondIdle.path("s3").asDouble(), sharedBeyondIdle);
             out.printf("overhead parts, p50: submit answered %.1f ms, submitted to started %.1f ms, results stored %.1f"
                     + " ms, completed to the client %.1f ms%n", submit, queue, store, delivery);
             out.printf("%d progress events (%.1f per job), step to client p50 %.1f ms, p99 %.1f ms%n", progressEvents,
@@ -131,6 +157,10 @@ final class BenchCost {
             summary.put("seconds", round(seconds));
             summary.set("cpuMsPerJob", perJob);
             summary.put("sharedCpuMsPerEvent", round(shared / eventsPerJob));
+            ObjectNode idle = Json.MAPPER.createObjectNode();
+            idleMillisPerSecond.forEach((name, millis) -> idle.put(name, round(millis)));
+            summary.set("idleCpuMsPerSecond", idle);
+            summary.set("cpuMsPerJobBeyondIdle", beyondIdle);
             summary.put("engineP50Ms", round(BenchE2e.percentile(sorted(measured, Measured::engineMillis), 50)));
             summary.put("overheadP50Ms", round(BenchE2e.percentile(overhead, 50)));
             summary.put("overheadP99Ms", round(BenchE2e.percentile(overhead, 99)));
@@ -149,6 +179,27 @@ final class BenchCost {
             }
             bench.stop();
         }
+    }
+
+    /**
+     * Each process's CPU milliseconds per second over {@code seconds} with no jobs, after a pause for what the last
+     * jobs left behind (lingering snapshots, gathered webhook reads, acknowledgements). Zero seconds measures nothing.
+     */
+    private static Map<String, Double> idleCpu(Map<String, ServiceProcess> processes, int seconds)
+            throws InterruptedException {
+        Map<String, Double> idle = new LinkedHashMap<>();
+        if (seconds == 0) {
+            processes.keySet().forEach(name -> idle.put(name, 0.0));
+            return idle;
+        }
+        Thread.sleep(2_000);
+        Map<String, Long> before = cpuNanos(processes);
+        long start = System.nanoTime();
+        Thread.sleep(seconds * 1_000L);
+        double elapsedSeconds = (System.nanoTime() - start) / 1e9;
+        Map<String, Long> after = cpuNanos(processes);
+        processes.keySet().forEach(name -> idle.put(name, (after.get(name) - before.get(name)) / 1e6 / elapsedSeconds));
+        return idle;
     }
 
     /** Each process's CPU time (user and system) so far, in nanoseconds. */
