@@ -90,12 +90,18 @@ final class BenchCost {
             Map<String, Long> after = cpuNanos(processes);
 
             ObjectNode perJob = Json.MAPPER.createObjectNode();
+            // What the jobs added to what the same stack spends idle (heartbeats, polls, timers) over as long.
+            ObjectNode beyondIdle = Json.MAPPER.createObjectNode();
             double shared = 0;
+            double sharedBeyondIdle = 0;
             for (String name : processes.keySet()) {
                 double millis = (after.get(name) - before.get(name)) / 1e6 / jobs;
+                double millisBeyondIdle = millis - idleMillisPerSecond.get(name) * seconds / jobs;
                 perJob.put(name, round(millis));
+                beyondIdle.put(name, round(millisBeyondIdle));
                 if (!name.equals("worker")) {
                     shared += millis;
+                    sharedBeyondIdle += millisBeyondIdle;
                 }
             }
             // Unpaced, the engine runs on one thread, so its CPU is its wall time; paced steps sleep, so it is not.
@@ -107,17 +113,6 @@ final class BenchCost {
                 beyondEngine = String.format(" (%.1f beyond its engine)", workerBeyondEngine);
             }
             perJob.put("shared", round(shared));
-            // What the jobs added to what the same stack spends idle (heartbeats, polls, timers) over as long.
-            ObjectNode beyondIdle = Json.MAPPER.createObjectNode();
-            double sharedBeyondIdle = 0;
-            for (String name : processes.keySet()) {
-                double millis = (after.get(name) - before.get(name)) / 1e6 / jobs
-                        - idleMillisPerSecond.get(name) * seconds / jobs;
-                beyondIdle.put(name, round(millis));
-                if (!name.equals("worker")) {
-                    sharedBeyondIdle += millis;
-                }
-            }
             beyondIdle.put("shared", round(sharedBeyondIdle));
             int progressEvents = measured.stream().mapToInt(m -> m.progressLagsMillis().size()).sum();
             double eventsPerJob = 3 + (double) progressEvents / jobs; // queued, started, the steps', completed
