@@ -24,6 +24,8 @@ final class Device implements AutoCloseable {
     /** Holds the device while no slot has it: a slot takes it, leases a job for it, and gives it back. */
     private final BlockingQueue<Device> idle = new ArrayBlockingQueue<>(1, true);
     private volatile Serving serving;
+    /** Wakes the slots waiting for a job on the queues the device served before a move. */
+    private final List<Runnable> onMove = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /**
      * The models whose queues the device takes; {@code version} changes with them, {@code sinceMillis} 0 at start;
@@ -86,6 +88,7 @@ final class Device implements AutoCloseable {
         Set<String> next = models.servingWith(model, serving.models());
         models.want(next);
         serving = new Serving(Set.copyOf(next), serving.version() + 1, System.currentTimeMillis(), leavesJobs);
+        onMove.forEach(Runnable::run);
     }
 
     /**
@@ -97,7 +100,13 @@ final class Device implements AutoCloseable {
         if (with.containsAll(serving.models())) {
             models.want(with);
             serving = new Serving(Set.copyOf(with), serving.version() + 1, serving.sinceMillis(), false);
+            onMove.forEach(Runnable::run);
         }
+    }
+
+    /** Runs {@code wake} whenever the models the device serves change. */
+    void onMove(Runnable wake) {
+        onMove.add(wake);
     }
 
     /** The device while no slot holds it (a queue of at most one). */

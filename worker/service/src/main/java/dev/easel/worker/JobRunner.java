@@ -68,7 +68,13 @@ final class JobRunner {
         this.tracing = tracing;
     }
 
-    Begun begin(ConsumerRecord<String, byte[]> record, int attempt) throws InterruptedException {
+    /**
+     * Begins a delivered job: dead-letters an unreadable one, repeats the outcome an earlier attempt stored, fails one
+     * past its attempts, settles a cancelled one; else it needs a device. {@code mayBeSettled}: the record may have
+     * waited in the consumer's buffer past its lock, so another attempt may have finished the job even on its first
+     * delivery, and the store is asked as for a later one.
+     */
+    Begun begin(ConsumerRecord<String, byte[]> record, int attempt, boolean mayBeSettled) throws InterruptedException {
         JobMessage job;
         try {
             job = Json.read(record.value(), JobMessage.class);
@@ -87,6 +93,8 @@ final class JobRunner {
         String jobId = job.jobId();
         if (attempt > 1) {
             LOG.log(System.Logger.Level.INFO, "job " + jobId + " delivered again: attempt " + attempt);
+        }
+        if (attempt > 1 || mayBeSettled) {
             Optional<FinishedJob> earlier = images.finished(job);
             if (earlier.isPresent()) {
                 // An earlier attempt finished and stored its record but was not acknowledged: repeat its terminal

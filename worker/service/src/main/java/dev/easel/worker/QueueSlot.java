@@ -18,10 +18,12 @@ import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.consumer.ShareConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -38,6 +40,13 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 final class QueueSlot implements Runnable {
     private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
     private static final Duration POLL = Duration.ofMillis(200);
+    /**
+     * How long one poll waits for a job on a single model's queue. Every poll that starts while the consumer still
+     * fetches for an earlier one (a poll that returned nothing leaves it fetching) can re-arm it just after a job came
+     * in: the consumer then acquires a second job in the background, which waits in its buffer, its lock running, while
+     * the other slot holds the device. So the slot polls once per job, and a placement move or a drain wakes it.
+     */
+    private static final Duration WAIT_FOR_JOB = Duration.ofSeconds(30);
 
     private final WorkerConfig config;
     /**
@@ -57,6 +66,11 @@ final class QueueSlot implements Runnable {
     private List<String> topics = List.of();
     private int subscribedVersion = -1;
     private volatile boolean polled;
+    /** Guards {@link #waitingForJob}: the consumer is woken only while the slot polls for a job. */
+    private final Object wakeLock = new Object();
+    private boolean waitingForJob;
+    /** When a poll for a job last returned records: a record fetched after cannot have been acquired before. */
+    private long lastFetchedNanos = System.nanoTime();
 
     /**
      * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
@@ -74,6 +88,7 @@ final class QueueSlot implements Runnable {
         this.taking = taking;
         this.releaseRequested = releaseRequested;
         this.consumer = consumer;
+        device.onMove(this::wake);
     }
 
     /** The share consumer of slot {@code index}: explicit acknowledgement, exactly one record per fetch. */
@@ -92,6 +107,18 @@ final class QueueSlot implements Runnable {
         // a share consumer has none, and its heartbeat keeps its coordinator's connection busy.
         props.put(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, dayMillis);
         return new KafkaShareConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /**
+     * Ends the slot's wait for a job now (the device moved, the worker drains). A wake that comes as the poll returns a
+     * job stays pending in the consumer and interrupts the next commit instead: {@link #commit} expects it.
+     */
+    void wake() {
+        synchronized (wakeLock) {
+            if (waitingForJob) {
+                consumer.wakeup();
+            }
+        }
     }
 
     /** True once the slot has polled the queue. */
@@ -160,10 +187,24 @@ final class QueueSlot implements Runnable {
      * returned nothing). For the same reason a slot follows a placement move holding the device, and polls on.
      */
     private Optional<Lease> acquire() throws InterruptedException {
+        // The consumer may have fetched a job into its buffer after the slot's last one came out (see WAIT_FOR_JOB).
+        // Its lock ran from then, so past half a lock the renewal cannot vouch for it (see Lease): what the buffer holds
+        // is looked at first, with a poll that does not wait, and such a job has its stored outcome checked.
+        boolean lookInBuffer = System.nanoTime() - lastFetchedNanos > lockNanos() / 2;
         do {
             ConsumerRecord<String, byte[]> first = null;
             boolean leftBehind = false;
-            for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+            ConsumerRecords<String, byte[]> records = lookInBuffer ? pollForJob(Duration.ZERO)
+                    : ConsumerRecords.empty();
+            boolean mayHaveWaited = !records.isEmpty();
+            lookInBuffer = false;
+            if (records.isEmpty()) {
+                records = pollForJob(polled && topics.size() == 1 ? WAIT_FOR_JOB : POLL);
+            }
+            if (!records.isEmpty()) {
+                lastFetchedNanos = System.nanoTime();
+            }
+            for (ConsumerRecord<String, byte[]> record : records) {
                 if (!topics.contains(record.topic())) {
                     // Fetched before the device moved: its renewal could not be confirmed (the consumer no longer
                     // knows the topic), and the job would wait out its lock. Released, a device placed on its model
@@ -187,13 +228,48 @@ final class QueueSlot implements Runnable {
                 }
             }
             if (first != null) {
-                return Optional.of(new Lease(first));
+                return Optional.of(new Lease(first, mayHaveWaited));
             }
             if (!followPlacement()) {
                 return Optional.empty();
             }
         } while (topics.size() == 1 && taking.getAsBoolean());
         return Optional.empty();
+    }
+
+    /**
+     * One poll for a job, which {@link #wake} ends. With one model it waits until a job comes, after the slot's first
+     * poll (which says the consumer joined the group); with several, {@link #POLL}.
+     */
+    private ConsumerRecords<String, byte[]> pollForJob(Duration wait) {
+        synchronized (wakeLock) {
+            waitingForJob = true;
+        }
+        try {
+            // A move or a drain before waitingForJob was set did not wake the consumer: it is seen here instead.
+            if (device.serving().version() != subscribedVersion || !taking.getAsBoolean()) {
+                return ConsumerRecords.empty();
+            }
+            return consumer.poll(wait);
+        } catch (WakeupException e) {
+            return ConsumerRecords.empty();
+        } finally {
+            synchronized (wakeLock) {
+                waitingForJob = false;
+            }
+        }
+    }
+
+    /**
+     * Commits the acknowledgements made; a wake that came as the last poll for a job returned interrupts the wait for
+     * the outcome, not the acknowledgements, which go out all the same: their outcome is unknown then (empty).
+     */
+    private Map<TopicIdPartition, Optional<KafkaException>> commit(Duration timeout) {
+        try {
+            return consumer.commitSync(timeout);
+        } catch (WakeupException e) {
+            return Map.of();
+        }
     }
 
     /**
@@ -213,7 +289,7 @@ final class QueueSlot implements Runnable {
                 + delivery + ", past its attempts: settled now rather than released");
         AcknowledgeType settled = AcknowledgeType.RELEASE;
         try {
-            settled = acknowledgement(runner.begin(record, delivery).settlement());
+            settled = acknowledgement(runner.begin(record, delivery, false).settlement());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
@@ -224,7 +300,7 @@ final class QueueSlot implements Runnable {
 
     private void commitGiveBacks() {
         try {
-            consumer.commitSync(Duration.ofSeconds(5)).forEach((partition, error) -> error.ifPresent(e ->
+            commit(Duration.ofSeconds(5)).forEach((partition, error) -> error.ifPresent(e ->
                     LOG.log(System.Logger.Level.INFO, "giving back jobs of " + partition + " failed ("
                             + e.getMessage() + "); they are delivered again once their locks expire")));
         } catch (KafkaException | IllegalStateException e) {
@@ -249,8 +325,10 @@ final class QueueSlot implements Runnable {
     private void run(Lease lease) throws InterruptedException {
         // A record can wait in the consumer's buffer, its lock running, from a fetch the consumer made in the background
         // (it goes on fetching after a poll that returned nothing) or before a subscription change; its lock may be gone
-        // and the job running elsewhere. Renewing it first proves the lock is ours, for a full lock duration from now;
-        // when the record was acquired cannot be told from the client.
+        // and the job running elsewhere. Renewing it first proves the lock is ours, for a full lock duration from now,
+        // unless another attempt has settled the job since: the broker takes any acknowledgement below the share
+        // partition's start offset as done, a renewal too. So a record that may have waited past its lock has the
+        // job's stored outcome checked as well (JobRunner.begin).
         lease.renew();
         if (lease.lost) {
             device.idle().add(device);
@@ -262,7 +340,7 @@ final class QueueSlot implements Runnable {
         int attempt = delivery(record);
         JobRunner.Begun begun;
         try {
-            begun = runner.begin(record, attempt);
+            begun = runner.begin(record, attempt, lease.mayHaveWaited);
         } catch (RuntimeException e) {
             device.idle().add(device);
             LOG.log(System.Logger.Level.WARNING, "job " + where(record) + " not begun, released: " + e.getMessage());
@@ -334,11 +412,17 @@ final class QueueSlot implements Runnable {
      */
     private final class Lease {
         private ConsumerRecord<String, byte[]> record;
+        /**
+         * The record was in the buffer when the slot took its device more than half a lock after its last job: it may
+         * have waited there past its lock.
+         */
+        private final boolean mayHaveWaited;
         private long renewedNanos;
         private boolean lost;
 
-        Lease(ConsumerRecord<String, byte[]> record) {
+        Lease(ConsumerRecord<String, byte[]> record, boolean mayHaveWaited) {
             this.record = record;
+            this.mayHaveWaited = mayHaveWaited;
         }
 
         JobRunner.Settlement keepUntil(CompletableFuture<JobRunner.Settlement> outcome) throws InterruptedException {
@@ -361,7 +445,7 @@ final class QueueSlot implements Runnable {
             renewedNanos = System.nanoTime();
             try {
                 consumer.acknowledge(record, AcknowledgeType.RENEW);
-                for (Optional<KafkaException> error : consumer.commitSync(Duration.ofNanos(lockNanos() / 2)).values()) {
+                for (Optional<KafkaException> error : commit(Duration.ofNanos(lockNanos() / 2)).values()) {
                     if (error.isPresent()) {
                         throw error.get();
                     }
@@ -396,7 +480,7 @@ final class QueueSlot implements Runnable {
             }
             try {
                 consumer.acknowledge(record, acknowledgement(settlement));
-                Map<TopicIdPartition, Optional<KafkaException>> results = consumer.commitSync(Duration.ofSeconds(30));
+                Map<TopicIdPartition, Optional<KafkaException>> results = commit(Duration.ofSeconds(30));
                 results.values().forEach(error -> error.ifPresent(e -> LOG.log(System.Logger.Level.WARNING,
                         "acknowledging job " + where(record) + " failed (" + e.getMessage() + "); it may be"
                                 + " delivered again, and its stored result is reused then")));

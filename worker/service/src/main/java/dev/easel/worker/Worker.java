@@ -164,6 +164,7 @@ final class Worker {
             taking = false;
             running = placement;
         }
+        slots.forEach(QueueSlot::wake);
         if (running != null) {
             running.close();
         }

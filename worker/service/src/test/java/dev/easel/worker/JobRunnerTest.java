@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.easel.contracts.FinishedJob;
@@ -247,10 +248,33 @@ class JobRunnerTest {
         assertEquals(List.of(), world.stored);
     }
 
+    @Test
+    void aFirstDeliveryThatMayHaveWaitedPastItsLockIsCheckedAgainstTheStore() throws Exception {
+        // Kafka renews a record another attempt has settled (below the share partition's start offset) without an
+        // error, so such a record's first delivery can come out of a buffer after the job finished elsewhere.
+        ConsumerRecord<String, byte[]> record = job("j-waited", request(2));
+        JobMessage message = Json.read(record.value(), JobMessage.class);
+        world.earlier = FinishedJob.of(message, null, new JobEvent.Completed("j-waited", 5L, List.of(), null));
+        JobRunner.Begun begun = runner.begin(record, 1, true);
+        assertEquals(JobRunner.Settlement.ACCEPT, begun.settlement());
+        assertEquals(List.of("completed"), world.lifecycle(), "the stored outcome repeated, not the work");
+        assertEquals(List.of(), world.stored);
+    }
+
+    @Test
+    void aFreshFirstDeliveryDoesNotAskTheStore() throws Exception {
+        ConsumerRecord<String, byte[]> record = job("j-fresh", request(2));
+        JobMessage message = Json.read(record.value(), JobMessage.class);
+        world.earlier = FinishedJob.of(message, null, new JobEvent.Completed("j-fresh", 5L, List.of(), null));
+        JobRunner.Begun begun = runner.begin(record, 1, false);
+        assertNull(begun.settlement(), "it needs a device: its lock, just renewed, vouches for it");
+        begun.job().span().end();
+    }
+
     /** The three phases as a queue slot runs them, on the calling thread. */
     private JobRunner.Settlement run(ConsumerRecord<String, byte[]> record, int attempt, BooleanSupplier shutdown)
             throws InterruptedException {
-        JobRunner.Begun begun = runner.begin(record, attempt);
+        JobRunner.Begun begun = runner.begin(record, attempt, false);
         if (begun.settlement() != null) {
             return begun.settlement();
         }

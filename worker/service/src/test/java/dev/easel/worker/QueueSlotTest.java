@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.easel.contracts.FinishedJob;
 import dev.easel.contracts.JobEvent;
 import dev.easel.contracts.JobMessage;
 import dev.easel.contracts.JobRequest;
@@ -116,6 +117,48 @@ class QueueSlotTest {
     }
 
     @Test
+    void aJobThatMayHaveWaitedInTheBufferPastItsLockIsNotRunAgainOnceFinishedElsewhere() throws Exception {
+        // 1 s lock: a record in the buffer when the slot takes the device more than 500 ms after it last fetched one may
+        // have waited until its lock ran out and another worker finished the job; Kafka renews such a record without
+        // an error.
+        Device busy = device.idle().take();
+        Slot slot = new Slot(Map.of("EASEL_LOCK_MS", "1000"));
+        ConsumerRecord<String, byte[]> record = record("j-waited", 2, 1);
+        slot.world.earlier = FinishedJob.of(Json.read(record.value(), JobMessage.class), null,
+                new JobEvent.Completed("j-waited", 5L, List.of(), null));
+        slot.consumer.offer(record);
+        // The job waits in the consumer while the device is busy elsewhere, longer than half the lock.
+        Awaitility.await().pollDelay(Duration.ofMillis(600)).until(() -> true);
+        device.idle().add(busy);
+        slot.awaitAcks(2);
+        assertEquals(List.of("RENEW@0", "ACCEPT@0"), slot.stop());
+        assertEquals(List.of("completed"), slot.world.lifecycle(), "its stored outcome repeated, the job not run");
+    }
+
+    @Test
+    void aSlotWaitingForAJobIsWokenByADrain() throws Exception {
+        Slot slot = new Slot(Map.of());
+        slot.consumer.waitWholeTimeout = true;
+        // Its first poll is short (it tells the worker the slot joined); the second waits for a job.
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> slot.consumer.polls.get() >= 2);
+        slot.taking = false;
+        slot.queueSlot.wake();
+        slot.stop();
+        assertEquals(1, slot.consumer.wokenInPoll.get(), "the wait ended by the wake, not by its timeout");
+    }
+
+    @Test
+    void aSlotWaitingForAJobFollowsAPlacementMoveAtOnce() throws Exception {
+        Slot slot = new Slot(Map.of());
+        slot.consumer.waitWholeTimeout = true;
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> slot.consumer.polls.get() >= 2);
+        device.place("toy", false);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> slot.consumer.subscriptions.get() >= 2);
+        assertEquals(1, slot.consumer.wokenInPoll.get(), "the wait ended by the move's wake");
+        slot.stop();
+    }
+
+    @Test
     void aJobOfAModelTheDeviceLeftIsReleasedUnrun() throws Exception {
         // Fetched under the device's previous placement, it comes out of the buffer after the move.
         Slot slot = new Slot(Map.of());
@@ -164,7 +207,8 @@ class QueueSlotTest {
     private static final class Slot {
         final RecordingConsumer consumer = new RecordingConsumer();
         final Recorded world = new Recorded();
-        private volatile boolean taking = true;
+        final QueueSlot queueSlot;
+        volatile boolean taking = true;
         private final Thread thread;
 
         Slot(Map<String, String> settings) {
@@ -174,9 +218,9 @@ class QueueSlotTest {
             WorkerConfig config = WorkerConfig.fromEnvironment(env);
             JobRunner runner = new JobRunner(config, world, world, id -> false, Tracing.fromEnvironment(Map.of(),
                     "unit"));
-            QueueSlot slot = new QueueSlot(consumer, config, QueueSetup.handOver(1000, 100), device, runner,
+            queueSlot = new QueueSlot(consumer, config, QueueSetup.handOver(1000, 100), device, runner,
                     new AtomicInteger(), STORAGE, () -> taking, () -> false);
-            thread = new Thread(slot, "unit-slot");
+            thread = new Thread(queueSlot, "unit-slot");
             thread.start();
         }
 
@@ -187,7 +231,8 @@ class QueueSlotTest {
         /** Stops the slot and returns every acknowledgement it made, as TYPE@offset. */
         List<String> stop() throws InterruptedException {
             taking = false;
-            thread.join(30_000);
+            queueSlot.wake();
+            thread.join(60_000);
             synchronized (consumer.acks) {
                 return List.copyOf(consumer.acks);
             }
@@ -204,6 +249,12 @@ class QueueSlotTest {
         /** Commits, and polls made while acknowledgements waited uncommitted (the poll's fetch carries them). */
         final AtomicInteger commits = new AtomicInteger();
         final AtomicInteger pollsCarryingAcks = new AtomicInteger();
+        final AtomicInteger subscriptions = new AtomicInteger();
+        /** Polls that {@link #wakeup} ended. */
+        final AtomicInteger wokenInPoll = new AtomicInteger();
+        /** An empty poll waits its whole timeout (as Kafka's does) unless woken; else at most 20 ms. */
+        volatile boolean waitWholeTimeout;
+        private boolean wakeupPending;
         private int uncommitted;
         volatile boolean refuseRenewals;
         private final LinkedBlockingQueue<ConsumerRecord<String, byte[]>> queued = new LinkedBlockingQueue<>();
@@ -227,15 +278,36 @@ class QueueSlotTest {
                 next = queued.poll();
             }
             if (next == null) {
+                long waitMillis = waitWholeTimeout ? timeout.toMillis() : Math.min(timeout.toMillis(), 20);
+                long deadline = System.nanoTime() + waitMillis * 1_000_000;
                 try {
-                    wait(Math.min(timeout.toMillis(), 20));
+                    while (!wakeupPending && System.nanoTime() < deadline) {
+                        wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                }
+                if (wakeupPending) {
+                    wakeupPending = false;
+                    wokenInPoll.incrementAndGet();
+                    throw new org.apache.kafka.common.errors.WakeupException();
                 }
                 return ConsumerRecords.empty();
             }
             return new ConsumerRecords<>(Map.of(new org.apache.kafka.common.TopicPartition(next.topic(),
                     next.partition()), List.of(next)), Map.of());
+        }
+
+        @Override
+        public synchronized void wakeup() {
+            wakeupPending = true;
+            notifyAll();
+        }
+
+        @Override
+        public synchronized void subscribe(java.util.Collection<String> topics) {
+            subscriptions.incrementAndGet();
+            super.subscribe(topics);
         }
 
         @Override
