@@ -30,9 +30,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -104,6 +110,30 @@ class ServiceEndToEndTest {
     /** Reads SSE events until the stream ends or {@code limit} events arrived; fails after two minutes. */
     private static List<GatewayClient.Event> events(String server, String id, String lastEventId, int limit) throws Exception {
         return client(server).events(id, lastEventId, limit, Duration.ofSeconds(120));
+    }
+
+    @Test
+    void aWorkerSetsTheShareGroupUpForItsLeasesOverAnOperatorsOverride() throws Exception {
+        ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP);
+        AlterConfigOp renewalsOff = new AlterConfigOp(new ConfigEntry("share.renew.acknowledge.enable", "false"),
+                AlterConfigOp.OpType.SET);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka))) {
+            admin.incrementalAlterConfigs(Map.of(group, List.of(renewalsOff))).all().get();
+            try {
+                ServiceProcess another = stack.worker("e2e-worker-group", WORKER_ENVIRONMENT);
+                stack.stop(another, Duration.ofSeconds(30));
+                Config settings = admin.describeConfigs(List.of(group)).all().get().get(group);
+                assertEquals("true", settings.get("share.renew.acknowledge.enable").value(),
+                        "renewals keep a job's lock");
+                assertEquals("5000", settings.get("share.record.lock.duration.ms").value(), "EASEL_LOCK_MS");
+                assertEquals("6", settings.get("share.delivery.count.limit").value(), "three past the 3 attempts");
+                assertEquals("earliest", settings.get("share.auto.offset.reset").value());
+            } finally {
+                // The other tests' worker leases jobs in this group.
+                admin.incrementalAlterConfigs(Map.of(group, List.of(new AlterConfigOp(new ConfigEntry(
+                        "share.renew.acknowledge.enable", "true"), AlterConfigOp.OpType.SET)))).all().get();
+            }
+        }
     }
 
     @Test

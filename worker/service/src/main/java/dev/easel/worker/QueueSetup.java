@@ -57,12 +57,15 @@ final class QueueSetup {
             // earliest: jobs published before the group first reads a queue are not skipped. The delivery limit sits
             // above Easel's attempts: a delivery whose lock expires unseen in a consumer's fetch buffer counts too, and
             // a record at the limit is archived with no outcome, so the slack lets a worker see a delivery past the
-            // attempts and fail the job with its reason.
+            // attempts and fail the job with its reason. Renewals (Kafka's default, which an operator can turn off for
+            // the group) are how a slot keeps its job: without them every job would fail its renewal before it starts,
+            // be delivered again until the limit, and be archived with no outcome.
             ConfigResource group = new ConfigResource(ConfigResource.Type.GROUP, Topics.WORKER_GROUP);
             List<AlterConfigOp> settings = List.of(
                     set("share.auto.offset.reset", "earliest"),
                     set("share.record.lock.duration.ms", Integer.toString(config.lockMillis())),
-                    set("share.delivery.count.limit", Integer.toString(deliveryLimit(config.maxAttempts()))));
+                    set("share.delivery.count.limit", Integer.toString(deliveryLimit(config.maxAttempts()))),
+                    set("share.renew.acknowledge.enable", "true"));
             try {
                 admin.incrementalAlterConfigs(Map.of(group, settings)).all().get();
             } catch (ExecutionException e) {
