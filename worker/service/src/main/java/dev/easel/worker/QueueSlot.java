@@ -14,6 +14,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -40,6 +41,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 final class QueueSlot implements Runnable {
     private static final System.Logger LOG = System.getLogger(QueueSlot.class.getName());
     private static final Duration POLL = Duration.ofMillis(200);
+    /** The group's lock duration this worker last warned of, so that its slots warn once. */
+    private static final AtomicLong LOGGED_LOCK_MILLIS = new AtomicLong();
     /**
      * How long one poll waits for a job on a single model's queue. Every poll that starts while the consumer still
      * fetches for an earlier one (a poll that returned nothing leaves it fetching) can re-arm it just after a job came
@@ -71,6 +74,8 @@ final class QueueSlot implements Runnable {
     private boolean waitingForJob;
     /** When a poll for a job last returned records: a record fetched after cannot have been acquired before. */
     private long lastFetchedNanos = System.nanoTime();
+    /** How long the broker locks a job for this slot: EASEL_LOCK_MS until a fetch says otherwise. */
+    private long lockMillis;
 
     /**
      * A slot on {@code consumer} (a member of the workers' share group, {@link #consumer}) leasing jobs of the models
@@ -88,6 +93,7 @@ final class QueueSlot implements Runnable {
         this.taking = taking;
         this.releaseRequested = releaseRequested;
         this.consumer = consumer;
+        this.lockMillis = config.lockMillis();
         device.onMove(this::wake);
     }
 
@@ -203,6 +209,7 @@ final class QueueSlot implements Runnable {
             }
             if (!records.isEmpty()) {
                 lastFetchedNanos = System.nanoTime();
+                followLockDuration();
             }
             for (ConsumerRecord<String, byte[]> record : records) {
                 if (!topics.contains(record.topic())) {
@@ -318,7 +325,24 @@ final class QueueSlot implements Runnable {
     }
 
     private long lockNanos() {
-        return TimeUnit.MILLISECONDS.toNanos(config.lockMillis());
+        return TimeUnit.MILLISECONDS.toNanos(lockMillis);
+    }
+
+    /**
+     * Takes the lock duration the broker gave the records just polled or renewed: the share group has one, set by
+     * whichever worker started last (EASEL_LOCK_MS), so a worker whose own setting differs still renews in time.
+     */
+    private void followLockDuration() {
+        consumer.acquisitionLockTimeoutMs().ifPresent(millis -> {
+            if (millis != lockMillis) {
+                if (LOGGED_LOCK_MILLIS.getAndSet(millis) != millis) {
+                    LOG.log(System.Logger.Level.WARNING, "the share group locks jobs for " + millis + " ms, not "
+                            + lockMillis + " ms (EASEL_LOCK_MS is " + config.lockMillis() + "; the worker that started"
+                            + " last sets the group's): renewing every " + millis / 2 + " ms");
+                }
+                lockMillis = millis;
+            }
+        });
     }
 
     /** Runs one leased job to its settlement; the device goes back to the idle ones as soon as it is done with it. */
@@ -458,6 +482,7 @@ final class QueueSlot implements Runnable {
                                 && again.offset() == record.offset()) {
                             record = again;
                             returned = true;
+                            followLockDuration();
                         } else {
                             giveBack(again, "fetched during a renewal");
                         }

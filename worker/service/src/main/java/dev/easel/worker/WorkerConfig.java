@@ -23,7 +23,8 @@ import java.util.Map;
  * EASEL_S3_ACCESS_KEY / _SECRET_KEY  easel / easel-secret
  * EASEL_S3_BUCKET                 easel-images         (created when absent)
  * EASEL_LOCK_MS                   15000                (a job's lock; renewed while it runs; a dead worker's job runs
- *                                                       again once its lock expires)
+ *                                                       again once its lock expires; the share group's, which the
+ *                                                       worker that started last sets, is what slots renew by)
  * EASEL_MAX_ATTEMPTS              3                    (deliveries of a job before it fails for good; 1-9)
  * EASEL_STORAGE_RETRY_MS          60000                (how long uploads are retried before the job is released)
  * EASEL_DRAIN_MS                  60000                (on SIGTERM: how long running jobs may finish before release)

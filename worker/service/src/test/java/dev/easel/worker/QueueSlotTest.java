@@ -95,6 +95,17 @@ class QueueSlotTest {
     }
 
     @Test
+    void aJobIsRenewedByTheLockTheBrokerGaveItNotTheWorkersOwnSetting() throws Exception {
+        // The group's lock is whatever the worker that started last set: 1 s here, against this worker's 15 s.
+        Slot slot = new Slot(Map.of("EASEL_LOCK_MS", "15000", "EASEL_MIN_STEP_MS", "150"));
+        slot.consumer.lockMillis = 1000;
+        slot.consumer.offer(record("j-group-lock", 12, 1));
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> slot.consumer.acks.contains("ACCEPT@0"));
+        List<String> acks = slot.stop();
+        assertTrue(acks.stream().filter(a -> a.equals("RENEW@0")).count() >= 3, "renewed every 500 ms: " + acks);
+    }
+
+    @Test
     void aJobWhoseStorageStaysDownIsReleasedThenRejectedOnItsLastDelivery() throws Exception {
         Slot slot = new Slot(Map.of("EASEL_MAX_ATTEMPTS", "2"));
         slot.world.storageDown = true;
@@ -254,6 +265,8 @@ class QueueSlotTest {
         final AtomicInteger wokenInPoll = new AtomicInteger();
         /** An empty poll waits its whole timeout (as Kafka's does) unless woken; else at most 20 ms. */
         volatile boolean waitWholeTimeout;
+        /** The lock duration the broker reports with a fetch, if any. */
+        volatile Integer lockMillis;
         private boolean wakeupPending;
         private int uncommitted;
         volatile boolean refuseRenewals;
@@ -296,6 +309,11 @@ class QueueSlotTest {
             }
             return new ConsumerRecords<>(Map.of(new org.apache.kafka.common.TopicPartition(next.topic(),
                     next.partition()), List.of(next)), Map.of());
+        }
+
+        @Override
+        public Optional<Integer> acquisitionLockTimeoutMs() {
+            return Optional.ofNullable(lockMillis);
         }
 
         @Override
