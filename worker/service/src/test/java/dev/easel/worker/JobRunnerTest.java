@@ -239,10 +239,7 @@ class JobRunnerTest {
 
     @Test
     void aRepeatedDeliveryOfAFinishedJobRepublishesItsResultInsteadOfRunningAgain() throws Exception {
-        ConsumerRecord<String, byte[]> record = job("j-again", request(2));
-        JobMessage message = Json.read(record.value(), JobMessage.class);
-        JobEvent.Completed completed = new JobEvent.Completed("j-again", 5L, List.of(), null);
-        world.earlier = FinishedJob.of(message, null, completed);
+        ConsumerRecord<String, byte[]> record = finishedEarlier("j-again");
         assertEquals(JobRunner.Settlement.ACCEPT, run(record, 2, () -> false));
         assertEquals(List.of("completed"), world.lifecycle());
         assertEquals(List.of(), world.stored);
@@ -252,9 +249,7 @@ class JobRunnerTest {
     void aFirstDeliveryThatMayHaveWaitedPastItsLockIsCheckedAgainstTheStore() throws Exception {
         // Kafka renews a record another attempt has settled (below the share partition's start offset) without an
         // error, so such a record's first delivery can come out of a buffer after the job finished elsewhere.
-        ConsumerRecord<String, byte[]> record = job("j-waited", request(2));
-        JobMessage message = Json.read(record.value(), JobMessage.class);
-        world.earlier = FinishedJob.of(message, null, new JobEvent.Completed("j-waited", 5L, List.of(), null));
+        ConsumerRecord<String, byte[]> record = finishedEarlier("j-waited");
         JobRunner.Begun begun = runner.begin(record, 1, true);
         assertEquals(JobRunner.Settlement.ACCEPT, begun.settlement());
         assertEquals(List.of("completed"), world.lifecycle(), "the stored outcome repeated, not the work");
@@ -263,12 +258,18 @@ class JobRunnerTest {
 
     @Test
     void aFreshFirstDeliveryDoesNotAskTheStore() throws Exception {
-        ConsumerRecord<String, byte[]> record = job("j-fresh", request(2));
-        JobMessage message = Json.read(record.value(), JobMessage.class);
-        world.earlier = FinishedJob.of(message, null, new JobEvent.Completed("j-fresh", 5L, List.of(), null));
+        ConsumerRecord<String, byte[]> record = finishedEarlier("j-fresh");
         JobRunner.Begun begun = runner.begin(record, 1, false);
         assertNull(begun.settlement(), "it needs a device: its lock, just renewed, vouches for it");
         begun.job().span().end();
+    }
+
+    /** A job whose completed outcome an earlier attempt stored. */
+    private ConsumerRecord<String, byte[]> finishedEarlier(String id) {
+        ConsumerRecord<String, byte[]> record = job(id, request(2));
+        world.earlier = FinishedJob.of(Json.read(record.value(), JobMessage.class), null,
+                new JobEvent.Completed(id, 5L, List.of(), null));
+        return record;
     }
 
     /** The three phases as a queue slot runs them, on the calling thread. */
