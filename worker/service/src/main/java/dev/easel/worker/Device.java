@@ -4,6 +4,7 @@ import dev.easel.engine.pipeline.Pipeline;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,7 +26,7 @@ final class Device implements AutoCloseable {
     private final BlockingQueue<Device> idle = new ArrayBlockingQueue<>(1, true);
     private volatile Serving serving;
     /** Wakes the slots waiting for a job on the queues the device served before a move. */
-    private final List<Runnable> onMove = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Runnable> onMove = new CopyOnWriteArrayList<>();
 
     /**
      * The models whose queues the device takes; {@code version} changes with them, {@code sinceMillis} 0 at start;
