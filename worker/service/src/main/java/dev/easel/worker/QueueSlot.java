@@ -69,9 +69,11 @@ final class QueueSlot implements Runnable {
     private List<String> topics = List.of();
     private int subscribedVersion = -1;
     private volatile boolean polled;
-    /** Guards {@link #waitingForJob}: the consumer is woken only while the slot polls for a job. */
+    /** Guards the two flags below: the consumer is woken only while the slot polls for a job. */
     private final Object wakeLock = new Object();
     private boolean waitingForJob;
+    /** The slot was woken during its current poll for a job. */
+    private boolean wokenInPoll;
     /** When a poll for a job last returned records: a record fetched after cannot have been acquired before. */
     private long lastFetchedNanos = System.nanoTime();
     /** How long the broker locks a job for this slot: EASEL_LOCK_MS until a fetch says otherwise. */
@@ -117,12 +119,13 @@ final class QueueSlot implements Runnable {
 
     /**
      * Ends the slot's wait for a job now (the device moved, the worker drains). A wake that comes as the poll returns a
-     * job stays pending in the consumer and interrupts the next commit instead: {@link #commit} expects it.
+     * job stays pending in the consumer: {@link #pollForJob} gives such a job back.
      */
     void wake() {
         synchronized (wakeLock) {
             if (waitingForJob) {
                 consumer.wakeup();
+                wokenInPoll = true;
             }
         }
     }
@@ -251,25 +254,42 @@ final class QueueSlot implements Runnable {
     private ConsumerRecords<String, byte[]> pollForJob(Duration wait) {
         synchronized (wakeLock) {
             waitingForJob = true;
+            wokenInPoll = false;
         }
+        ConsumerRecords<String, byte[]> records;
+        boolean woken;
         try {
             // A move or a drain before waitingForJob was set did not wake the consumer: it is seen here instead.
             if (device.serving().version() != subscribedVersion || !taking.getAsBoolean()) {
                 return ConsumerRecords.empty();
             }
-            return consumer.poll(wait);
+            records = consumer.poll(wait);
         } catch (WakeupException e) {
             return ConsumerRecords.empty();
         } finally {
             synchronized (wakeLock) {
                 waitingForJob = false;
+                woken = wokenInPoll;
             }
         }
+        if (woken && !records.isEmpty()) {
+            // The wake is still pending in the consumer and would interrupt the job's renewal. The slot would then poll
+            // for the renewed record before the broker answered, and such a poll leaves Kafka's share consumer
+            // fetching: it acquired the next job into its buffer, where the job waited out its lock while the device
+            // ran this one and the other slot waited on an empty queue. The move or drain that woke the slot means the
+            // job is likely not this device's to start anyway: it is given back, and the give-back's commit takes the
+            // pending wake.
+            records.forEach(record -> giveBack(record, "the device moved or the worker drains"));
+            commitGiveBacks();
+            return ConsumerRecords.empty();
+        }
+        return records;
     }
 
     /**
-     * Commits the acknowledgements made; a wake that came as the last poll for a job returned interrupts the wait for
-     * the outcome, not the acknowledgements, which go out all the same: their outcome is unknown then (empty).
+     * Commits the acknowledgements made; a wake that came as a poll for a job returned interrupts the wait for the
+     * outcome (only a give-back's commit meets one), not the acknowledgements, which go out all the same: their outcome
+     * is unknown then (empty).
      */
     private Map<TopicIdPartition, Optional<KafkaException>> commit(Duration timeout) {
         try {

@@ -170,6 +170,27 @@ class QueueSlotTest {
     }
 
     @Test
+    void aJobFetchedAsTheSlotIsWokenIsGivenBackBeforeAnyRenewal() throws Exception {
+        // A wake that comes as the poll returns a job stays pending and would interrupt the renewal's commit; polling
+        // for the renewed record before the broker answered leaves Kafka's share consumer fetching the next job into a
+        // buffer no one polls (checked against a real broker; the mock does not model it).
+        Slot slot = new Slot(Map.of());
+        slot.consumer.asARecordIsReturned = () -> {
+            slot.consumer.asARecordIsReturned = () -> { };
+            slot.queueSlot.wake();
+        };
+        slot.consumer.offer(record("j-woken", 2, 1));
+        slot.awaitAcks(1);
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> slot.consumer.commits.get() >= 1);
+        // Delivered again, it runs.
+        slot.consumer.offer(record("j-woken", 2, 2));
+        slot.awaitAcks(3);
+        assertEquals(List.of("RELEASE@0", "RENEW@0", "ACCEPT@0"), slot.stop());
+        assertEquals(List.of("requeued", "started", "completed"), slot.world.lifecycle(),
+                "run once, on its second delivery");
+    }
+
+    @Test
     void aJobOfAModelTheDeviceLeftIsReleasedUnrun() throws Exception {
         // Fetched under the device's previous placement, it comes out of the buffer after the move.
         Slot slot = new Slot(Map.of());
@@ -267,6 +288,8 @@ class QueueSlotTest {
         volatile boolean waitWholeTimeout;
         /** The lock duration the broker reports with a fetch, if any. */
         volatile Integer lockMillis;
+        /** Runs as a poll returns a record: a wake that comes just then stays pending, as in Kafka's consumer. */
+        volatile Runnable asARecordIsReturned = () -> { };
         private boolean wakeupPending;
         private int uncommitted;
         volatile boolean refuseRenewals;
@@ -307,6 +330,7 @@ class QueueSlotTest {
                 }
                 return ConsumerRecords.empty();
             }
+            asARecordIsReturned.run();
             return new ConsumerRecords<>(Map.of(new org.apache.kafka.common.TopicPartition(next.topic(),
                     next.partition()), List.of(next)), Map.of());
         }
@@ -345,6 +369,11 @@ class QueueSlotTest {
         public synchronized Map<TopicIdPartition, Optional<KafkaException>> commitSync(Duration timeout) {
             commits.incrementAndGet();
             uncommitted = 0;
+            if (wakeupPending) {
+                // Kafka's consumer sends the acknowledgements, then the pending wake ends the wait for their outcome.
+                wakeupPending = false;
+                throw new org.apache.kafka.common.errors.WakeupException();
+            }
             if (renewalRefused) {
                 renewalRefused = false;
                 return Map.of(new TopicIdPartition(Uuid.randomUuid(), 0, "easel.jobs.toy"),
