@@ -290,10 +290,12 @@ final class JobRunner {
         }
 
         void report(StepProgress step) {
-            pace();
+            // The engine timed the step before this pause: without it, the first paced step looked 2 ms long and the
+            // device was offered for its next job 19 steps early, which then waited there while other devices idled.
+            long elapsedMillis = step.elapsedMillis() + pace() / 1_000_000;
             long nowNanos = System.nanoTime();
             int done = step.imageIndex() * step.total() + step.step();
-            long eta = done == 0 ? 0 : Math.round((double) step.elapsedMillis() / done * (totalSteps - done));
+            long eta = done == 0 ? 0 : Math.round((double) elapsedMillis / done * (totalSteps - done));
             if (done > 0 && eta <= config.reserveAheadMillis()) {
                 nearlyDone.run();
             }
@@ -303,20 +305,23 @@ final class JobRunner {
             String preview = step.previewPng() != null && previews.allow(step.step(), step.total(), nowNanos)
                     ? Base64.getEncoder().encodeToString(step.previewPng()) : null;
             events.publish(new JobEvent.Progress(JobEvent.SCHEMA_VERSION, jobId, now(), step.imageIndex(), step.step(),
-                    step.total(), step.timestep(), step.hasSigma() ? step.sigma() : null, step.elapsedMillis(), eta,
+                    step.total(), step.timestep(), step.hasSigma() ? step.sigma() : null, elapsedMillis, eta,
                     preview, step.pass() == 0 ? null : step.pass()));
         }
 
-        /** EASEL_MIN_STEP_MS: a step takes at least that long, standing in for a GPU-bound step in benchmarks. */
-        private void pace() {
+        /**
+         * EASEL_MIN_STEP_MS: a step takes at least that long, standing in for a GPU-bound step in benchmarks; returns
+         * the nanoseconds it paused.
+         */
+        private long pace() {
             long minNanos = config.minStepMillis() * 1_000_000;
-            if (minNanos > 0) {
-                long waitNanos = lastStepNanos + minNanos - System.nanoTime();
-                if (waitNanos > 0) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(waitNanos);
-                }
+            long startNanos = System.nanoTime();
+            long waitNanos = lastStepNanos + minNanos - startNanos;
+            if (minNanos > 0 && waitNanos > 0) {
+                java.util.concurrent.locks.LockSupport.parkNanos(waitNanos);
             }
             lastStepNanos = System.nanoTime();
+            return lastStepNanos - startNanos;
         }
     }
 

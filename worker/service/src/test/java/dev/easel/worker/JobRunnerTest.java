@@ -89,9 +89,27 @@ class JobRunnerTest {
     }
 
     private void newRunner() {
-        WorkerConfig config = WorkerConfig.fromEnvironment(Map.of("EASEL_WORKER_ID", "unit-worker",
+        newRunner(Map.of());
+    }
+
+    private void newRunner(Map<String, String> settings) {
+        Map<String, String> env = new java.util.HashMap<>(Map.of("EASEL_WORKER_ID", "unit-worker",
                 "EASEL_MAX_ATTEMPTS", Integer.toString(MAX_ATTEMPTS), "EASEL_MODEL_DIR", folder.toString()));
-        runner = new JobRunner(config, world, world, cancelled::contains, Tracing.fromEnvironment(Map.of(), "unit"));
+        env.putAll(settings);
+        runner = new JobRunner(WorkerConfig.fromEnvironment(env), world, world, cancelled::contains,
+                Tracing.fromEnvironment(Map.of(), "unit"));
+    }
+
+    @Test
+    void aPacedJobOffersItsDeviceForTheNextOnlyAsItNearsItsEnd() throws Exception {
+        // Steps held to 50 ms (as the pool benchmarks do): the device is offered when 200 ms are left
+        // (EASEL_RESERVE_AHEAD_MS), after step 16 of 20, not after the first, whose engine time alone is a few ms.
+        newRunner(Map.of("EASEL_MIN_STEP_MS", "50", "EASEL_RESERVE_AHEAD_MS", "200"));
+        JobRunner.Begun begun = runner.begin(job("j-paced", request(20)), 1, false);
+        java.util.concurrent.atomic.AtomicLong stepsBeforeOffer = new java.util.concurrent.atomic.AtomicLong(-1);
+        runner.generate(begun.job(), device, null, () -> false, () -> stepsBeforeOffer.compareAndSet(-1,
+                world.events.stream().filter(event -> event instanceof JobEvent.Progress).count()));
+        assertTrue(stepsBeforeOffer.get() >= 15, "offered after " + stepsBeforeOffer.get() + " of 20 steps");
     }
 
     @Test
