@@ -296,7 +296,10 @@ final class JobRunner {
             long nowNanos = System.nanoTime();
             int done = step.imageIndex() * step.total() + step.step();
             long eta = done == 0 ? 0 : Math.round((double) elapsedMillis / done * (totalSteps - done));
-            if (done > 0 && eta <= config.reserveAheadMillis()) {
+            // The hires fix's second pass denoises larger latents, each step slower than the first pass's: during
+            // the first pass the estimate would offer the device a whole pass early.
+            boolean lastPass = step.pass() != 1;
+            if (lastPass && done > 0 && eta <= config.reserveAheadMillis()) {
                 nearlyDone.run();
             }
             if (!progress.allow(step.step(), step.total(), nowNanos)) {

@@ -113,6 +113,24 @@ class JobRunnerTest {
     }
 
     @Test
+    void aHiresJobOffersItsDeviceNoSoonerThanItsSecondPass() throws Exception {
+        // A reserve so long that any estimate is within it: the offer comes at the first step the estimate may be
+        // trusted, the second pass's first (its steps are the slower ones).
+        newRunner(Map.of("EASEL_RESERVE_AHEAD_MS", "3600000"));
+        JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(4)
+                .scheduler("euler").seed(5L).hires(new JobRequest.Hires(2.0, "latent", 3, 0.7)).build();
+        JobRunner.Begun begun = runner.begin(job("j-hires", request), 1, false);
+        java.util.concurrent.atomic.AtomicLong stepsBeforeOffer = new java.util.concurrent.atomic.AtomicLong(-1);
+        runner.generate(begun.job(), device, null, () -> false, () -> stepsBeforeOffer.compareAndSet(-1,
+                world.events.stream().filter(event -> event instanceof JobEvent.Progress).count()));
+        List<JobEvent.Progress> steps = world.events.stream().filter(event -> event instanceof JobEvent.Progress)
+                .map(event -> (JobEvent.Progress) event).toList();
+        long firstPass = steps.stream().filter(step -> Integer.valueOf(1).equals(step.pass())).count();
+        assertTrue(firstPass > 0 && firstPass < steps.size(), "two passes: " + steps);
+        assertEquals(firstPass, stepsBeforeOffer.get(), "offered at the second pass's first step");
+    }
+
+    @Test
     void aJobThatCompletesIsAcceptedAfterItsImagesAndFinalRecordAreStored() throws Exception {
         assertEquals(JobRunner.Settlement.ACCEPT, run(job("j-done", request(4)), 1, () -> false));
         assertEquals(List.of("started", "completed"), world.lifecycle());
