@@ -146,10 +146,10 @@ final class BenchE2e {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
         HttpRequest post = server.request("/v1/jobs").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(Json.write(request))).build();
-        HttpResponse<String> response = http.send(post, HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = send(http, post, HttpResponse.BodyHandlers.ofString(), deadline);
         while (response.statusCode() == 503 && System.nanoTime() < deadline) {
             Thread.sleep(250);
-            response = http.send(post, HttpResponse.BodyHandlers.ofString());
+            response = send(http, post, HttpResponse.BodyHandlers.ofString(), deadline);
         }
         if (response.statusCode() != 202) {
             throw new IOException("submit failed: HTTP " + response.statusCode() + " " + response.body());
@@ -187,9 +187,29 @@ final class BenchE2e {
         }
     }
 
+    /**
+     * Sends {@code request}, again after a pause while the connection cannot be made (thousands of clients connecting
+     * at once to a gateway on two shared cores), until {@code deadlineNanos}: a request that never connected was never
+     * sent, so sending it again repeats nothing.
+     */
+    private static <T> HttpResponse<T> send(HttpClient http, HttpRequest request, HttpResponse.BodyHandler<T> body,
+            long deadlineNanos) throws IOException, InterruptedException {
+        while (true) {
+            try {
+                return http.send(request, body);
+            } catch (java.net.http.HttpConnectTimeoutException e) {
+                if (System.nanoTime() > deadlineNanos) {
+                    throw e;
+                }
+                Thread.sleep(250);
+            }
+        }
+    }
+
     /** Follows the job's SSE stream to its end; fails unless it completed. */
     static Followed follow(HttpClient http, Gateway server, String id) throws IOException, InterruptedException {
-        HttpResponse<Stream<String>> response = http.send(server.request("/v1/jobs/" + id + "/events").GET().build(), HttpResponse.BodyHandlers.ofLines());
+        HttpResponse<Stream<String>> response = send(http, server.request("/v1/jobs/" + id + "/events").GET().build(),
+                HttpResponse.BodyHandlers.ofLines(), System.nanoTime() + TimeUnit.MINUTES.toNanos(1));
         JsonNode[] started = new JsonNode[1];
         Followed[] followed = new Followed[1];
         List<Long> progressLags = new ArrayList<>();
