@@ -27,6 +27,9 @@ final class Device implements AutoCloseable {
     private volatile Serving serving;
     /** Wakes the slots waiting for a job on the queues the device served before a move. */
     private final List<Runnable> onMove = new CopyOnWriteArrayList<>();
+    /** How long the device's last leases took, newest at {@link #leases} modulo the length. */
+    private final long[] leaseMillis = new long[16];
+    private int leases;
 
     /**
      * The models whose queues the device takes; {@code version} changes with them, {@code sinceMillis} 0 at start;
@@ -108,6 +111,27 @@ final class Device implements AutoCloseable {
     /** Runs {@code wake} whenever the models the device serves change. */
     void onMove(Runnable wake) {
         onMove.add(wake);
+    }
+
+    /**
+     * Records how long a lease took: from fetching the job to its being ready to start, with one more broker round
+     * trip for the fetch itself (the renewal's, which the slot times).
+     */
+    synchronized void leased(long millis) {
+        leaseMillis[leases++ % leaseMillis.length] = millis;
+    }
+
+    /**
+     * How long before its job ends the device is offered for the next: {@code atLeastMillis} (EASEL_RESERVE_AHEAD_MS),
+     * or the longest of its last leases when that is longer, so the next job is ready when the device is free even on a
+     * busy broker or starved cores; a shorter reserve would idle the device for the rest of the lease.
+     */
+    synchronized long reserveAheadMillis(long atLeastMillis) {
+        long longest = atLeastMillis;
+        for (int i = 0; i < Math.min(leases, leaseMillis.length); i++) {
+            longest = Math.max(longest, leaseMillis[i]);
+        }
+        return longest;
     }
 
     /** The device while no slot holds it (a queue of at most one). */

@@ -160,7 +160,7 @@ final class JobRunner {
                     plan.stepsPerImage(), job.attempt(), deviceIdleMillis);
             events.publish(started);
             StepReporter reporter = new StepReporter(jobId, job.request().numImages() * started.totalSteps(),
-                    nearlyDone);
+                    device.reserveAheadMillis(config.reserveAheadMillis()), nearlyDone);
             GenerationResult result = pipeline.generate(plan, reporter::report,
                     () -> cancelled.test(jobId) || releaseRequested.getAsBoolean());
             tracing.phases(job.span(), startedAt, result.timings());
@@ -280,12 +280,14 @@ final class JobRunner {
         private final int totalSteps;
         private final ProgressThrottle progress = new ProgressThrottle(config.progressMaxPerSecond());
         private final ProgressThrottle previews = new ProgressThrottle(config.previewMaxPerSecond());
+        private final long reserveAheadMillis;
         private final Runnable nearlyDone;
         private long lastStepNanos = System.nanoTime();
 
-        StepReporter(String jobId, int totalSteps, Runnable nearlyDone) {
+        StepReporter(String jobId, int totalSteps, long reserveAheadMillis, Runnable nearlyDone) {
             this.jobId = jobId;
             this.totalSteps = totalSteps;
+            this.reserveAheadMillis = reserveAheadMillis;
             this.nearlyDone = nearlyDone;
         }
 
@@ -299,7 +301,7 @@ final class JobRunner {
             // The hires fix's second pass denoises larger latents, each step slower than the first pass's: during
             // the first pass the estimate would offer the device a whole pass early.
             boolean lastPass = step.pass() != 1;
-            if (lastPass && done > 0 && eta <= config.reserveAheadMillis()) {
+            if (lastPass && done > 0 && eta <= reserveAheadMillis) {
                 nearlyDone.run();
             }
             if (!progress.allow(step.step(), step.total(), nowNanos)) {
