@@ -34,7 +34,8 @@ import java.util.Map;
  * EASEL_EVENT_LINGER_MS           20                   (how long an event may wait to share a produce request with
  *                                                       others; terminal events are sent at once)
  * EASEL_RESERVE_AHEAD_MS          200                  (a device takes its next job this long before it expects to be
- *                                                       free, so the job starts the moment it is; 0: only once free)
+ *                                                       free, or as long as its recent leases took if longer, so the
+ *                                                       job starts the moment it is; 0: as long as its leases take)
  * EASEL_MIN_STEP_MS               0                    (each denoising step takes at least this long: a stand-in for
  *                                                       a GPU-bound step in scaling benchmarks; 0 in production)
  * EASEL_HEALTH_HOST / _PORT       127.0.0.1 / 8081     (/health/live, /health/ready)
