@@ -203,8 +203,6 @@ final class QueueSlot implements Runnable {
         do {
             ConsumerRecord<String, byte[]> first = null;
             boolean leftBehind = false;
-            long pollNanos = System.nanoTime();
-            long pollMillis = System.currentTimeMillis();
             ConsumerRecords<String, byte[]> records = lookInBuffer ? pollForJob(Duration.ZERO)
                     : ConsumerRecords.empty();
             boolean mayHaveWaited = !records.isEmpty();
@@ -240,8 +238,7 @@ final class QueueSlot implements Runnable {
                 }
             }
             if (first != null) {
-                // A job queued before the poll began was fetched without waiting: the lease counts from the poll.
-                return Optional.of(new Lease(first, mayHaveWaited, first.timestamp() <= pollMillis ? pollNanos : -1));
+                return Optional.of(new Lease(first, mayHaveWaited));
             }
             if (!followPlacement()) {
                 return Optional.empty();
@@ -399,10 +396,10 @@ final class QueueSlot implements Runnable {
             lease.settle(begun.settlement());
             return;
         }
-        // The device is offered at least this long before its job ends, so that the next lease is done by then. A
-        // fetch that waited for a job to come is timed as a broker round trip, like the renewal.
-        long leaseStartNanos = lease.pollNanos >= 0 ? lease.pollNanos : lease.fetchedNanos - lease.firstRenewalNanos;
-        device.leased(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - leaseStartNanos));
+        // The device is offered at least this long before its job ends, so that the next lease is done by then. The
+        // fetch is timed as a broker round trip like the renewal: a poll's own time includes any wait for a job to come
+        // (or for the group to hand the slot its queue after a move), which would offer the device seconds early.
+        device.leased(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lease.fetchedNanos + lease.firstRenewalNanos));
         // The device goes back to the idle ones once, when its job is nearly done or else when it ends: the slot that
         // takes it then leases the next job, which waits on the device's thread for at most the rest of this one.
         AtomicBoolean handedBack = new AtomicBoolean();
@@ -468,20 +465,15 @@ final class QueueSlot implements Runnable {
          * have waited there past its lock.
          */
         private final boolean mayHaveWaited;
-        /**
-         * When the poll that fetched the record began (-1: the job came while it waited) and returned it, and how long
-         * its first renewal took.
-         */
-        private final long pollNanos;
+        /** When the poll returned the record, and how long its first renewal took. */
         private final long fetchedNanos = System.nanoTime();
         private long firstRenewalNanos = -1;
         private long renewedNanos;
         private boolean lost;
 
-        Lease(ConsumerRecord<String, byte[]> record, boolean mayHaveWaited, long pollNanos) {
+        Lease(ConsumerRecord<String, byte[]> record, boolean mayHaveWaited) {
             this.record = record;
             this.mayHaveWaited = mayHaveWaited;
-            this.pollNanos = pollNanos;
         }
 
         JobRunner.Settlement keepUntil(CompletableFuture<JobRunner.Settlement> outcome) throws InterruptedException {
