@@ -105,11 +105,8 @@ class JobRunnerTest {
         // Steps held to 50 ms (as the pool benchmarks do): the device is offered when 200 ms are left
         // (EASEL_RESERVE_AHEAD_MS), after step 16 of 20, not after the first, whose engine time alone is a few ms.
         newRunner(Map.of("EASEL_MIN_STEP_MS", "50", "EASEL_RESERVE_AHEAD_MS", "200"));
-        JobRunner.Begun begun = runner.begin(job("j-paced", request(20)), 1, false);
-        java.util.concurrent.atomic.AtomicLong stepsBeforeOffer = new java.util.concurrent.atomic.AtomicLong(-1);
-        runner.generate(begun.job(), device, null, () -> false, () -> stepsBeforeOffer.compareAndSet(-1,
-                world.events.stream().filter(event -> event instanceof JobEvent.Progress).count()));
-        assertTrue(stepsBeforeOffer.get() >= 15, "offered after " + stepsBeforeOffer.get() + " of 20 steps");
+        long stepsBeforeOffer = stepsBeforeTheDeviceIsOffered(job("j-paced", request(20)));
+        assertTrue(stepsBeforeOffer >= 15, "offered after " + stepsBeforeOffer + " of 20 steps");
     }
 
     @Test
@@ -119,15 +116,21 @@ class JobRunnerTest {
         newRunner(Map.of("EASEL_RESERVE_AHEAD_MS", "3600000"));
         JobRequest request = JobRequest.builder("a red circle on a blue background").size(64, 64).steps(4)
                 .scheduler("euler").seed(5L).hires(new JobRequest.Hires(2.0, "latent", 3, 0.7)).build();
-        JobRunner.Begun begun = runner.begin(job("j-hires", request), 1, false);
-        java.util.concurrent.atomic.AtomicLong stepsBeforeOffer = new java.util.concurrent.atomic.AtomicLong(-1);
-        runner.generate(begun.job(), device, null, () -> false, () -> stepsBeforeOffer.compareAndSet(-1,
-                world.events.stream().filter(event -> event instanceof JobEvent.Progress).count()));
+        long stepsBeforeOffer = stepsBeforeTheDeviceIsOffered(job("j-hires", request));
         List<JobEvent.Progress> steps = world.events.stream().filter(event -> event instanceof JobEvent.Progress)
                 .map(event -> (JobEvent.Progress) event).toList();
         long firstPass = steps.stream().filter(step -> Integer.valueOf(1).equals(step.pass())).count();
         assertTrue(firstPass > 0 && firstPass < steps.size(), "two passes: " + steps);
-        assertEquals(firstPass, stepsBeforeOffer.get(), "offered at the second pass's first step");
+        assertEquals(firstPass, stepsBeforeOffer, "offered at the second pass's first step");
+    }
+
+    /** Runs {@code record}'s job; how many steps were reported when its device was first offered for the next. */
+    private long stepsBeforeTheDeviceIsOffered(ConsumerRecord<String, byte[]> record) throws Exception {
+        JobRunner.Begun begun = runner.begin(record, 1, false);
+        java.util.concurrent.atomic.AtomicLong steps = new java.util.concurrent.atomic.AtomicLong(-1);
+        runner.generate(begun.job(), device, null, () -> false, () -> steps.compareAndSet(-1,
+                world.events.stream().filter(event -> event instanceof JobEvent.Progress).count()));
+        return steps.get();
     }
 
     @Test
