@@ -74,7 +74,7 @@ final class Arguments {
         try {
             return Integer.parseInt(value.strip());
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be a whole number, got '" + value + "'");
+            throw notAWholeNumber(name, value, Integer.MIN_VALUE, Integer.MAX_VALUE);
         }
     }
 
@@ -96,8 +96,14 @@ final class Arguments {
         try {
             return Long.parseLong(value.strip());
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be a whole number, got '" + value + "'");
+            throw notAWholeNumber(name, value, Long.MIN_VALUE, Long.MAX_VALUE);
         }
+    }
+
+    /** A whole number out of range is told apart from text that is no number, so the fix is clear. */
+    private static UsageException notAWholeNumber(String name, String value, long min, long max) {
+        return new UsageException("--" + name + " must be a whole number" + (value.strip().matches("[-+]?\\d+")
+                ? " from " + min + " to " + max : "") + ", got '" + value + "'");
     }
 
     double doubleValue(String name, double fallback) {

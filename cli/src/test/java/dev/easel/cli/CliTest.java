@@ -127,6 +127,8 @@ class CliTest {
         assertUserError("model folder /nonexistent does not exist", "run", "--model", "/nonexistent", "--prompt", "x");
         assertUserError("--prompt is required", "run", "--model", model);
         assertUserError("--steps must be a whole number", "run", "--model", model, "--prompt", "x", "--steps", "many");
+        assertUserError("--seed must be a whole number from -9223372036854775808 to 9223372036854775807", "run",
+                "--model", model, "--prompt", "x", "--seed", "99999999999999999999");
         assertUserError("has no Karras sigmas", "run", "--model", model, "--prompt", "x", "--scheduler", "ddim",
                 "--karras");
         assertUserError("unknown option --colour", "run", "--model", model, "--prompt", "x", "--colour", "red");

@@ -10,10 +10,14 @@ import dev.easel.gateway.pool.NoWorkersException;
 import dev.easel.gateway.tenants.IdempotencyConflictException;
 import dev.easel.gateway.tenants.LimitExceededException;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.easel.contracts.FieldError;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
@@ -75,25 +79,49 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response unreadable(JsonProcessingException e) {
-        if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException unknown) {
+        if (e instanceof UnrecognizedPropertyException unknown) {
             return Problem.response(400, "Unknown field", "'" + unknown.getPropertyName() + "' is not a field here",
                     List.of(new FieldError(unknown.getPropertyName(), "is not a field here; known fields: "
                             + String.join(", ", unknown.getKnownPropertyIds().stream().map(Object::toString)
                                     .sorted().toList()))));
         }
-        String field = null;
-        String expected = null;
-        if (e instanceof MismatchedInputException mismatch) {
-            if (!mismatch.getPath().isEmpty()) {
-                field = mismatch.getPath().get(mismatch.getPath().size() - 1).getFieldName();
-            }
-            expected = mismatch.getTargetType() == null ? null : typeName(mismatch.getTargetType());
+        String field = fieldOf(e);
+        if ((e instanceof InputCoercionException || e.getCause() instanceof InputCoercionException) && field != null) {
+            // A number too large for its field: the JSON is well formed, the value is not.
+            return wrongType(field, "an integer from -2^63 to 2^63-1");
         }
-        String detail = e instanceof InvalidFormatException format
-                ? "value " + format.getValue() + " has the wrong type" : e.getOriginalMessage();
-        List<FieldError> errors = field == null ? null : List.of(new FieldError(field, expected == null
-                ? "has the wrong type" : "has the wrong type; expected " + expected));
-        return Problem.response(400, "Unreadable JSON body", detail, errors);
+        if (e instanceof StreamReadException read) {
+            JsonLocation at = read.getLocation();
+            return Problem.response(400, "Unreadable JSON body", "the body is not valid JSON"
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")") + ": "
+                    + e.getOriginalMessage(), null);
+        }
+        if (e instanceof MismatchedInputException mismatch) {
+            String expected = mismatch.getTargetType() == null ? null : typeName(mismatch.getTargetType());
+            if (field == null) {
+                return Problem.response(400, "Unreadable JSON body", "the body must be "
+                        + (expected == null ? "a JSON object" : expected), null);
+            }
+            return wrongType(field, expected);
+        }
+        return Problem.response(400, "Unreadable JSON body", e.getOriginalMessage(), null);
+    }
+
+    private static Response wrongType(String field, String expected) {
+        String message = expected == null ? "has the wrong type" : "has the wrong type; expected " + expected;
+        return Problem.response(400, "Unreadable JSON body", field + " " + message,
+                List.of(new FieldError(field, message)));
+    }
+
+    /** The field a reading error is about, or null when it is about the body as a whole. */
+    private static String fieldOf(JsonProcessingException e) {
+        if (e instanceof JsonMappingException mapping && !mapping.getPath().isEmpty()) {
+            return mapping.getPath().get(mapping.getPath().size() - 1).getFieldName();
+        }
+        if (e instanceof StreamReadException read && read.getProcessor() != null) {
+            return read.getProcessor().getParsingContext().getCurrentName();
+        }
+        return e.getCause() instanceof JsonProcessingException cause ? fieldOf(cause) : null;
     }
 
     /** A JSON reader's name for a Java type. */
@@ -126,8 +154,13 @@ public class ProblemMappers {
 
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
+        if (e.getCause() instanceof JsonProcessingException unreadable) {
+            // The body reader wraps what Jackson could not read (broken JSON, a number out of range) in a bare 400.
+            return unreadable(unreadable);
+        }
         int status = e.getResponse().getStatus();
+        String detail = status == 415 ? "send the body as JSON, with Content-Type: application/json" : e.getMessage();
         return Problem.response(status, Response.Status.fromStatusCode(status) == null ? "Error"
-                : Response.Status.fromStatusCode(status).getReasonPhrase(), e.getMessage(), null);
+                : Response.Status.fromStatusCode(status).getReasonPhrase(), detail, null);
     }
 }

@@ -139,6 +139,28 @@ class JobResourceTest {
     }
 
     @Test
+    void aBodyThatIsNotAJobRequestIsRefusedSayingWhatIsWrongAndPublishesNothing() {
+        given().contentType("application/json").body("{\"prompt\":\"x\",").when().post("/v1/jobs").then()
+                .statusCode(400).contentType("application/problem+json")
+                .body("detail", containsString("not valid JSON (line 1, column"));
+        given().contentType("application/json").body("not json").when().post("/v1/jobs").then()
+                .statusCode(400).body("detail", containsString("not valid JSON"));
+        given().contentType("application/json").body("[1,2]").when().post("/v1/jobs").then()
+                .statusCode(400).body("detail", equalTo("the body must be a JSON object"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"seed\":99999999999999999999}").when()
+                .post("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("seed"))
+                .body("detail", equalTo("seed has the wrong type; expected an integer from -2^63 to 2^63-1"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"steps\":\"ten\"}").when()
+                .post("/v1/jobs").then().statusCode(400)
+                .body("detail", equalTo("steps has the wrong type; expected an integer"));
+        given().contentType("text/plain").body("{\"prompt\":\"x\"}").when().post("/v1/jobs").then()
+                .statusCode(415).contentType("application/problem+json")
+                .body("detail", containsString("Content-Type: application/json"));
+        assertEquals(0, jobs.received().size());
+        assertEquals(0, events.received().size());
+    }
+
+    @Test
     void invalidFieldsGiveProblemsAndPublishNothing() {
         given().contentType("application/json")
                 .body("{\"prompt\":\"x\",\"width\":100,\"steps\":0,\"scheduler\":\"turbo\",\"strength\":3,"
