@@ -37,6 +37,15 @@ public record JobRequest(
         Integer noiseLevel,
         Webhook webhook) {
 
+    /** AUTOMATIC1111's seed for "draw one" (its API's default): read as no seed, so a random one is drawn and reported. */
+    public static final long RANDOM_SEED = -1;
+
+    public JobRequest {
+        if (seed != null && seed == RANDOM_SEED) {
+            seed = null;
+        }
+    }
+
     /**
      * Hires fix on a text-to-image job: the picture made at width x height, enlarged by {@code scale} with
      * {@code upscaler} ({@code latent}: the latents, bilinear; {@code lanczos}: the decoded picture; or the id of an

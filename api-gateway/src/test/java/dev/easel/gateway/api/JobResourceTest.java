@@ -139,6 +139,16 @@ class JobResourceTest {
     }
 
     @Test
+    void aSeedOfMinusOneIsDrawnAsAutomatic1111Does() {
+        Response response = given().contentType("application/json").body("{\"prompt\":\"x\",\"seed\":-1}")
+                .post("/v1/jobs");
+        response.then().statusCode(202);
+        long seed = ((Number) response.path("seed")).longValue();
+        assertTrue(seed >= 0 && seed < (1L << 32), "a drawn seed, in [0, 2^32), not -1: " + seed);
+        assertEquals(seed, Json.read(jobs.received().get(0).getPayload(), JobMessage.class).request().seed());
+    }
+
+    @Test
     void aBodyThatIsNotAJobRequestIsRefusedSayingWhatIsWrongAndPublishesNothing() {
         given().contentType("application/json").body("{\"prompt\":\"x\",").when().post("/v1/jobs").then()
                 .statusCode(400).contentType("application/problem+json")
