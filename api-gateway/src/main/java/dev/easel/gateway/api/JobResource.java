@@ -34,7 +34,10 @@ import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
 import io.smallrye.common.annotation.Blocking;
 import java.net.URI;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
 import org.eclipse.microprofile.openapi.annotations.enums.SecuritySchemeType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityRequirement;
 import org.eclipse.microprofile.openapi.annotations.security.SecurityScheme;
 
@@ -79,7 +82,9 @@ public class JobResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     @Blocking // may list the bucket and read final records
-    public JobViews.JobPage list(@QueryParam("status") String status, @QueryParam("limit") Integer limit,
+    public JobViews.JobPage list(@QueryParam("status") String status,
+            @QueryParam("limit") @Parameter(description = "jobs per page, 1 to 100 (20)",
+                    schema = @Schema(type = SchemaType.INTEGER, minimum = "1", maximum = "100")) String limit,
             @QueryParam("cursor") String cursor) {
         return views.list(caller.tenant(), status, limit, cursor);
     }

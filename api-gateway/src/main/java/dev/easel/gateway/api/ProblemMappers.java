@@ -20,7 +20,9 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import dev.easel.contracts.FieldError;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Request;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
 import java.util.List;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -152,14 +154,22 @@ public class ProblemMappers {
                 .header("Retry-After", "5").build();
     }
 
+    /** The framework's own refusals (no such route, method or media type): Easel's code throws none of these. */
     @ServerExceptionMapper
-    public Response web(WebApplicationException e) {
+    public Response web(WebApplicationException e, Request request, UriInfo uri) {
         if (e.getCause() instanceof JsonProcessingException unreadable) {
             // The body reader wraps what Jackson could not read (broken JSON, a number out of range) in a bare 400.
             return unreadable(unreadable);
         }
         int status = e.getResponse().getStatus();
-        String detail = status == 415 ? "send the body as JSON, with Content-Type: application/json" : e.getMessage();
+        String route = request.getMethod() + " " + uri.getPath();
+        String detail = switch (status) {
+            case 404 -> "there is no " + route + "; the API is described at /q/openapi";
+            case 405 -> uri.getPath() + " does not take " + request.getMethod()
+                    + "; the API is described at /q/openapi";
+            case 415 -> "send the body as JSON, with Content-Type: application/json";
+            default -> e.getMessage();
+        };
         return Problem.response(status, Response.Status.fromStatusCode(status) == null ? "Error"
                 : Response.Status.fromStatusCode(status).getReasonPhrase(), detail, null);
     }

@@ -41,11 +41,12 @@ public class JobViews {
      * The tenant's jobs after {@code cursor}, newest first: those held in memory merged with those whose objects are in
      * the bucket (any age), filtered by {@code status}.
      */
-    public JobPage list(String tenant, String status, Integer limit, String cursor) {
+    public JobPage list(String tenant, String status, String limit, String cursor) {
         List<FieldError> errors = new ArrayList<>();
-        int pageSize = limit == null ? 20 : limit;
+        // Read here rather than by the framework, which answers a limit that is no number with a bare 404.
+        int pageSize = limit == null ? 20 : wholeNumberOr(limit, 0);
         if (pageSize < 1 || pageSize > 100) {
-            errors.add(new FieldError("limit", "is " + pageSize + "; must be between 1 and 100"));
+            errors.add(new FieldError("limit", "is '" + limit + "'; must be a whole number from 1 to 100"));
         }
         if (status != null && !STATUSES.contains(status)) {
             errors.add(new FieldError("status", "is '" + status + "'; one of " + String.join(", ", STATUSES)));
@@ -125,5 +126,13 @@ public class JobViews {
                 started == null ? null : started.executionProvider(),
                 images, error, cancelReason, queued == null ? null : queued.atMillis(), state.updatedAtMillis(),
                 JobView.Links.of(state.id()));
+    }
+
+    private static int wholeNumberOr(String text, int otherwise) {
+        try {
+            return Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            return otherwise;
+        }
     }
 }

@@ -166,6 +166,9 @@ class JobResourceTest {
         given().contentType("text/plain").body("{\"prompt\":\"x\"}").when().post("/v1/jobs").then()
                 .statusCode(415).contentType("application/problem+json")
                 .body("detail", containsString("Content-Type: application/json"));
+        given().when().get("/v1/nothing").then().statusCode(404).contentType("application/problem+json")
+                .body("detail", equalTo("there is no GET /v1/nothing; the API is described at /q/openapi"));
+        given().when().put("/v1/jobs").then().statusCode(405).body("detail", containsString("does not take PUT"));
         assertEquals(0, jobs.received().size());
         assertEquals(0, events.received().size());
     }
@@ -578,6 +581,8 @@ class JobResourceTest {
         given().queryParam("status", "cancelled").get("/v1/jobs").then()
                 .body("jobs.id", equalTo(List.of(ids.get(1)))).body("jobs[0].status", equalTo("cancelled"));
         given().queryParam("limit", 0).get("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("limit"));
+        given().queryParam("limit", "ten").get("/v1/jobs").then().statusCode(400)
+                .body("errors[0].message", containsString("must be a whole number from 1 to 100"));
         given().queryParam("status", "lost").get("/v1/jobs").then().statusCode(400).body("errors[0].field",
                 equalTo("status"));
         given().queryParam("cursor", "../x").get("/v1/jobs").then().statusCode(400).body("errors[0].field",
