@@ -37,7 +37,7 @@ public record JobRequest(
         Integer noiseLevel,
         Webhook webhook) {
 
-    /** AUTOMATIC1111's seed for "draw one" (its API's default): read as no seed, so a random one is drawn and reported. */
+    /** AUTOMATIC1111's seed for "draw one" (its API's default): read as no seed, so one is drawn and reported. */
     public static final long RANDOM_SEED = -1;
 
     public JobRequest {
