@@ -663,7 +663,7 @@ class ServiceEndToEndTest {
                 new Hostile("a traversal in the job id", "GET", "/v1/jobs/..%2F..%2Fetc%2Fpasswd", null, null, 404),
                 new Hostile("a traversal in the image index", "GET", "/v1/jobs/x/images/..", null, null, 404),
                 new Hostile("a cursor that is not one", "GET", "/v1/jobs?cursor=%27%20OR%201=1", null, null, 400),
-                new Hostile("a limit that is not a number", "GET", "/v1/jobs?limit=ten", null, null, 404),
+                new Hostile("a limit that is not a number", "GET", "/v1/jobs?limit=ten", null, null, 400),
                 new Hostile("an unknown route", "GET", "/v1/admin", null, null, 404),
                 new Hostile("an unsupported method", "PUT", "/v1/jobs", "application/json", "{}", 405));
         List<String> failures = new ArrayList<>();
