@@ -174,9 +174,9 @@ public class ModelRouting {
         }
         for (String name : wanted) {
             if (!known.contains(name)) {
-                throw new InvalidJobException(List.of(new FieldError("loras", "unknown LoRA '" + name + "' for model "
-                        + modelId + "; known: " + (known.isEmpty() ? "none (the workers' LoRA folders are empty)"
-                                : String.join(", ", known)))));
+                throw new InvalidJobException(List.of(new FieldError("loras", "names an unknown LoRA '" + name
+                        + "' for model " + modelId + "; known: " + (known.isEmpty()
+                                ? "none (the workers' LoRA folders are empty)" : String.join(", ", known)))));
             }
         }
     }

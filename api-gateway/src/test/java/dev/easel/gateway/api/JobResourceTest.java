@@ -247,7 +247,7 @@ class JobResourceTest {
         given().contentType("application/json").body("{\"prompt\":\"a hat <lora:sparkle:1>\"}").when()
                 .post("/v1/jobs").then().statusCode(400).contentType("application/problem+json")
                 .body("errors[0].field", equalTo("loras"))
-                .body("errors[0].message", equalTo("unknown LoRA 'sparkle' for model toy; known: style"));
+                .body("errors[0].message", equalTo("names an unknown LoRA 'sparkle' for model toy; known: style"));
         given().contentType("application/json").body("{\"prompt\":\"" + "<lora:style:1>".repeat(9) + "\"}").when()
                 .post("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("loras"))
                 .body("errors[0].message", containsString("at most 8"));

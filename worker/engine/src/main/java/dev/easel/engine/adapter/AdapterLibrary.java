@@ -70,7 +70,7 @@ public final class AdapterLibrary {
     public LoraFile lora(String name) {
         Path file = loraDir == null ? null : loraDir.resolve(name + SUFFIX);
         if (file == null || !dev.easel.contracts.RequestLimits.isLoraName(name) || !Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("unknown LoRA '" + name + "'; " + (loraDir == null
+            throw new IllegalArgumentException("names an unknown LoRA '" + name + "'; " + (loraDir == null
                     ? "no LoRA folder is set (--lora-dir, EASEL_LORA_DIR)"
                     : "known: " + (loraNames().isEmpty() ? "none in " + loraDir : String.join(", ", loraNames()))));
         }
