@@ -88,9 +88,12 @@ public class ProblemMappers {
                                     .sorted().toList()))));
         }
         String field = fieldOf(e);
-        if ((e instanceof InputCoercionException || e.getCause() instanceof InputCoercionException) && field != null) {
+        InputCoercionException tooLarge = e instanceof InputCoercionException coercion ? coercion
+                : e.getCause() instanceof InputCoercionException coercion ? coercion : null;
+        if (tooLarge != null && field != null) {
             // A number too large for its field: the JSON is well formed, the value is not.
-            return wrongType(field, "an integer from -2^63 to 2^63-1");
+            boolean anInt = tooLarge.getTargetType() == int.class || tooLarge.getTargetType() == Integer.class;
+            return wrongType(field, anInt ? "an integer from -2^31 to 2^31-1" : "an integer from -2^63 to 2^63-1");
         }
         if (e instanceof StreamReadException read) {
             JsonLocation at = read.getLocation();

@@ -160,6 +160,9 @@ class JobResourceTest {
         given().contentType("application/json").body("{\"prompt\":\"x\",\"seed\":99999999999999999999}").when()
                 .post("/v1/jobs").then().statusCode(400).body("errors[0].field", equalTo("seed"))
                 .body("detail", equalTo("seed has the wrong type; expected an integer from -2^63 to 2^63-1"));
+        given().contentType("application/json").body("{\"prompt\":\"x\",\"steps\":99999999999}").when()
+                .post("/v1/jobs").then().statusCode(400)
+                .body("detail", equalTo("steps has the wrong type; expected an integer from -2^31 to 2^31-1"));
         given().contentType("application/json").body("{\"prompt\":\"x\",\"steps\":\"ten\"}").when()
                 .post("/v1/jobs").then().statusCode(400)
                 .body("detail", equalTo("steps has the wrong type; expected an integer"));
