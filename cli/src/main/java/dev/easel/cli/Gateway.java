@@ -2,6 +2,7 @@ package dev.easel.cli;
 
 import dev.easel.deploy.ApiKeyAdmin;
 import dev.easel.deploy.LocalApiKey;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.time.Duration;
@@ -31,6 +32,14 @@ record Gateway(String url, String key) {
         ApiKeyAdmin.Created created = new ApiKeyAdmin(kafka).create("bench", 1_000_000, 100_000);
         ApiKeyAdmin.awaitAccepted(url, created.key(), Duration.ofSeconds(30));
         return new Gateway(url, created.key());
+    }
+
+    /** No gateway answers at the URL: not a usage error, but one whose message says all there is to do. */
+    static final class Unreachable extends IOException {
+        Unreachable(String url) {
+            super("cannot reach the gateway at " + url + "; start the local stack with ./easel up, or pass"
+                    + " --server URL");
+        }
     }
 
     /** A request to {@code path} (from /v1 on) carrying the key. */

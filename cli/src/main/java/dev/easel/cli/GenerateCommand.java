@@ -102,8 +102,7 @@ final class GenerateCommand {
                     .POST(HttpRequest.BodyPublishers.ofString(Json.write(request))).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
-            throw new IOException("cannot reach the gateway at " + gateway.url() + "; start the local stack with"
-                    + " ./easel up");
+            throw new Gateway.Unreachable(gateway.url());
         }
         if (response.statusCode() != 202) {
             throw problem(response);

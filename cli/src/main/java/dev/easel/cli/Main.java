@@ -81,6 +81,9 @@ public final class Main {
         } catch (UsageException | InvalidRequestException | ModelException | IllegalArgumentException e) {
             err.println("easel: " + e.getMessage());
             return 2;
+        } catch (Gateway.Unreachable e) {
+            err.println("easel: " + e.getMessage());
+            return 1;
         } catch (Exception e) {
             err.println("easel: " + e.getClass().getSimpleName() + ": " + e.getMessage());
             return 1;

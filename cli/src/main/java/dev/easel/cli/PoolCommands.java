@@ -168,8 +168,7 @@ final class PoolCommands {
         try {
             response = http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
-            throw new IOException("cannot reach the gateway at " + gateway.url() + "; start the local stack with"
-                    + " ./easel up, or pass --server URL");
+            throw new Gateway.Unreachable(gateway.url());
         }
         if (response.statusCode() != expected) {
             throw GenerateCommand.problem(response);

@@ -149,6 +149,17 @@ class CliTest {
                 "127.0.0.1:1");
     }
 
+    @Test
+    void aGatewayThatDoesNotAnswerIsOneLineSayingWhatToDo() {
+        for (String[] args : List.of(new String[] {"generate", "x", "--server", "http://127.0.0.1:1", "--key", "k"},
+                new String[] {"jobs", "list", "--server", "http://127.0.0.1:1", "--key", "k"})) {
+            Outcome outcome = easel(args);
+            assertEquals(1, outcome.exitCode(), outcome.err());
+            assertEquals(List.of("easel: cannot reach the gateway at http://127.0.0.1:1; start the local stack with"
+                    + " ./easel up, or pass --server URL"), outcome.err().lines().toList(), List.of(args).toString());
+        }
+    }
+
     private static void assertUserError(String expected, String... args) {
         Outcome outcome = easel(args);
         assertEquals(2, outcome.exitCode(), "exit code for " + List.of(args) + ": " + outcome.err());
